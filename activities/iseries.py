@@ -1,0 +1,189 @@
+"""iSeries: pick tickets and invoices at the branch, and direct order entry as the
+fallback when OMS is down."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from pydantic import BaseModel
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.http import SystemClient, activity_logger
+from activities.oms import OmsLine
+from domain.order import Invoice, PurchaseOrder, ResolvedLine, Shipment
+from sopflow.config import Settings
+
+
+class IseriesOrderRequest(BaseModel):
+    external_ref: str
+    account_number: str
+    po_number: str
+    branch_id: str | None
+    currency: str
+    lines: list[OmsLine]
+    test: bool = False
+
+
+class IseriesOrder(IseriesOrderRequest):
+    iseries_order_id: str
+    source: str
+    oms_order_id: str | None = None
+    created_at: datetime | None = None
+
+
+class PickTicketRequest(BaseModel):
+    iseries_order_id: str
+    branch_id: str
+
+
+class PickTicket(BaseModel):
+    pick_ticket_id: str
+    branch_id: str
+    printed_at: datetime
+
+
+class InvoiceLine(BaseModel):
+    line_number: int
+    quantity: Decimal
+    unit_price: Decimal
+
+
+class IseriesInvoiceRequest(BaseModel):
+    iseries_order_id: str
+    order_ref: str
+    shipment_id: str
+    currency: str
+    lines: list[InvoiceLine]
+
+
+class InvoiceRequest(BaseModel):
+    idempotency_key: str
+    iseries_order_id: str
+    order_ref: str
+    currency: str
+    shipment: Shipment
+    unit_prices: dict[int, Decimal]
+
+
+class IseriesCreateOrder(BaseModel):
+    """Direct entry, approved by the CSC manager during an OMS outage."""
+
+    idempotency_key: str
+    order: PurchaseOrder
+    lines: list[ResolvedLine]
+    branch_id: str
+
+
+class IseriesOrderRef(BaseModel):
+    iseries_order_id: str
+
+
+class IseriesClient(SystemClient):
+    def __init__(
+        self, base_url: str, timeout: Any = 10.0, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        super().__init__(base_url, timeout, "iseries", transport)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+    ) -> IseriesClient:
+        return cls(settings.system_url("iseries"), settings.http_timeout, transport)
+
+    async def create_order(self, idempotency_key: str, order: IseriesOrderRequest) -> IseriesOrder:
+        body = await self.request(
+            "POST", "/orders", json=order.model_dump(mode="json"), idempotency_key=idempotency_key
+        )
+        return IseriesOrder.model_validate(body)
+
+    async def get_order(self, iseries_order_id: str) -> IseriesOrder:
+        return IseriesOrder.model_validate(await self.request("GET", f"/orders/{iseries_order_id}"))
+
+    async def find_orders(self, external_ref: str) -> list[IseriesOrder]:
+        body = await self.request("GET", "/orders", params={"external_ref": external_ref})
+        return [IseriesOrder.model_validate(o) for o in body]
+
+    async def print_pick_ticket(self, req: PickTicketRequest) -> PickTicket:
+        body = await self.request("POST", "/pick-tickets", json=req.model_dump(mode="json"))
+        return PickTicket.model_validate(body)
+
+    async def create_invoice(self, idempotency_key: str, req: IseriesInvoiceRequest) -> Invoice:
+        body = await self.request(
+            "POST", "/invoices", json=req.model_dump(mode="json"), idempotency_key=idempotency_key
+        )
+        return Invoice.model_validate(body)
+
+    async def find_invoices(self, order_ref: str) -> list[Invoice]:
+        body = await self.request("GET", "/invoices", params={"order_ref": order_ref})
+        return [Invoice.model_validate(i) for i in body]
+
+
+class IseriesActivities:
+    def __init__(self, client: IseriesClient) -> None:
+        self.client = client
+
+    def all(self) -> list[Any]:
+        """The bound activity methods, for a worker's `activities=`."""
+        return [self.print_pick_ticket, self.invoice_shipment, self.create_order]
+
+    @activity.defn(name="iseries.print_pick_ticket")
+    async def print_pick_ticket(self, req: PickTicketRequest) -> PickTicket:
+        ticket = await self.client.print_pick_ticket(req)
+        activity_logger().info(
+            "pick ticket printed", pick_ticket_id=ticket.pick_ticket_id, branch_id=ticket.branch_id
+        )
+        return ticket
+
+    @activity.defn(name="iseries.invoice_shipment")
+    async def invoice_shipment(self, req: InvoiceRequest) -> Invoice:
+        missing = [ln.line_number for ln in req.shipment.lines if ln.line_number not in req.unit_prices]
+        if missing:
+            raise ApplicationError(
+                f"no unit price for shipped line(s) {missing}", type="InvalidInvoice", non_retryable=True
+            )
+        invoice = await self.client.create_invoice(
+            req.idempotency_key,
+            IseriesInvoiceRequest(
+                iseries_order_id=req.iseries_order_id,
+                order_ref=req.order_ref,
+                shipment_id=req.shipment.shipment_id,
+                currency=req.currency,
+                lines=[
+                    InvoiceLine(
+                        line_number=ln.line_number,
+                        quantity=ln.quantity,
+                        unit_price=req.unit_prices[ln.line_number],
+                    )
+                    for ln in req.shipment.lines
+                ],
+            ),
+        )
+        activity_logger().info(
+            "shipment invoiced",
+            invoice_number=invoice.invoice_number,
+            shipment_id=invoice.shipment_id,
+            amount=str(invoice.amount),
+        )
+        return invoice
+
+    @activity.defn(name="iseries.create_order")
+    async def create_order(self, req: IseriesCreateOrder) -> IseriesOrderRef:
+        order = req.order
+        created = await self.client.create_order(
+            req.idempotency_key,
+            IseriesOrderRequest(
+                external_ref=order.workflow_id,
+                account_number=order.account_number,
+                po_number=order.po_number,
+                branch_id=req.branch_id,
+                currency=order.currency,
+                lines=[OmsLine.from_resolved(line) for line in req.lines],
+                test=order.test,
+            ),
+        )
+        activity_logger().info("order entered in iseries", iseries_order_id=created.iseries_order_id)
+        return IseriesOrderRef(iseries_order_id=created.iseries_order_id)

@@ -1,0 +1,77 @@
+"""One error shape for the whole API: a status and a reason a person can act on.
+cXML callers get a cXML Response; everyone else gets JSON. Never a stack trace."""
+
+from __future__ import annotations
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain.cxml import STATUS_TEXT, build_response
+
+log = structlog.get_logger()
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, reason: str, type: str | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.type = type
+
+
+def wants_cxml(request: Request) -> bool:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return content_type in ("text/xml", "application/xml")
+
+
+def cxml_response(status: int, text: str, body: str = "", headers: dict | None = None) -> Response:
+    # cXML carries its own status; the HTTP status mirrors it so plain HTTP
+    # tooling sees failures too.
+    return Response(
+        build_response(status, text, body),
+        status_code=status,
+        media_type="text/xml; charset=utf-8",
+        headers=headers,
+    )
+
+
+def error_response(request: Request, status: int, reason: str, type: str | None = None) -> Response:
+    if wants_cxml(request):
+        return cxml_response(status, STATUS_TEXT.get(status, "Error"), reason)
+    body: dict = {"detail": reason}
+    if type:
+        body["type"] = type
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+
+
+def _validation_reason(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:10]:
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        parts.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
+    return "; ".join(parts)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> Response:
+        return error_response(request, exc.status, exc.reason, exc.type)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        return error_response(request, 422, _validation_reason(exc), "ValidationError")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        return error_response(request, exc.status_code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", path=request.url.path)
+        return error_response(request, 500, "internal error; the event is logged")

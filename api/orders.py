@@ -1,0 +1,324 @@
+"""PunchOut orders: intake (cXML or JSON), reads, and shipment reports."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field, ValidationError
+from temporalio.client import Client
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from api.auth import current_actor, require
+from api.errors import ApiError, cxml_response, wants_cxml
+from api.temporal_calls import workflow_errors
+from db import read_model, reference
+from db.keys import secrets_match
+from domain import search
+from domain.cxml import CxmlError, CxmlOrderRequest, parse_order_request
+from domain.identity import Actor, Role
+from domain.order import (
+    Invoice,
+    OrderPolicy,
+    OrderStatus,
+    OrderView,
+    ProofOfDelivery,
+    PurchaseOrder,
+    Shipment,
+    ShipmentLine,
+    ShipmentReport,
+    StartOrder,
+)
+from sopflow.config import Settings
+from workflows.order import OrderWorkflow
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+ORDER_ID = r"^order-[A-Za-z0-9_.-]+-[A-Za-z0-9_./-]+$"
+QUERY_TIMEOUT = timedelta(seconds=10)
+
+
+class OrderAccepted(BaseModel):
+    order_id: str
+    created: bool = Field(description="false when this PO was already received")
+
+
+class OrderListItem(BaseModel):
+    order_id: str
+    status: str
+    account_number: str | None
+    po_number: str | None
+    summary: str
+    assignee: str | None
+    due_at: str | None
+    test: bool
+    updated_at: str
+
+
+class OrderList(BaseModel):
+    items: list[OrderListItem]
+    next_offset: int | None
+
+
+class ShipmentIn(BaseModel):
+    shipment_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=80,
+        description="the branch's delivery reference; resending the same id is safe",
+    )
+    lines: list[ShipmentLine] = Field(min_length=1)
+    proof_of_delivery: ProofOfDelivery
+    carrier: str | None = None
+
+    def to_shipment(self) -> Shipment:
+        data = self.model_dump(exclude={"shipment_id"})
+        # Without a reference, the content identifies the shipment, so a resend
+        # of the same report is still recognised.
+        shipment_id = self.shipment_id or "SHP-" + hashlib.sha256(
+            self.model_dump_json(exclude={"shipment_id"}).encode()
+        ).hexdigest()[:12].upper()
+        return Shipment(shipment_id=shipment_id, **data)
+
+
+def order_policy(settings: Settings) -> OrderPolicy:
+    return OrderPolicy(
+        sla=settings.order_sla,
+        sla_warning_fraction=settings.sla_warning_fraction,
+        activity_timeout=settings.activity_timeout,
+        max_retry_interval=settings.activity_max_retry_interval,
+        csc_inbox=settings.csc_inbox,
+    )
+
+
+async def start_order(
+    client: Client, settings: Settings, order: PurchaseOrder, actor: Actor, account_name: str
+) -> OrderAccepted:
+    """Start the order's workflow once; a resent identical PO answers with the
+    existing workflow, a different one under the same PO number is a conflict."""
+    content_hash = order.content_hash()
+    try:
+        await client.start_workflow(
+            OrderWorkflow.run,
+            StartOrder(order=order, policy=order_policy(settings), submitted_by=actor),
+            id=order.workflow_id,
+            task_queue=settings.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(search.ACCOUNT_NUMBER, order.account_number),
+                    SearchAttributePair(search.PO_NUMBER, order.po_number),
+                    SearchAttributePair(search.ORDER_STATUS, OrderStatus.RECEIVED.value),
+                ]
+            ),
+            memo={"content_hash": content_hash},
+            static_summary=order.summary(account_name),
+            static_details=_static_details(order, account_name, actor),
+        )
+        return OrderAccepted(order_id=order.workflow_id, created=True)
+    except WorkflowAlreadyStartedError:
+        described = await client.get_workflow_handle(order.workflow_id).describe()
+        if await described.memo_value("content_hash", None) == content_hash:
+            return OrderAccepted(order_id=order.workflow_id, created=False)
+        raise ApiError(
+            409,
+            f"PO {order.po_number} of account {order.account_number} was already received "
+            f"with different content ({order.workflow_id})",
+            "DuplicatePo",
+        ) from None
+
+
+def _static_details(order: PurchaseOrder, account_name: str, actor: Actor) -> str:
+    rows = [
+        f"**PO {order.po_number}** from {account_name or 'unknown account'} ({order.account_number})",
+        f"Ship to: {order.ship_to.address_id} {order.ship_to.name}".rstrip(),
+        f"Submitted by: {actor.person_id}" + (" · **test order**" if order.test else ""),
+        "",
+        "| line | part | qty | uom | price |",
+        "|---|---|---|---|---|",
+    ]
+    for line in order.lines[:50]:
+        part = line.supplier_part_id or line.customer_part_number
+        rows.append(f"| {line.line_number} | {part} | {line.quantity} | {line.uom} | {line.unit_price} |")
+    return "\n".join(rows)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"order document is larger than {limit} bytes", "TooLarge")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise ApiError(413, f"order document is larger than {limit} bytes", "TooLarge")
+    return bytes(body)
+
+
+async def _cxml_buyer(request: Request, doc: CxmlOrderRequest) -> str:
+    """The account a cXML document is from: a known From credential whose
+    account's shared secret the Sender presents."""
+    async with request.app.state.pool.acquire() as conn:
+        for credential in doc.from_credentials or [doc.from_credential]:
+            found = await reference.account_for_credential(conn, credential.domain, credential.identity)
+            if found is None:
+                continue
+            secret = doc.sender.shared_secret or ""
+            if not secrets_match(secret, found["secret_hash"]):
+                raise ApiError(401, "Sender SharedSecret does not match the buyer's credential", "Unauthorized")
+            return found["account_number"]
+    ids = ", ".join(f"{c.domain}:{c.identity}" for c in doc.from_credentials or [doc.from_credential])
+    raise ApiError(401, f"unknown buyer credential {ids}", "Unauthorized")
+
+
+_ORDER_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/PurchaseOrder"}},
+            "text/xml": {"schema": {"type": "string", "description": "cXML OrderRequest"}},
+        },
+    }
+}
+
+
+@router.post(
+    "",
+    response_model=OrderAccepted,
+    status_code=202,
+    openapi_extra=_ORDER_BODY,
+    summary="Submit a purchase order (cXML OrderRequest or JSON)",
+    responses={409: {"description": "same PO already received with different content"}},
+)
+async def submit_order(
+    request: Request, actor: Annotated[Actor, Depends(require(Role.SYSTEM))]
+) -> Response | OrderAccepted:
+    settings: Settings = request.app.state.settings
+    body = await _read_body(request, settings.max_order_bytes)
+    if wants_cxml(request):
+        return await _submit_cxml(request, body, actor)
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("application/json"):
+        raise ApiError(415, "send a cXML OrderRequest (text/xml) or a JSON order", "UnsupportedMediaType")
+    try:
+        order = PurchaseOrder.model_validate_json(body)
+    except ValidationError as exc:
+        reasons = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:10]
+        )
+        raise ApiError(422, reasons or "invalid order", "ValidationError") from None
+    return await _start(request, order, actor)
+
+
+async def _start(request: Request, order: PurchaseOrder, actor: Actor) -> OrderAccepted:
+    async with request.app.state.pool.acquire() as conn:
+        name = await reference.account_name(conn, order.account_number) or ""
+    return await start_order(request.app.state.temporal, request.app.state.settings, order, actor, name)
+
+
+async def _submit_cxml(request: Request, body: bytes, actor: Actor) -> Response:
+    settings: Settings = request.app.state.settings
+    try:
+        doc = parse_order_request(body, settings.max_order_bytes)
+        account_number = await _cxml_buyer(request, doc)
+        if doc.request_type != "new":
+            # cXML 450: "Not Implemented". Changes and cancellations arrive with
+            # the hold-resolution work; until then a person handles them.
+            return cxml_response(
+                450,
+                "Not Implemented",
+                f"OrderRequest type '{doc.request_type}' is not accepted yet; "
+                "contact the customer service center",
+                headers=None,
+            )
+        order = doc.to_purchase_order(account_number)
+    except CxmlError as exc:
+        return cxml_response(exc.status, "Bad Request", exc.text)
+    accepted = await _start(request, order, actor)
+    return cxml_response(
+        200,
+        "OK",
+        f"{'Accepted' if accepted.created else 'Already received'}: {accepted.order_id}",
+        headers={"X-Order-Id": accepted.order_id},
+    )
+
+
+@router.get("", response_model=OrderList, summary="List orders from the read model")
+async def list_orders(
+    request: Request,
+    _: Annotated[Actor, Depends(current_actor)],
+    account: str | None = None,
+    status: OrderStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> OrderList:
+    async with request.app.state.pool.acquire() as conn:
+        rows = await read_model.list_records(
+            conn,
+            "order",
+            account_number=account,
+            status=status.value if status else None,
+            limit=limit + 1,
+            offset=offset,
+        )
+    items = [
+        OrderListItem(
+            order_id=r["workflow_id"],
+            status=r["status"],
+            account_number=r["account_number"],
+            po_number=r["business_key"],
+            summary=r["summary"],
+            assignee=r["assignee"],
+            due_at=r["due_at"].isoformat() if r["due_at"] else None,
+            test=r["is_test"],
+            updated_at=r["updated_at"].isoformat(),
+        )
+        for r in rows[:limit]
+    ]
+    return OrderList(items=items, next_offset=offset + limit if len(rows) > limit else None)
+
+
+@router.get("/{order_id}", response_model=OrderView, summary="An order's full state and audit trail")
+async def get_order(
+    request: Request, order_id: str, _: Annotated[Actor, Depends(current_actor)]
+) -> OrderView:
+    _check_order_id(order_id)
+    handle = request.app.state.temporal.get_workflow_handle(order_id)
+    with workflow_errors(order_id):
+        return await handle.query(OrderWorkflow.view, rpc_timeout=QUERY_TIMEOUT)
+
+
+def _check_order_id(order_id: str) -> None:
+    if not re.match(ORDER_ID, order_id):
+        raise ApiError(404, f"{order_id} is not an order id (order-<account>-<po>)", "NotFound")
+
+
+@router.post(
+    "/{order_id}/shipments",
+    response_model=Invoice,
+    status_code=201,
+    summary="Report a shipment (lines, quantities, proof of delivery); answers with its invoice",
+)
+async def report_shipment(
+    request: Request,
+    order_id: str,
+    shipment: ShipmentIn,
+    actor: Annotated[Actor, Depends(require(Role.BRANCH_MANAGER, Role.SYSTEM))],
+) -> Invoice:
+    _check_order_id(order_id)
+    handle = request.app.state.temporal.get_workflow_handle(order_id)
+    with workflow_errors(order_id):
+        return await handle.execute_update(
+            OrderWorkflow.report_shipment,
+            ShipmentReport(actor=actor, shipment=shipment.to_shipment()),
+        )

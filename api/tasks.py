@@ -1,0 +1,41 @@
+"""A person's work queue: open human tasks assigned to them or to their roles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+
+from api.auth import current_actor
+from db import read_model
+from domain.identity import Actor
+
+router = APIRouter(prefix="/tasks", tags=["tasks"])
+
+
+class TaskItem(BaseModel):
+    task_id: str
+    workflow_id: str
+    kind: str
+    role: str
+    assignee: str | None
+    queue: str | None
+    due_at: datetime | None
+    opened_at: datetime
+    payload: dict[str, Any]
+
+
+@router.get("", response_model=list[TaskItem], summary="My open tasks, soonest due first")
+async def my_tasks(
+    request: Request,
+    actor: Annotated[Actor, Depends(current_actor)],
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[TaskItem]:
+    async with request.app.state.pool.acquire() as conn:
+        rows = await read_model.open_tasks(
+            conn, sorted(r.value for r in actor.roles), actor.person_id, limit, offset
+        )
+    return [TaskItem(**dict(r)) for r in rows]

@@ -1,0 +1,43 @@
+"""Temporal client errors → API errors a caller can act on."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.errors import ApiError
+
+# Refusal types raised by workflow validators, and the HTTP status they mean.
+REFUSAL_STATUS = {
+    "Forbidden": 403,
+    "InvalidState": 409,
+    "ShipmentConflict": 409,
+    "InvalidShipment": 422,
+    "MissingComment": 422,
+}
+
+
+@contextlib.contextmanager
+def workflow_errors(workflow_id: str) -> Iterator[None]:
+    try:
+        yield
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        while cause is not None and not isinstance(cause, ApplicationError):
+            cause = cause.__cause__
+        if isinstance(cause, ApplicationError):
+            status = REFUSAL_STATUS.get(cause.type or "", 409)
+            raise ApiError(status, cause.message, cause.type) from None
+        raise ApiError(409, f"{workflow_id}: the update failed", "UpdateFailed") from None
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            if "completed" in exc.message:
+                raise ApiError(409, f"{workflow_id} is already closed", "InvalidState") from None
+            raise ApiError(404, f"{workflow_id} not found", "NotFound") from None
+        if exc.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNAVAILABLE):
+            raise ApiError(503, f"Temporal did not answer for {workflow_id}; try again", "Unavailable") from None
+        raise

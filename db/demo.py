@@ -1,0 +1,48 @@
+"""Demo reference data and one API key per role, for the dev stack."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import asyncpg
+
+from db.keys import create_api_key, lookup_api_key
+from domain.identity import Role
+
+# Who holds each role's demo key: the Propetro contacts where the demo data has them.
+DEMO_PEOPLE = {
+    Role.SYSTEM: "punchout-network",
+    Role.ACCOUNT_REP: "maria.lopez",
+    Role.TEAM_LEAD: "tom.baker",
+    Role.CSC_MANAGER: "carol.nguyen",
+    Role.BRANCH_MANAGER: "bob.ortiz",
+    Role.IT_SUPPORT: "ivy.shah",
+    Role.OPERATOR: "ops.admin",
+}
+
+
+async def load_demo_data(conn: asyncpg.Connection) -> None:
+    sql = (resources.files("db") / "demo_data.sql").read_text()
+    async with conn.transaction():
+        await conn.execute(sql)
+
+
+async def ensure_demo_keys(conn: asyncpg.Connection, existing: dict[str, str]) -> dict[str, str]:
+    """One key per role; keys that still work are kept, so a restart does not
+    invalidate what a user already pasted."""
+    keys: dict[str, str] = {}
+    for role in Role:
+        key = existing.get(role.value)
+        if key and (found := await lookup_api_key(conn, key)) and role.value in found["roles"]:
+            keys[role.value] = key
+            continue
+        person_id = DEMO_PEOPLE.get(role, f"demo-{role.value.replace('_', '-')}")
+        await conn.execute(
+            """INSERT INTO people (person_id, name, email) VALUES ($1, $2, $3)
+               ON CONFLICT DO NOTHING""",
+            person_id,
+            f"Demo {role.value.replace('_', ' ')}",
+            f"{person_id}@example.com",
+        )
+        keys[role.value] = await create_api_key(conn, person_id, [role.value], label="demo")
+    return keys

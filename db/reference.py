@@ -1,0 +1,117 @@
+"""Reference-data queries: what validation, routing and intake read."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import asyncpg
+
+from domain.order import PurchaseOrder
+from domain.validation import AccountRef, PartRef, ReferenceSnapshot, ShipToRef
+
+
+async def load_snapshot(conn: asyncpg.Connection, order: PurchaseOrder) -> ReferenceSnapshot:
+    row = await conn.fetchrow(
+        """SELECT a.account_number, a.name, a.active, a.punchout_enabled, a.sla_minutes,
+                  c.person_id AS rep_id, p.email AS rep_email
+           FROM accounts a
+           LEFT JOIN account_contacts c
+             ON c.account_number = a.account_number AND c.contact_role = 'account_rep'
+           LEFT JOIN people p ON p.person_id = c.person_id
+           WHERE a.account_number = $1""",
+        order.account_number,
+    )
+    if row is None:
+        return ReferenceSnapshot(account=None)
+    account = AccountRef(**dict(row))
+    ship_tos = {
+        r["address_id"]: ShipToRef(**dict(r))
+        for r in await conn.fetch(
+            """SELECT address_id, branch_id, name, postal_code FROM ship_to_addresses
+               WHERE account_number = $1""",
+            order.account_number,
+        )
+    }
+    customer_parts = [l.customer_part_number for l in order.lines if l.customer_part_number]
+    xref = {
+        r["customer_part_number"]: r["part_id"]
+        for r in await conn.fetch(
+            """SELECT customer_part_number, part_id FROM customer_part_xref
+               WHERE account_number = $1 AND customer_part_number = ANY($2::text[])""",
+            order.account_number,
+            customer_parts,
+        )
+    }
+    part_ids = sorted({l.supplier_part_id for l in order.lines if l.supplier_part_id} | set(xref.values()))
+    parts = await _load_parts(conn, part_ids)
+    prices: dict[str, dict[str, int]] = defaultdict(dict)
+    for r in await conn.fetch(
+        """SELECT part_id, uom, unit_price_cents FROM contract_prices
+           WHERE account_number = $1 AND part_id = ANY($2::text[])""",
+        order.account_number,
+        part_ids,
+    ):
+        prices[r["part_id"]][r["uom"]] = r["unit_price_cents"]
+    conversions: dict[str, dict] = defaultdict(dict)
+    for r in await conn.fetch(
+        "SELECT uom, base_uom, factor FROM uom_conversions WHERE uom = ANY($1::text[])",
+        sorted({l.uom for l in order.lines}),
+    ):
+        conversions[r["uom"]][r["base_uom"]] = r["factor"]
+    return ReferenceSnapshot(
+        account=account,
+        ship_tos=ship_tos,
+        xref=xref,
+        parts=parts,
+        prices_cents=dict(prices),
+        conversions=dict(conversions),
+    )
+
+
+async def _load_parts(conn: asyncpg.Connection, part_ids: list[str]) -> dict[str, PartRef]:
+    rows = await conn.fetch(
+        """SELECT p.part_id, p.base_uom,
+                  (SELECT coalesce(jsonb_object_agg(u.uom, u.factor), '{}')
+                     FROM part_uoms u WHERE u.part_id = p.part_id) AS uoms,
+                  (SELECT coalesce(jsonb_object_agg(x.branch_id, x.pools), '{}')
+                     FROM (SELECT branch_id, jsonb_agg(pool_id ORDER BY pool_id) AS pools
+                             FROM part_pools WHERE part_id = p.part_id GROUP BY branch_id) x) AS pools
+           FROM parts p WHERE p.part_id = ANY($1::text[])""",
+        part_ids,
+    )
+    return {r["part_id"]: PartRef(**dict(r)) for r in rows}
+
+
+async def account_for_credential(
+    conn: asyncpg.Connection, domain: str, identity: str
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """SELECT account_number, secret_hash FROM punchout_credentials
+           WHERE domain = lower($1) AND identity = $2""",
+        domain,
+        identity,
+    )
+
+
+async def upsert_punchout_credential(
+    conn: asyncpg.Connection, account_number: str, domain: str, identity: str, secret_hash: str
+) -> None:
+    await conn.execute(
+        """INSERT INTO punchout_credentials (domain, identity, account_number, secret_hash)
+           VALUES (lower($1), $2, $3, $4)
+           ON CONFLICT (domain, identity) DO UPDATE
+             SET account_number = EXCLUDED.account_number, secret_hash = EXCLUDED.secret_hash,
+                 created_at = now()""",
+        domain,
+        identity,
+        account_number,
+        secret_hash,
+    )
+
+
+async def person_email(conn: asyncpg.Connection, person_id: str) -> str | None:
+    return await conn.fetchval("SELECT email FROM people WHERE person_id = $1", person_id)
+
+
+async def account_name(conn: asyncpg.Connection, account_number: str) -> str | None:
+    return await conn.fetchval("SELECT name FROM accounts WHERE account_number = $1", account_number)

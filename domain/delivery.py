@@ -1,0 +1,58 @@
+"""Shipment rules: what a branch may report against an order, and when it is done."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from domain.order import Invoice, PurchaseOrder, Shipment
+
+
+def outstanding(order: PurchaseOrder, delivered: dict[int, Decimal]) -> dict[int, Decimal]:
+    """Quantity still to deliver per line (lines fully delivered are left out)."""
+    left = {line.line_number: line.quantity - delivered.get(line.line_number, Decimal(0)) for line in order.lines}
+    return {n: q for n, q in left.items() if q > 0}
+
+
+def shipment_problem(
+    order: PurchaseOrder, delivered: dict[int, Decimal], shipment: Shipment
+) -> str | None:
+    """Why this shipment cannot be accepted, or None."""
+    left = outstanding(order, delivered)
+    known = {line.line_number for line in order.lines}
+    seen: set[int] = set()
+    for line in shipment.lines:
+        if line.line_number not in known:
+            return f"line {line.line_number} is not on the order"
+        if line.line_number in seen:
+            return f"line {line.line_number} appears twice in the shipment"
+        seen.add(line.line_number)
+        remaining = left.get(line.line_number, Decimal(0))
+        if line.quantity > remaining:
+            return (
+                f"line {line.line_number}: shipping {line.quantity} but only {remaining} "
+                "remains to deliver"
+            )
+    return None
+
+
+def apply_shipment(delivered: dict[int, Decimal], shipment: Shipment) -> dict[int, Decimal]:
+    result = dict(delivered)
+    for line in shipment.lines:
+        result[line.line_number] = result.get(line.line_number, Decimal(0)) + line.quantity
+    return result
+
+
+def fully_delivered(order: PurchaseOrder, delivered: dict[int, Decimal]) -> bool:
+    return not outstanding(order, delivered)
+
+
+def unit_prices(order: PurchaseOrder) -> dict[int, Decimal]:
+    return {line.line_number: line.unit_price for line in order.lines}
+
+
+def same_shipment(a: Shipment, b: Shipment) -> bool:
+    return a.model_dump() == b.model_dump()
+
+
+def invoice_for(invoices: list[Invoice], shipment_id: str) -> Invoice | None:
+    return next((i for i in invoices if i.shipment_id == shipment_id), None)

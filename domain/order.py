@@ -1,0 +1,211 @@
+"""The PunchOut purchase order: what arrives, what the workflow keeps, what the API shows."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from domain.identity import Actor
+
+
+def order_workflow_id(account_number: str, po_number: str) -> str:
+    return f"order-{account_number}-{po_number}"
+
+
+class OrderStatus(StrEnum):
+    RECEIVED = "received"
+    ON_HOLD = "on_hold"
+    CONFIRMED = "confirmed"
+    RELEASED = "released"  # at the branch, pick ticket printed
+    PARTIALLY_SHIPPED = "partially_shipped"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class HoldCode(StrEnum):
+    ACCOUNT = "ACCOUNT"
+    ADDRESS = "ADDRESS"
+    PART = "PART"
+    POOL = "POOL"
+    UOM = "UOM"
+    PRICE = "PRICE"
+
+
+class Address(BaseModel):
+    address_id: str = ""
+    name: str = ""
+    lines: list[str] = []
+    city: str = ""
+    state: str = ""
+    postal_code: str = ""
+    country: str = ""
+
+
+class OrderLine(BaseModel):
+    line_number: int = Field(ge=1)
+    customer_part_number: str = ""
+    supplier_part_id: str | None = None
+    quantity: Decimal = Field(gt=0)
+    uom: str = Field(min_length=1)
+    unit_price: Decimal = Field(ge=0)
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _identifies_a_part(self) -> OrderLine:
+        if not self.customer_part_number and not self.supplier_part_id:
+            raise ValueError(
+                f"line {self.line_number}: needs a customer part number or a supplier part id"
+            )
+        return self
+
+
+class PurchaseOrder(BaseModel):
+    account_number: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
+    po_number: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_./-]+$")
+    order_date: datetime | None = None
+    ship_to: Address
+    bill_to: Address | None = None
+    currency: str = Field(default="USD", min_length=3, max_length=3)
+    lines: list[OrderLine] = Field(min_length=1, max_length=1000)
+    comments: str = ""
+    extrinsics: dict[str, str] = {}
+    test: bool = False
+    # The sender's document id (cXML payloadID); not part of the order's content.
+    payload_id: str | None = None
+
+    @field_validator("lines")
+    @classmethod
+    def _unique_line_numbers(cls, lines: list[OrderLine]) -> list[OrderLine]:
+        seen: set[int] = set()
+        for line in lines:
+            if line.line_number in seen:
+                raise ValueError(f"line number {line.line_number} appears twice")
+            seen.add(line.line_number)
+        return lines
+
+    @property
+    def workflow_id(self) -> str:
+        return order_workflow_id(self.account_number, self.po_number)
+
+    def content_hash(self) -> str:
+        """Identity of the order's business content, so a resent document (new
+        payloadID, same order) is recognised as the same order."""
+        body = self.model_dump_json(exclude={"payload_id"})
+        return hashlib.sha256(body.encode()).hexdigest()
+
+    def summary(self, account_name: str = "") -> str:
+        n = len(self.lines)
+        account = f"{account_name} ({self.account_number})" if account_name else self.account_number
+        test = " · TEST" if self.test else ""
+        return f"PO {self.po_number} · {account} · {n} line{'s' if n != 1 else ''}{test}"
+
+
+class Hold(BaseModel):
+    code: HoldCode
+    line_number: int | None = None
+    reason: str
+
+
+class ResolvedLine(BaseModel):
+    """An order line as the reference data understands it: the part, its pool at
+    the ship-to branch, and the quantity in a unit the part is sold in."""
+
+    line_number: int
+    part_id: str
+    pool_id: str
+    uom: str
+    quantity: Decimal
+    unit_price: Decimal
+
+
+class ValidationResult(BaseModel):
+    account_name: str = ""
+    branch_id: str | None = None
+    holds: list[Hold] = []
+    lines: list[ResolvedLine] = []
+    rep_id: str | None = None
+    rep_email: str | None = None
+    sla: timedelta | None = None
+
+
+class ProofOfDelivery(BaseModel):
+    signed_by: str = Field(min_length=1)
+    signed_at: datetime
+    reference: str | None = None
+
+
+class ShipmentLine(BaseModel):
+    line_number: int = Field(ge=1)
+    quantity: Decimal = Field(gt=0)
+
+
+class Shipment(BaseModel):
+    shipment_id: str = Field(min_length=1, max_length=80)
+    lines: list[ShipmentLine] = Field(min_length=1)
+    proof_of_delivery: ProofOfDelivery
+    carrier: str | None = None
+
+
+class Invoice(BaseModel):
+    invoice_number: str
+    shipment_id: str
+    amount: Decimal
+    currency: str
+    issued_at: datetime
+
+
+class AuditEntry(BaseModel):
+    at: datetime
+    actor: str
+    action: str
+    from_status: str | None = None
+    to_status: str | None = None
+    comment: str = ""
+
+
+class OrderPolicy(BaseModel):
+    """Timing the workflow runs by; filled from Settings at start so that it is
+    recorded in history and a configuration change never breaks a replay."""
+
+    sla: timedelta = timedelta(hours=2)
+    sla_warning_fraction: float = 0.75
+    activity_timeout: timedelta = timedelta(seconds=30)
+    max_retry_interval: timedelta = timedelta(minutes=1)
+    csc_inbox: str = "csc-inbox@example.com"
+
+
+class StartOrder(BaseModel):
+    order: PurchaseOrder
+    policy: OrderPolicy = OrderPolicy()
+    submitted_by: Actor
+
+
+class OrderView(BaseModel):
+    """What `GET /orders/{id}` and the workflow's query return."""
+
+    order_id: str
+    status: OrderStatus
+    order: PurchaseOrder
+    received_at: datetime
+    sla_due_at: datetime | None = None
+    account_name: str = ""
+    branch_id: str | None = None
+    oms_order_id: str | None = None
+    pick_ticket_id: str | None = None
+    holds: list[Hold] = []
+    lines: list[ResolvedLine] = []
+    delivered: dict[int, Decimal] = {}
+    shipments: list[Shipment] = []
+    invoices: list[Invoice] = []
+    audit: list[AuditEntry] = []
+
+
+class ShipmentReport(BaseModel):
+    """A branch's report of parts that went out on a run."""
+
+    actor: Actor
+    shipment: Shipment

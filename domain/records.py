@@ -1,0 +1,55 @@
+"""What workflows write to the read model: one row per workflow, one per human
+task, and the audit entries, sent together by one idempotent activity."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from domain.identity import Role
+from domain.order import AuditEntry
+
+
+class WorkflowRecord(BaseModel):
+    workflow_id: str
+    kind: str
+    status: str
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+    account_number: str | None = None
+    business_key: str | None = None
+    summary: str = ""
+    assignee: str | None = None
+    due_at: datetime | None = None
+    is_test: bool = False
+
+
+class HumanTask(BaseModel):
+    task_id: str
+    workflow_id: str
+    kind: str
+    role: Role
+    opened_at: datetime
+    assignee: str | None = None
+    queue: str | None = None
+    due_at: datetime | None = None
+    payload: dict[str, Any] = {}
+
+
+class ClosedTask(BaseModel):
+    task_id: str
+    closed_at: datetime
+    outcome: str
+
+
+class ReadModelSync(BaseModel):
+    record: WorkflowRecord
+    # Audit entries not yet written, with the position of the first one in
+    # the workflow's log (their idempotency key).
+    audit: list[AuditEntry] = []
+    audit_offset: int = 0
+    open_tasks: list[HumanTask] = []
+    closed_tasks: list[ClosedTask] = []

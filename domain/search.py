@@ -1,0 +1,37 @@
+"""Custom search attributes: registered with the Temporal server at launch, set
+at start by the API and kept current by workflows, so operators can filter."""
+
+from __future__ import annotations
+
+from temporalio.common import SearchAttributeKey
+
+ACCOUNT_NUMBER = SearchAttributeKey.for_keyword("AccountNumber")
+PO_NUMBER = SearchAttributeKey.for_keyword("PoNumber")
+ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
+CSR_STATUS = SearchAttributeKey.for_keyword("CsrStatus")
+CONTACT_STATUS = SearchAttributeKey.for_keyword("ContactStatus")
+ASSIGNEE = SearchAttributeKey.for_keyword("Assignee")
+DUE_AT = SearchAttributeKey.for_datetime("DueAt")
+STORE_ID = SearchAttributeKey.for_keyword("StoreId")
+BUSINESS_UNIT = SearchAttributeKey.for_keyword("BusinessUnit")
+
+ALL = (
+    ACCOUNT_NUMBER,
+    PO_NUMBER,
+    ORDER_STATUS,
+    CSR_STATUS,
+    CONTACT_STATUS,
+    ASSIGNEE,
+    DUE_AT,
+    STORE_ID,
+    BUSINESS_UNIT,
+)
+
+
+def cli_flags() -> list[str]:
+    """`--search-attribute Name=Type` flags for `temporal server start-dev`."""
+    kinds = {"KEYWORD": "Keyword", "DATETIME": "Datetime"}
+    flags: list[str] = []
+    for key in ALL:
+        flags += ["--search-attribute", f"{key.name}={kinds[key.indexed_value_type.name]}"]
+    return flags

@@ -1,0 +1,157 @@
+"""Helpdesk stand-in in the shape of the Freshdesk v2 tickets API (the subset sopflow uses)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from pydantic import BaseModel, Field
+
+# Freshdesk: priority 1 low .. 4 urgent; status 2 open, 3 pending, 4 resolved, 5 closed.
+Priority = Annotated[int, Field(ge=1, le=4)]
+Status = Annotated[int, Field(ge=2, le=5)]
+
+
+class TicketIn(BaseModel):
+    subject: str = Field(min_length=1)
+    description: str
+    email: str = Field(min_length=3)
+    priority: Priority = 1
+    status: Status = 2
+    responder_id: int | None = None
+    tags: list[str] = []
+    custom_fields: dict[str, Any] = {}
+
+
+class TicketUpdate(BaseModel):
+    subject: str | None = None
+    description: str | None = None
+    priority: Priority | None = None
+    status: Status | None = None
+    responder_id: int | None = None
+    tags: list[str] | None = None
+    custom_fields: dict[str, Any] | None = None
+
+
+class Ticket(TicketIn):
+    id: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class AgentContact(BaseModel):
+    email: str
+    name: str
+
+
+class Agent(BaseModel):
+    id: int
+    contact: AgentContact
+    created_at: datetime
+
+
+class HelpdeskState:
+    def __init__(self, api_key: str) -> None:
+        self.api_key = api_key
+        self.tickets: dict[int, Ticket] = {}
+        self.agents: dict[str, Agent] = {}  # by lower-cased email
+
+    def ticket(self, ticket_id: int) -> Ticket:
+        try:
+            return self.tickets[ticket_id]
+        except KeyError:
+            raise HTTPException(404, detail=f"ticket {ticket_id} not found") from None
+
+    def check_responder(self, responder_id: int | None) -> None:
+        if responder_id is not None and responder_id not in {a.id for a in self.agents.values()}:
+            raise HTTPException(400, detail=f"responder_id {responder_id} is not an agent")
+
+
+def _state(request: Request) -> HelpdeskState:
+    return request.app.state.sim.helpdesk
+
+
+_basic = HTTPBasic(auto_error=False)
+
+
+def _authenticate(
+    request: Request, credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)]
+) -> None:
+    # Freshdesk: the API key is the user name, the password is ignored ("X").
+    expected = _state(request).api_key.encode()
+    given = credentials.username.encode() if credentials else b""
+    if not secrets.compare_digest(given, expected):
+        raise HTTPException(
+            401,
+            detail="You have to be logged in to perform this action.",
+            headers={"WWW-Authenticate": 'Basic realm="helpdesk"'},
+        )
+
+
+router = APIRouter(prefix="/helpdesk/api/v2", tags=["helpdesk"], dependencies=[Depends(_authenticate)])
+
+
+@router.post("/tickets", status_code=201)
+async def create_ticket(body: TicketIn, request: Request) -> Ticket:
+    state = _state(request)
+    state.check_responder(body.responder_id)
+    now = datetime.now(UTC)
+    ticket = Ticket(id=len(state.tickets) + 1, created_at=now, updated_at=now, **body.model_dump())
+    state.tickets[ticket.id] = ticket
+    return ticket
+
+
+@router.get("/tickets/{ticket_id}")
+async def get_ticket(ticket_id: int, request: Request) -> Ticket:
+    return _state(request).ticket(ticket_id)
+
+
+@router.put("/tickets/{ticket_id}")
+async def update_ticket(ticket_id: int, body: TicketUpdate, request: Request) -> Ticket:
+    state = _state(request)
+    ticket = state.ticket(ticket_id)
+    changes = {field: getattr(body, field) for field in body.model_fields_set}
+    state.check_responder(changes.get("responder_id"))
+    if "custom_fields" in changes:
+        changes["custom_fields"] = {**ticket.custom_fields, **(changes["custom_fields"] or {})}
+    updated = ticket.model_copy(update={**changes, "updated_at": datetime.now(UTC)})
+    state.tickets[ticket_id] = updated
+    return updated
+
+
+_REF_QUERY = re.compile(r"""^"cf_sopflow_ref:'([^']*)'"$""")
+
+
+class SearchResult(BaseModel):
+    results: list[Ticket]
+    total: int
+
+
+@router.get("/search/tickets")
+async def search_tickets(request: Request, query: str) -> SearchResult:
+    match = _REF_QUERY.match(query)
+    if match is None:
+        raise HTTPException(400, detail="only the query \"cf_sopflow_ref:'<ref>'\" is supported")
+    ref = match.group(1)
+    found = [t for t in _state(request).tickets.values() if t.custom_fields.get("cf_sopflow_ref") == ref]
+    return SearchResult(results=found, total=len(found))
+
+
+@router.get("/agents")
+async def list_agents(request: Request, email: str | None = None) -> list[Agent]:
+    state = _state(request)
+    if email is None:
+        return list(state.agents.values())
+    # Every rep is an agent here: created on first lookup, so any email resolves.
+    key = email.lower()
+    if key not in state.agents:
+        state.agents[key] = Agent(
+            id=1000 + len(state.agents) + 1,
+            contact=AgentContact(email=email, name=email.split("@")[0]),
+            created_at=datetime.now(UTC),
+        )
+    return [state.agents[key]]

@@ -1,0 +1,183 @@
+"""iSeries stand-in: the branch's order system — orders, pick tickets, invoices."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, HTTPException, Request, Response
+from pydantic import BaseModel, Field
+
+from simulators.idempotency import IdempotencyStore, require_key
+
+CENT = Decimal("0.01")
+
+
+class Line(BaseModel):
+    line_number: int = Field(ge=1)
+    part_id: str
+    pool_id: str
+    uom: str
+    quantity: Decimal = Field(gt=0)
+    unit_price: Decimal = Field(ge=0)
+
+
+class OrderIn(BaseModel):
+    external_ref: str = Field(min_length=1)
+    account_number: str
+    po_number: str
+    branch_id: str | None = None
+    currency: str = "USD"
+    lines: list[Line] = Field(min_length=1)
+    test: bool = False
+
+
+class IseriesOrder(OrderIn):
+    iseries_order_id: str
+    source: Literal["oms", "direct"]
+    oms_order_id: str | None = None
+    created_at: datetime
+
+
+class PickTicketIn(BaseModel):
+    iseries_order_id: str
+    branch_id: str
+
+
+class PickTicket(BaseModel):
+    pick_ticket_id: str
+    iseries_order_id: str
+    branch_id: str
+    printed_at: datetime
+
+
+class InvoiceLine(BaseModel):
+    line_number: int = Field(ge=1)
+    quantity: Decimal = Field(gt=0)
+    unit_price: Decimal = Field(ge=0)
+
+
+class InvoiceIn(BaseModel):
+    iseries_order_id: str
+    order_ref: str
+    shipment_id: str
+    currency: str = "USD"
+    lines: list[InvoiceLine] = Field(min_length=1)
+
+
+class Invoice(BaseModel):
+    invoice_number: str
+    iseries_order_id: str
+    order_ref: str
+    shipment_id: str
+    amount: Decimal
+    currency: str
+    lines: list[InvoiceLine]
+    issued_at: datetime
+
+
+class IseriesState:
+    def __init__(self) -> None:
+        self.orders: dict[str, IseriesOrder] = {}
+        self.pick_tickets: dict[str, PickTicket] = {}  # by iseries_order_id
+        self.invoices: dict[str, Invoice] = {}
+        self.order_keys = IdempotencyStore()
+        self.invoice_keys = IdempotencyStore()
+
+    def add_order(
+        self, order: OrderIn, source: Literal["oms", "direct"], oms_order_id: str | None = None
+    ) -> IseriesOrder:
+        """Also the entry point OMS uses when it releases an order."""
+        created = IseriesOrder(
+            **order.model_dump(),
+            iseries_order_id=f"ISO-{len(self.orders) + 1:06d}",
+            source=source,
+            oms_order_id=oms_order_id,
+            created_at=datetime.now(UTC),
+        )
+        self.orders[created.iseries_order_id] = created
+        return created
+
+    def order(self, iseries_order_id: str) -> IseriesOrder:
+        try:
+            return self.orders[iseries_order_id]
+        except KeyError:
+            raise HTTPException(404, detail=f"iSeries order {iseries_order_id} not found") from None
+
+
+def _state(request: Request) -> IseriesState:
+    return request.app.state.sim.iseries
+
+
+router = APIRouter(prefix="/iseries", tags=["iseries"])
+IdempotencyKey = Annotated[str | None, Header()]
+
+
+@router.post("/orders", status_code=201)
+async def create_order(
+    body: OrderIn, request: Request, response: Response, idempotency_key: IdempotencyKey = None
+) -> IseriesOrder:
+    state, key = _state(request), require_key(idempotency_key)
+    if (existing := state.order_keys.lookup(key, body)) is not None:
+        response.status_code = 200
+        return state.orders[existing]
+    created = state.add_order(body, source="direct")
+    state.order_keys.remember(key, body, created.iseries_order_id)
+    return created
+
+
+@router.get("/orders")
+async def list_orders(request: Request, external_ref: str | None = None) -> list[IseriesOrder]:
+    orders = _state(request).orders.values()
+    return [o for o in orders if external_ref is None or o.external_ref == external_ref]
+
+
+@router.get("/orders/{iseries_order_id}")
+async def get_order(iseries_order_id: str, request: Request) -> IseriesOrder:
+    return _state(request).order(iseries_order_id)
+
+
+@router.post("/pick-tickets", status_code=201)
+async def print_pick_ticket(body: PickTicketIn, request: Request, response: Response) -> PickTicket:
+    state = _state(request)
+    state.order(body.iseries_order_id)
+    # One pick ticket per order: a retried print must not send the branch picking twice.
+    if (existing := state.pick_tickets.get(body.iseries_order_id)) is not None:
+        response.status_code = 200
+        return existing
+    ticket = PickTicket(
+        pick_ticket_id=f"PT-{len(state.pick_tickets) + 1:06d}",
+        iseries_order_id=body.iseries_order_id,
+        branch_id=body.branch_id,
+        printed_at=datetime.now(UTC),
+    )
+    state.pick_tickets[body.iseries_order_id] = ticket
+    return ticket
+
+
+@router.post("/invoices", status_code=201)
+async def create_invoice(
+    body: InvoiceIn, request: Request, response: Response, idempotency_key: IdempotencyKey = None
+) -> Invoice:
+    state, key = _state(request), require_key(idempotency_key)
+    if (existing := state.invoice_keys.lookup(key, body)) is not None:
+        response.status_code = 200
+        return state.invoices[existing]
+    state.order(body.iseries_order_id)
+    amount = sum((ln.quantity * ln.unit_price for ln in body.lines), Decimal(0))
+    invoice = Invoice(
+        invoice_number=f"INV-{len(state.invoices) + 1:06d}",
+        amount=amount.quantize(CENT, rounding=ROUND_HALF_UP),
+        issued_at=datetime.now(UTC),
+        **body.model_dump(),
+    )
+    state.invoices[invoice.invoice_number] = invoice
+    state.invoice_keys.remember(key, body, invoice.invoice_number)
+    return invoice
+
+
+@router.get("/invoices")
+async def list_invoices(request: Request, order_ref: str | None = None) -> list[Invoice]:
+    invoices = _state(request).invoices.values()
+    return [i for i in invoices if order_ref is None or i.order_ref == order_ref]

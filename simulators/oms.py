@@ -1,0 +1,159 @@
+"""Sterling OMS stand-in: orders are created (draft or confirmed), edited,
+confirmed, and released to iSeries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, HTTPException, Request, Response
+from pydantic import BaseModel, Field
+
+from simulators import iseries
+from simulators.idempotency import IdempotencyStore, require_key
+
+
+class OrderIn(BaseModel):
+    external_ref: str = Field(min_length=1)
+    account_number: str
+    po_number: str
+    branch_id: str | None = None
+    currency: str = "USD"
+    status: Literal["draft", "confirmed"] = "draft"
+    lines: list[iseries.Line] = Field(min_length=1)
+    test: bool = False
+
+
+class OrderPatch(BaseModel):
+    lines: list[iseries.Line] | None = Field(default=None, min_length=1)
+    branch_id: str | None = None
+
+
+class OmsOrder(BaseModel):
+    oms_order_id: str
+    external_ref: str
+    account_number: str
+    po_number: str
+    branch_id: str | None
+    currency: str
+    status: Literal["draft", "confirmed", "released"]
+    lines: list[iseries.Line]
+    test: bool
+    iseries_order_id: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Release(BaseModel):
+    oms_order_id: str
+    status: Literal["released"] = "released"
+    iseries_order_id: str
+
+
+class OmsState:
+    def __init__(self) -> None:
+        self.orders: dict[str, OmsOrder] = {}
+        self.keys = IdempotencyStore()
+
+    def order(self, oms_order_id: str) -> OmsOrder:
+        try:
+            return self.orders[oms_order_id]
+        except KeyError:
+            raise HTTPException(404, detail=f"OMS order {oms_order_id} not found") from None
+
+
+def _state(request: Request) -> OmsState:
+    return request.app.state.sim.oms
+
+
+router = APIRouter(prefix="/oms", tags=["oms"])
+
+
+@router.post("/orders", status_code=201)
+async def create_order(
+    body: OrderIn,
+    request: Request,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> OmsOrder:
+    state, key = _state(request), require_key(idempotency_key)
+    if (existing := state.keys.lookup(key, body)) is not None:
+        response.status_code = 200
+        return state.orders[existing]
+    now = datetime.now(UTC)
+    order = OmsOrder(
+        oms_order_id=f"OMS-{len(state.orders) + 1:06d}",
+        created_at=now,
+        updated_at=now,
+        **body.model_dump(),
+    )
+    state.orders[order.oms_order_id] = order
+    state.keys.remember(key, body, order.oms_order_id)
+    return order
+
+
+@router.get("/orders")
+async def list_orders(request: Request, external_ref: str | None = None) -> list[OmsOrder]:
+    orders = _state(request).orders.values()
+    return [o for o in orders if external_ref is None or o.external_ref == external_ref]
+
+
+@router.get("/orders/{oms_order_id}")
+async def get_order(oms_order_id: str, request: Request) -> OmsOrder:
+    return _state(request).order(oms_order_id)
+
+
+@router.patch("/orders/{oms_order_id}")
+async def update_order(oms_order_id: str, body: OrderPatch, request: Request) -> OmsOrder:
+    order = _state(request).order(oms_order_id)
+    changes = {field: getattr(body, field) for field in body.model_fields_set}
+    if "lines" in changes and body.lines is None:
+        raise HTTPException(422, detail="lines cannot be null")
+    updated = order.model_copy(update={**changes, "updated_at": datetime.now(UTC)})
+    _state(request).orders[oms_order_id] = updated
+    # A released order's edits reach the branch too (the branch manager asked for them).
+    if updated.iseries_order_id is not None:
+        iseries_state: iseries.IseriesState = request.app.state.sim.iseries
+        pushed = iseries_state.orders[updated.iseries_order_id]
+        iseries_state.orders[updated.iseries_order_id] = pushed.model_copy(
+            update={"lines": updated.lines, "branch_id": updated.branch_id}
+        )
+    return updated
+
+
+@router.post("/orders/{oms_order_id}/confirm")
+async def confirm_order(oms_order_id: str, request: Request) -> OmsOrder:
+    state = _state(request)
+    order = state.order(oms_order_id)
+    if order.status == "draft":
+        order = order.model_copy(update={"status": "confirmed", "updated_at": datetime.now(UTC)})
+        state.orders[oms_order_id] = order
+    return order
+
+
+@router.post("/orders/{oms_order_id}/release")
+async def release_order(oms_order_id: str, request: Request) -> Release:
+    state = _state(request)
+    order = state.order(oms_order_id)
+    if order.iseries_order_id is not None:
+        return Release(oms_order_id=oms_order_id, iseries_order_id=order.iseries_order_id)
+    if order.status != "confirmed":
+        raise HTTPException(
+            409, detail=f"order {oms_order_id} is {order.status}; only a confirmed order is released"
+        )
+    if not order.branch_id:
+        raise HTTPException(409, detail=f"order {oms_order_id} has no branch to release to")
+    # The real OMS pushes the order to iSeries; here both live in one process.
+    pushed = request.app.state.sim.iseries.add_order(
+        iseries.OrderIn(**order.model_dump(include=set(iseries.OrderIn.model_fields))),
+        source="oms",
+        oms_order_id=oms_order_id,
+    )
+    state.orders[oms_order_id] = order.model_copy(
+        update={
+            "status": "released",
+            "iseries_order_id": pushed.iseries_order_id,
+            "updated_at": datetime.now(UTC),
+        }
+    )
+    return Release(oms_order_id=oms_order_id, iseries_order_id=pushed.iseries_order_id)

@@ -1,0 +1,1 @@
+"""sopflow: customer-service SOPs as durable Temporal workflows."""

@@ -1,0 +1,3 @@
+from sopflow.cli import app
+
+app()

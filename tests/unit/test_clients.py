@@ -1,0 +1,358 @@
+"""The system clients and activities against the simulators (in process, no network)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import httpx
+import pytest
+from structlog.testing import capture_logs
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.email import EmailActivities, EmailClient, EmailMessage
+from activities.helpdesk import HelpdeskActivities, HelpdeskClient, TicketRequest
+from activities.iseries import (
+    InvoiceRequest,
+    IseriesActivities,
+    IseriesClient,
+    IseriesCreateOrder,
+    PickTicketRequest,
+)
+from activities.oms import OmsActivities, OmsClient, OmsCreateOrder, OmsUpdateOrder
+from domain.order import (
+    Address,
+    OrderLine,
+    ProofOfDelivery,
+    PurchaseOrder,
+    ResolvedLine,
+    Shipment,
+    ShipmentLine,
+)
+from simulators.app import create_app
+from sopflow.config import Settings
+
+TIMEOUT = 0.2
+
+
+@pytest.fixture
+def app():
+    return create_app(seed=1)
+
+
+@pytest.fixture
+def transport(app):
+    return httpx.ASGITransport(app=app)
+
+
+@pytest.fixture
+def sim(app):
+    return app.state.sim
+
+
+@pytest.fixture
+async def faults(transport):
+    async with httpx.AsyncClient(transport=transport, base_url="http://sim") as http:
+
+        async def set_faults(system: str, **faults):
+            response = await http.put(f"/_faults/{system}", json=faults)
+            response.raise_for_status()
+
+        yield set_faults
+
+
+@pytest.fixture
+async def oms(transport):
+    client = OmsClient("http://sim/oms", TIMEOUT, transport)
+    yield OmsActivities(client)
+    await client.close()
+
+
+@pytest.fixture
+async def iseries(transport):
+    client = IseriesClient("http://sim/iseries", TIMEOUT, transport)
+    yield IseriesActivities(client)
+    await client.close()
+
+
+@pytest.fixture
+async def email(transport):
+    client = EmailClient("http://sim/email", TIMEOUT, transport)
+    yield EmailActivities(client)
+    await client.close()
+
+
+@pytest.fixture
+async def helpdesk(transport):
+    client = HelpdeskClient("http://sim/helpdesk", "sim-helpdesk-key", TIMEOUT, transport)
+    yield HelpdeskActivities(client)
+    await client.close()
+
+
+def run(fn, *args, activity_type="test"):
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(
+        env.info, activity_type=activity_type, workflow_id="order-401693-PO1", workflow_run_id="run-1"
+    )
+    return env.run(fn, *args)
+
+
+PO = PurchaseOrder(
+    account_number="401693",
+    po_number="PO1",
+    ship_to=Address(address_id="S1"),
+    lines=[
+        OrderLine(line_number=1, customer_part_number="C-1", quantity=Decimal(3), uom="EA", unit_price=Decimal("1.255")),
+        OrderLine(line_number=2, customer_part_number="C-2", quantity=Decimal(2), uom="BX", unit_price=Decimal("10.00")),
+    ],
+)
+LINES = [
+    ResolvedLine(line_number=1, part_id="P-1", pool_id="A", uom="EA", quantity=Decimal(3), unit_price=Decimal("1.255")),
+    ResolvedLine(line_number=2, part_id="P-2", pool_id="A", uom="BX", quantity=Decimal(2), unit_price=Decimal("10.00")),
+]
+
+
+def create_request(confirmed=False, **overrides) -> OmsCreateOrder:
+    fields = dict(idempotency_key=PO.workflow_id, order=PO, lines=LINES, branch_id="B12", confirmed=confirmed)
+    return OmsCreateOrder(**(fields | overrides))
+
+
+async def test_create_order_is_idempotent(oms, sim):
+    first = await run(oms.create_order, create_request())
+    again = await run(oms.create_order, create_request())
+    assert first == again
+    assert first.status == "draft" and first.oms_order_id.startswith("OMS-")
+    stored = sim.oms.orders[first.oms_order_id]
+    assert stored.external_ref == "order-401693-PO1" and stored.branch_id == "B12"
+    assert stored.lines[0].unit_price == Decimal("1.255")
+    assert len(sim.oms.orders) == 1
+
+
+async def test_same_key_different_order_is_a_non_retryable_refusal(oms, sim):
+    await run(oms.create_order, create_request())
+    with pytest.raises(ApplicationError) as caught:
+        await run(oms.create_order, create_request(confirmed=True))
+    err = caught.value
+    assert err.type == "OmsRefused" and err.non_retryable
+    assert err.details[0]["status_code"] == 409 and err.details[0]["system"] == "oms"
+    assert len(sim.oms.orders) == 1
+
+
+async def test_release_of_a_draft_is_refused(oms):
+    ref = await run(oms.create_order, create_request())
+    with pytest.raises(ApplicationError) as caught:
+        await run(oms.release_order, ref.oms_order_id)
+    assert caught.value.type == "OmsRefused" and caught.value.non_retryable
+    assert "draft" in caught.value.details[0]["reason"]
+
+
+async def test_confirm_update_and_release(oms, sim):
+    ref = await run(oms.create_order, create_request())
+    confirmed = await run(oms.confirm_order, ref.oms_order_id)
+    assert confirmed.status == "confirmed"
+    updated = await run(oms.update_order, OmsUpdateOrder(oms_order_id=ref.oms_order_id, lines=LINES[:1]))
+    assert updated.status == "confirmed" and len(sim.oms.orders[ref.oms_order_id].lines) == 1
+    assert sim.oms.orders[ref.oms_order_id].branch_id == "B12"
+    release = await run(oms.release_order, ref.oms_order_id)
+    assert release.oms_order_id == ref.oms_order_id
+    assert sim.iseries.orders[release.iseries_order_id].oms_order_id == ref.oms_order_id
+    assert await run(oms.release_order, ref.oms_order_id) == release
+
+
+async def test_down_is_a_retryable_system_unavailable(oms, faults, sim):
+    await faults("oms", down=True)
+    with pytest.raises(ApplicationError) as caught:
+        await run(oms.create_order, create_request())
+    err = caught.value
+    assert err.type == "SystemUnavailable" and not err.non_retryable
+    assert err.details[0] == {"system": "oms", "status_code": 503, "reason": "oms is down (injected fault)"}
+    assert sim.oms.orders == {}
+
+
+async def test_server_errors_are_retryable(email, faults):
+    await faults("email", error_rate=1.0)
+    message = EmailMessage(idempotency_key="m1", to=["a@example.com"], subject="s", body="b")
+    with pytest.raises(ApplicationError) as caught:
+        await run(email.send, message)
+    assert caught.value.type == "SystemUnavailable" and not caught.value.non_retryable
+    assert caught.value.details[0]["status_code"] == 500
+
+
+async def test_connect_error_is_retryable():
+    def refuse(request):
+        raise httpx.ConnectError("connection refused", request=request)
+
+    client = OmsClient("http://oms.invalid", TIMEOUT, httpx.MockTransport(refuse))
+    with pytest.raises(ApplicationError) as caught:
+        await client.get_order("OMS-000001")
+    assert caught.value.type == "SystemUnavailable" and not caught.value.non_retryable
+    assert caught.value.details[0]["system"] == "oms"
+    await client.close()
+
+
+async def test_429_is_retryable_and_404_is_a_refusal():
+    def answer(request):
+        if request.url.path.endswith("busy"):
+            return httpx.Response(429, json={"detail": "slow down"})
+        return httpx.Response(404, json={"detail": "no such order"})
+
+    client = IseriesClient("http://iseries.test", TIMEOUT, httpx.MockTransport(answer))
+    with pytest.raises(ApplicationError) as busy:
+        await client.get_order("busy")
+    assert busy.value.type == "SystemUnavailable" and not busy.value.non_retryable
+    with pytest.raises(ApplicationError) as missing:
+        await client.get_order("ISO-1")
+    assert missing.value.type == "IseriesRefused" and missing.value.non_retryable
+    assert missing.value.details[0] == {"system": "iseries", "status_code": 404, "reason": "no such order"}
+    await client.close()
+
+
+async def test_lost_response_then_retry_makes_no_duplicate(oms, faults, sim):
+    # The response comes after the client's deadline: the caller sees a timeout...
+    await faults("oms", latency_ms=int(TIMEOUT * 1000 * 3))
+    with pytest.raises(ApplicationError) as caught:
+        await run(oms.create_order, create_request())
+    assert caught.value.type == "SystemUnavailable" and not caught.value.non_retryable
+    # ...although OMS made the order.
+    assert len(sim.oms.orders) == 1
+    (made,) = sim.oms.orders
+    # Temporal's retry sends the same key and gets the same order back.
+    await faults("oms")
+    retried = await run(oms.create_order, create_request())
+    assert retried.oms_order_id == made
+    assert len(sim.oms.orders) == 1
+
+
+async def test_pick_ticket(oms, iseries):
+    ref = await run(oms.create_order, create_request(confirmed=True))
+    release = await run(oms.release_order, ref.oms_order_id)
+    ticket = await run(iseries.print_pick_ticket, PickTicketRequest(iseries_order_id=release.iseries_order_id, branch_id="B12"))
+    again = await run(iseries.print_pick_ticket, PickTicketRequest(iseries_order_id=release.iseries_order_id, branch_id="B12"))
+    assert ticket == again and ticket.branch_id == "B12"
+    assert isinstance(ticket.printed_at, datetime)
+    with pytest.raises(ApplicationError) as caught:
+        await run(iseries.print_pick_ticket, PickTicketRequest(iseries_order_id="ISO-404", branch_id="B12"))
+    assert caught.value.type == "IseriesRefused" and caught.value.details[0]["status_code"] == 404
+
+
+def shipment(shipment_id="SH-1", lines=((1, "3"), (2, "1"))):
+    return Shipment(
+        shipment_id=shipment_id,
+        lines=[ShipmentLine(line_number=n, quantity=Decimal(q)) for n, q in lines],
+        proof_of_delivery=ProofOfDelivery(signed_by="J. Doe", signed_at=datetime(2025, 1, 2, tzinfo=UTC)),
+    )
+
+
+def invoice_request(iso, key="order-401693-PO1/SH-1", ship=None, prices=None):
+    return InvoiceRequest(
+        idempotency_key=key,
+        iseries_order_id=iso,
+        order_ref=PO.workflow_id,
+        currency="USD",
+        shipment=ship or shipment(),
+        unit_prices=prices if prices is not None else {1: Decimal("1.255"), 2: Decimal("10.00")},
+    )
+
+
+async def test_invoice_totals_and_idempotency(iseries, sim):
+    entered = await run(
+        iseries.create_order,
+        IseriesCreateOrder(idempotency_key=PO.workflow_id, order=PO, lines=LINES, branch_id="B12"),
+    )
+    assert sim.iseries.orders[entered.iseries_order_id].source == "direct"
+    invoice = await run(iseries.invoice_shipment, invoice_request(entered.iseries_order_id))
+    # 3 x 1.255 + 1 x 10.00 = 13.765 -> 13.77
+    assert invoice.amount == Decimal("13.77")
+    assert invoice.shipment_id == "SH-1" and invoice.currency == "USD"
+    assert await run(iseries.invoice_shipment, invoice_request(entered.iseries_order_id)) == invoice
+
+    second = await run(
+        iseries.invoice_shipment,
+        invoice_request(entered.iseries_order_id, key="order-401693-PO1/SH-2", ship=shipment("SH-2", ((2, "1"),))),
+    )
+    assert second.invoice_number != invoice.invoice_number and second.amount == Decimal("10.00")
+    listed = await iseries.client.find_invoices(PO.workflow_id)
+    assert [i.invoice_number for i in listed] == [invoice.invoice_number, second.invoice_number]
+
+
+async def test_invoice_needs_a_price_for_every_shipped_line(iseries, sim):
+    with pytest.raises(ApplicationError) as caught:
+        await run(iseries.invoice_shipment, invoice_request("ISO-000001", prices={1: Decimal(1)}))
+    assert caught.value.type == "InvalidInvoice" and caught.value.non_retryable
+    assert sim.iseries.invoices == {}
+
+
+async def test_email_send_is_idempotent(email, sim):
+    message = EmailMessage(idempotency_key="order-401693-PO1/holds", to=["csc@example.com"], subject="Holds", body="b")
+    first = await run(email.send, message)
+    assert await run(email.send, message) == first
+    assert list(sim.email.messages) == [first]
+    assert sim.email.messages[first].to == ["csc@example.com"]
+
+
+async def test_helpdesk_ticket_is_opened_once_per_ref(helpdesk, sim):
+    request = TicketRequest(
+        ref="order-401693-PO1",
+        subject="PO1 on hold",
+        description="PRICE hold",
+        requester_email="csc@example.com",
+        assignee_email="rep@example.com",
+    )
+    ticket_id = await run(helpdesk.open_ticket, request)
+    assert await run(helpdesk.open_ticket, request) == ticket_id
+    assert len(sim.helpdesk.tickets) == 1
+    ticket = sim.helpdesk.tickets[ticket_id]
+    assert ticket.responder_id == sim.helpdesk.agents["rep@example.com"].id
+    assert ticket.custom_fields == {"cf_sopflow_ref": "order-401693-PO1"} and ticket.status == 2
+
+    other = await run(helpdesk.open_ticket, request.model_copy(update={"ref": "order-401693-PO2", "assignee_email": None}))
+    assert other != ticket_id and sim.helpdesk.tickets[other].responder_id is None
+
+    await run(helpdesk.resolve_ticket, ticket_id)
+    assert sim.helpdesk.tickets[ticket_id].status == 4
+    assert sim.helpdesk.tickets[other].status == 2
+
+
+async def test_helpdesk_wrong_api_key_is_refused(transport, sim):
+    client = HelpdeskClient("http://sim/helpdesk", "wrong-key", TIMEOUT, transport)
+    request = TicketRequest(ref="r", subject="s", description="d", requester_email="csc@example.com")
+    with pytest.raises(ApplicationError) as caught:
+        await run(HelpdeskActivities(client).open_ticket, request)
+    assert caught.value.type == "HelpdeskRefused" and caught.value.non_retryable
+    assert caught.value.details[0]["status_code"] == 401
+    assert sim.helpdesk.tickets == {}
+    await client.close()
+
+
+async def test_activity_logs_carry_the_activity_and_workflow(oms):
+    with capture_logs() as logs:
+        await run(oms.create_order, create_request(), activity_type="oms.create_order")
+    (entry,) = [e for e in logs if e["event"] == "oms order created"]
+    assert entry["activity"] == "oms.create_order"
+    assert entry["workflow_id"] == "order-401693-PO1" and entry["run_id"] == "run-1"
+
+
+def test_clients_from_settings():
+    settings = Settings(host="10.0.0.5", sim_port=9100, http_timeout=timedelta(seconds=3), oms_url="https://oms.example.com/api/")
+    oms = OmsClient.from_settings(settings)
+    assert str(oms._http.base_url) == "https://oms.example.com/api/" and oms.timeout == 3
+    assert str(IseriesClient.from_settings(settings)._http.base_url) == "http://10.0.0.5:9100/iseries/"
+    assert str(EmailClient.from_settings(settings)._http.base_url) == "http://10.0.0.5:9100/email/"
+    helpdesk = HelpdeskClient.from_settings(settings)
+    assert str(helpdesk._http.base_url) == "http://10.0.0.5:9100/helpdesk/"
+    assert helpdesk._http.auth is not None
+
+
+def test_activity_names():
+    names = {
+        fn.__temporal_activity_definition.name
+        for acts in (OmsActivities(None), IseriesActivities(None), EmailActivities(None), HelpdeskActivities(None))
+        for fn in acts.all()
+    }
+    assert names == {
+        "oms.create_order", "oms.update_order", "oms.confirm_order", "oms.release_order",
+        "iseries.print_pick_ticket", "iseries.invoice_shipment", "iseries.create_order",
+        "email.send", "helpdesk.open_ticket", "helpdesk.resolve_ticket",
+    }

@@ -1,0 +1,284 @@
+"""The simulator app over HTTP (in process, no network)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+
+from simulators.app import create_app
+
+HELPDESK_AUTH = ("sim-helpdesk-key", "X")
+
+
+def order_body(**overrides):
+    body = {
+        "external_ref": "order-401693-PO1",
+        "account_number": "401693",
+        "po_number": "PO1",
+        "branch_id": "B12",
+        "currency": "USD",
+        "status": "draft",
+        "lines": [
+            {"line_number": 1, "part_id": "P-1", "pool_id": "POOL-A", "uom": "EA", "quantity": "3", "unit_price": "1.255"},
+            {"line_number": 2, "part_id": "P-2", "pool_id": "POOL-A", "uom": "BX", "quantity": "2", "unit_price": "10.00"},
+        ],
+        "test": False,
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def app():
+    return create_app(seed=1)
+
+
+@pytest.fixture
+async def http(app):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim") as client:
+        yield client
+
+
+async def create_order(http, key="k1", **overrides):
+    return await http.post("/oms/orders", json=order_body(**overrides), headers={"Idempotency-Key": key})
+
+
+async def test_health(http):
+    assert (await http.get("/health")).json() == {"status": "ok"}
+
+
+async def test_oms_create_is_idempotent_per_key(http):
+    first = await create_order(http)
+    again = await create_order(http)
+    other = await create_order(http, key="k2")
+    assert first.status_code == 201 and again.status_code == 200
+    assert first.json()["oms_order_id"] == again.json()["oms_order_id"] == "OMS-000001"
+    assert other.json()["oms_order_id"] == "OMS-000002"
+    # Money travels as decimal strings, unchanged.
+    assert first.json()["lines"][0]["unit_price"] == "1.255"
+    listed = (await http.get("/oms/orders", params={"external_ref": "order-401693-PO1"})).json()
+    assert len(listed) == 2
+    assert (await http.get("/oms/orders", params={"external_ref": "nope"})).json() == []
+
+
+async def test_oms_key_reused_with_other_body_is_refused(http):
+    await create_order(http)
+    conflict = await create_order(http, status="confirmed")
+    assert conflict.status_code == 409
+    assert "different request" in conflict.json()["detail"]
+    assert len((await http.get("/oms/orders")).json()) == 1
+
+
+async def test_oms_create_needs_an_idempotency_key(http):
+    response = await http.post("/oms/orders", json=order_body())
+    assert response.status_code == 400
+    assert (await http.get("/oms/orders")).json() == []
+
+
+async def test_oms_release_flow_creates_the_iseries_order_once(http):
+    oms_id = (await create_order(http)).json()["oms_order_id"]
+    refused = await http.post(f"/oms/orders/{oms_id}/release")
+    assert refused.status_code == 409 and "draft" in refused.json()["detail"]
+
+    for _ in range(2):
+        confirmed = await http.post(f"/oms/orders/{oms_id}/confirm")
+        assert confirmed.json()["status"] == "confirmed"
+    first = (await http.post(f"/oms/orders/{oms_id}/release")).json()
+    again = (await http.post(f"/oms/orders/{oms_id}/release")).json()
+    assert first == again
+    assert first["status"] == "released" and first["iseries_order_id"].startswith("ISO-")
+
+    pushed = (await http.get(f"/iseries/orders/{first['iseries_order_id']}")).json()
+    assert pushed["oms_order_id"] == oms_id and pushed["source"] == "oms"
+    assert pushed["branch_id"] == "B12" and len(pushed["lines"]) == 2
+    assert len((await http.get("/iseries/orders")).json()) == 1
+    assert (await http.get(f"/oms/orders/{oms_id}")).json()["status"] == "released"
+
+
+async def test_oms_patch_changes_lines_and_reaches_iseries_once_released(http):
+    oms_id = (await create_order(http, status="confirmed")).json()["oms_order_id"]
+    iso = (await http.post(f"/oms/orders/{oms_id}/release")).json()["iseries_order_id"]
+    new_lines = order_body()["lines"][:1]
+    patched = await http.patch(f"/oms/orders/{oms_id}", json={"lines": new_lines})
+    assert patched.status_code == 200
+    assert len(patched.json()["lines"]) == 1 and patched.json()["branch_id"] == "B12"
+    assert len((await http.get(f"/iseries/orders/{iso}")).json()["lines"]) == 1
+    assert (await http.patch("/oms/orders/OMS-999999", json={})).status_code == 404
+
+
+async def test_release_without_branch_is_refused(http):
+    oms_id = (await create_order(http, status="confirmed", branch_id=None)).json()["oms_order_id"]
+    response = await http.post(f"/oms/orders/{oms_id}/release")
+    assert response.status_code == 409 and "branch" in response.json()["detail"]
+
+
+async def test_iseries_direct_entry_pick_ticket_and_invoices(http):
+    body = order_body()
+    del body["status"]
+    headers = {"Idempotency-Key": "direct-1"}
+    created = await http.post("/iseries/orders", json=body, headers=headers)
+    assert created.status_code == 201
+    iso = created.json()["iseries_order_id"]
+    assert (await http.post("/iseries/orders", json=body, headers=headers)).json()["iseries_order_id"] == iso
+    assert created.json()["source"] == "direct"
+
+    ticket = await http.post("/iseries/pick-tickets", json={"iseries_order_id": iso, "branch_id": "B12"})
+    again = await http.post("/iseries/pick-tickets", json={"iseries_order_id": iso, "branch_id": "B12"})
+    assert ticket.status_code == 201 and again.status_code == 200
+    assert ticket.json()["pick_ticket_id"] == again.json()["pick_ticket_id"]
+    unknown = await http.post("/iseries/pick-tickets", json={"iseries_order_id": "ISO-9", "branch_id": "B12"})
+    assert unknown.status_code == 404
+
+    invoice_body = {
+        "iseries_order_id": iso,
+        "order_ref": "order-401693-PO1",
+        "shipment_id": "SH-1",
+        "currency": "USD",
+        "lines": [
+            {"line_number": 1, "quantity": "3", "unit_price": "1.255"},
+            {"line_number": 2, "quantity": "2", "unit_price": "10.00"},
+        ],
+    }
+    invoice = await http.post("/iseries/invoices", json=invoice_body, headers={"Idempotency-Key": "inv-1"})
+    assert invoice.status_code == 201
+    # 3 x 1.255 + 2 x 10.00 = 23.765, rounded half up to cents
+    assert invoice.json()["amount"] == "23.77"
+    assert invoice.json()["invoice_number"].startswith("INV-")
+    replay = await http.post("/iseries/invoices", json=invoice_body, headers={"Idempotency-Key": "inv-1"})
+    assert replay.status_code == 200 and replay.json() == invoice.json()
+    listed = (await http.get("/iseries/invoices", params={"order_ref": "order-401693-PO1"})).json()
+    assert [i["invoice_number"] for i in listed] == [invoice.json()["invoice_number"]]
+    bad_order = dict(invoice_body, iseries_order_id="ISO-404")
+    assert (await http.post("/iseries/invoices", json=bad_order, headers={"Idempotency-Key": "inv-2"})).status_code == 404
+
+
+async def test_email_outbox_is_idempotent_and_searchable(http):
+    message = {"to": ["csc@example.com", "rep@example.com"], "subject": "Holds", "body": "PO1 on hold"}
+    first = await http.post("/email/messages", json=message, headers={"Idempotency-Key": "m1"})
+    again = await http.post("/email/messages", json=message, headers={"Idempotency-Key": "m1"})
+    assert first.status_code == 201 and again.json()["message_id"] == first.json()["message_id"]
+    assert len((await http.get("/email/messages", params={"to": "rep@example.com"})).json()) == 1
+    assert (await http.get("/email/messages", params={"to": "other@example.com"})).json() == []
+
+
+async def test_helpdesk_requires_the_api_key(http):
+    assert (await http.get("/helpdesk/api/v2/agents")).status_code == 401
+    assert (await http.get("/helpdesk/api/v2/agents", auth=("wrong", "X"))).status_code == 401
+    assert (await http.get("/helpdesk/api/v2/agents", auth=HELPDESK_AUTH)).status_code == 200
+
+
+async def test_helpdesk_api_key_comes_from_the_constructor():
+    app = create_app(helpdesk_api_key="other-key")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim") as http:
+        assert (await http.get("/helpdesk/api/v2/agents", auth=HELPDESK_AUTH)).status_code == 401
+        assert (await http.get("/helpdesk/api/v2/agents", auth=("other-key", "X"))).status_code == 200
+
+
+async def test_helpdesk_tickets_search_and_agents(http):
+    api = "/helpdesk/api/v2"
+    agent = (await http.get(f"{api}/agents", params={"email": "Rep@Example.com"}, auth=HELPDESK_AUTH)).json()
+    same = (await http.get(f"{api}/agents", params={"email": "rep@example.com"}, auth=HELPDESK_AUTH)).json()
+    assert len(agent) == 1 and agent[0]["id"] == same[0]["id"]
+
+    ticket = {
+        "subject": "PO1 on hold",
+        "description": "PRICE hold on line 1",
+        "email": "csc@example.com",
+        "priority": 2,
+        "status": 2,
+        "responder_id": agent[0]["id"],
+        "custom_fields": {"cf_sopflow_ref": "order-401693-PO1"},
+    }
+    created = await http.post(f"{api}/tickets", json=ticket, auth=HELPDESK_AUTH)
+    assert created.status_code == 201
+    ticket_id = created.json()["id"]
+    assert created.json()["created_at"] and created.json()["updated_at"]
+
+    query = {"query": "\"cf_sopflow_ref:'order-401693-PO1'\""}
+    found = (await http.get(f"{api}/search/tickets", params=query, auth=HELPDESK_AUTH)).json()
+    assert found["total"] == 1 and found["results"][0]["id"] == ticket_id
+    none = {"query": "\"cf_sopflow_ref:'order-x'\""}
+    assert (await http.get(f"{api}/search/tickets", params=none, auth=HELPDESK_AUTH)).json()["total"] == 0
+    bad = {"query": "status:2"}
+    assert (await http.get(f"{api}/search/tickets", params=bad, auth=HELPDESK_AUTH)).status_code == 400
+
+    resolved = await http.put(f"{api}/tickets/{ticket_id}", json={"status": 4}, auth=HELPDESK_AUTH)
+    assert resolved.json()["status"] == 4
+    assert resolved.json()["custom_fields"] == {"cf_sopflow_ref": "order-401693-PO1"}
+    assert (await http.get(f"{api}/tickets/{ticket_id}", auth=HELPDESK_AUTH)).json()["status"] == 4
+    assert (await http.get(f"{api}/tickets/999", auth=HELPDESK_AUTH)).status_code == 404
+
+    unknown_agent = dict(ticket, responder_id=1)
+    assert (await http.post(f"{api}/tickets", json=unknown_agent, auth=HELPDESK_AUTH)).status_code == 400
+    bad_priority = dict(ticket, priority=9)
+    assert (await http.post(f"{api}/tickets", json=bad_priority, auth=HELPDESK_AUTH)).status_code == 422
+
+
+async def test_fault_down_only_affects_that_system(http):
+    put = await http.put("/_faults/oms", json={"down": True, "latency_ms": 0, "error_rate": 0})
+    assert put.status_code == 200
+    assert (await http.get("/_faults/oms")).json() == {"down": True, "latency_ms": 0, "error_rate": 0.0}
+    down = await create_order(http)
+    assert down.status_code == 503 and "down" in down.json()["detail"]
+    assert (await http.get("/iseries/invoices")).status_code == 200
+    assert (await http.get("/health")).status_code == 200
+    assert (await http.put("/_faults/crm", json={"down": True})).status_code == 404
+    assert (await http.put("/_faults/oms", json={"error_rate": 2})).status_code == 422
+
+    await http.put("/_faults/oms", json={"down": False})
+    assert len((await http.get("/oms/orders")).json()) == 0
+
+
+async def test_fault_error_rate_fails_before_the_work(http):
+    await http.put("/_faults/email", json={"error_rate": 1.0})
+    message = {"to": ["a@example.com"], "subject": "s", "body": "b"}
+    response = await http.post("/email/messages", json=message, headers={"Idempotency-Key": "m"})
+    assert response.status_code == 500
+    await http.put("/_faults/email", json={})
+    assert (await http.get("/email/messages")).json() == []
+
+
+async def test_fault_error_rate_is_random_per_request(http):
+    await http.put("/_faults/oms", json={"error_rate": 0.5})
+    statuses = [(await http.get("/oms/orders")).status_code for _ in range(40)]
+    assert 200 in statuses and 500 in statuses
+
+
+async def test_latency_is_applied_after_the_work_is_done(http):
+    await http.put("/_faults/oms", json={"latency_ms": 300})
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(create_order(http), timeout=0.1)
+    assert time.monotonic() - started < 0.3
+    # The caller gave up, but OMS made the order.
+    await http.put("/_faults/oms", json={})
+    assert [o["oms_order_id"] for o in (await http.get("/oms/orders")).json()] == ["OMS-000001"]
+
+    await http.put("/_faults/oms", json={"latency_ms": 200})
+    started = time.monotonic()
+    replay = await create_order(http)
+    assert time.monotonic() - started >= 0.2
+    assert replay.status_code == 200 and replay.json()["oms_order_id"] == "OMS-000001"
+
+
+async def test_reset_clears_state_and_faults(http):
+    await create_order(http)
+    await http.put("/_faults/iseries", json={"down": True})
+    assert (await http.post("/_reset")).status_code == 200
+    assert (await http.get("/oms/orders")).json() == []
+    assert (await http.get("/_faults/iseries")).json()["down"] is False
+    assert (await http.get("/iseries/invoices")).status_code == 200
+    # Counters restart too, and the old key is forgotten.
+    again = await create_order(http, status="confirmed")
+    assert again.status_code == 201 and again.json()["oms_order_id"] == "OMS-000001"
+
+
+async def test_two_apps_do_not_share_state(http):
+    await create_order(http)
+    await http.put("/_faults/oms", json={"down": True})
+    other = create_app()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=other), base_url="http://sim") as http2:
+        assert (await http2.get("/oms/orders")).json() == []

@@ -1,0 +1,96 @@
+"""The worker: every workflow and activity on the task queue, with the clients
+and database pool the activities share."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import asyncpg
+import httpx
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.email import EmailActivities, EmailClient
+from activities.helpdesk import HelpdeskActivities, HelpdeskClient
+from activities.iseries import IseriesActivities, IseriesClient
+from activities.oms import OmsActivities, OmsClient
+from activities.read_model import ReadModelActivities
+from activities.reference import ReferenceActivities
+from sopflow.config import Settings
+from workflows.order import OrderWorkflow
+
+WORKFLOWS = [OrderWorkflow]
+log = structlog.get_logger()
+
+
+@dataclass
+class SystemClients:
+    oms: OmsClient
+    iseries: IseriesClient
+    email: EmailClient
+    helpdesk: HelpdeskClient
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+    ) -> SystemClients:
+        return cls(
+            oms=OmsClient.from_settings(settings, transport),
+            iseries=IseriesClient.from_settings(settings, transport),
+            email=EmailClient.from_settings(settings, transport),
+            helpdesk=HelpdeskClient.from_settings(settings, transport),
+        )
+
+    async def close(self) -> None:
+        for c in (self.oms, self.iseries, self.email, self.helpdesk):
+            await c.close()
+
+
+def activities_for(pool: asyncpg.Pool, clients: SystemClients) -> list:
+    groups = [
+        ReferenceActivities(pool),
+        ReadModelActivities(pool),
+        OmsActivities(clients.oms),
+        IseriesActivities(clients.iseries),
+        EmailActivities(clients.email),
+        HelpdeskActivities(clients.helpdesk),
+    ]
+    return [
+        getattr(group, name)
+        for group in groups
+        for name in dir(type(group))
+        if hasattr(getattr(type(group), name), "__temporal_activity_definition")
+    ]
+
+
+@contextlib.asynccontextmanager
+async def build_worker(
+    client: Client,
+    settings: Settings,
+    pool: asyncpg.Pool,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> AsyncIterator[Worker]:
+    clients = SystemClients.from_settings(settings, transport)
+    try:
+        yield Worker(
+            client,
+            task_queue=settings.task_queue,
+            workflows=WORKFLOWS,
+            activities=activities_for(pool, clients),
+        )
+    finally:
+        await clients.close()
+
+
+async def run_worker(
+    settings: Settings, client: Client, pool: asyncpg.Pool, stop: asyncio.Event
+) -> None:
+    """Poll until `stop` is set, then finish in-flight tasks and leave."""
+    async with build_worker(client, settings, pool) as worker, worker:
+        log.info("worker started", task_queue=settings.task_queue)
+        await stop.wait()
+    log.info("worker stopped")

@@ -1,0 +1,1 @@
+"""Workflow definitions, one module per workflow; deterministic code only."""
