@@ -23,3 +23,18 @@ async def connect(settings: Settings, *, metrics: bool = False) -> Client:
         data_converter=pydantic_data_converter,
         runtime=runtime,
     )
+
+
+async def register_search_attributes(client: Client) -> None:
+    """Register our custom search attributes on a server that was not started
+    with them (the time-skipping test server; an existing cluster)."""
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+
+    from domain import search
+
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=client.namespace,
+            search_attributes={key.name: int(key.indexed_value_type) for key in search.ALL},
+        )
+    )

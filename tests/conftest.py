@@ -1,0 +1,145 @@
+"""Shared fixtures: a real PostgreSQL database, the simulators on a loopback port,
+and settings that point the activities at them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+
+from db.connection import create_pool, embedded_database_url
+from db.demo import ensure_demo_keys, load_demo_data
+from db.migrate import migrate
+from simulators.app import create_app as create_simulators
+from sopflow.config import Settings
+
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def venv_binary(name: str) -> str:
+    import shutil
+    import sys
+
+    path = Path(sys.executable).parent / name
+    found = str(path) if path.exists() else shutil.which(name)
+    assert found, f"{name} not installed (pip install -e '.[test]')"
+    return found
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A fresh database for this run: on DATABASE_URL's server when set, else on
+    an embedded PostgreSQL."""
+    server_url = os.environ.get("DATABASE_URL") or embedded_database_url(
+        tmp_path_factory.mktemp("pg")
+    )
+    name = f"sopflow_test_{uuid.uuid4().hex[:10]}"
+
+    async def create() -> None:
+        conn = await asyncpg.connect(server_url)
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.close()
+
+    asyncio.run(create())
+    base, _, query = server_url.partition("?")
+    base = base.rsplit("/", 1)[0] if base.count("/") > 2 else base
+    url = f"{base}/{name}" + (f"?{query}" if query else "")
+    yield url
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(server_url)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
+    asyncio.run(drop())
+
+
+@pytest.fixture(scope="session")
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database_url, max_size=20)
+    async with pool.acquire() as conn:
+        await migrate(conn)
+        await load_demo_data(conn)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="session")
+async def demo_keys(pool: asyncpg.Pool) -> dict[str, str]:
+    async with pool.acquire() as conn:
+        return await ensure_demo_keys(conn, {})
+
+
+class Simulators:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.http = httpx.AsyncClient(base_url=url, timeout=10)
+
+    async def reset(self) -> None:
+        (await self.http.post("/_reset")).raise_for_status()
+
+    async def fault(self, system: str, **fault: object) -> None:
+        (await self.http.put(f"/_faults/{system}", json=fault)).raise_for_status()
+
+    async def oms_orders(self, external_ref: str) -> list[dict]:
+        resp = await self.http.get("/oms/orders", params={"external_ref": external_ref})
+        resp.raise_for_status()
+        return resp.json()
+
+    async def emails(self) -> list[dict]:
+        return (await self.http.get("/email/messages")).json()
+
+
+async def serve(app, port: int) -> tuple[uvicorn.Server, asyncio.Task]:  # type: ignore[no-untyped-def]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    return server, task
+
+
+@pytest.fixture(scope="session")
+async def simulators_server() -> AsyncIterator[Simulators]:
+    port = free_port()
+    server, task = await serve(create_simulators(), port)
+    sims = Simulators(f"http://127.0.0.1:{port}")
+    yield sims
+    await sims.http.aclose()
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def sims(simulators_server: Simulators) -> Simulators:
+    await simulators_server.reset()
+    return simulators_server
+
+
+@pytest.fixture(scope="session")
+def settings(simulators_server: Simulators, database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        oms_url=f"{simulators_server.url}/oms",
+        iseries_url=f"{simulators_server.url}/iseries",
+        email_url=f"{simulators_server.url}/email",
+        helpdesk_url=f"{simulators_server.url}/helpdesk",
+        task_queue=f"sopflow-test-{uuid.uuid4().hex[:6]}",
+        log_format="console",
+    )

@@ -1,0 +1,180 @@
+"""The order workflow on the time-skipping test server, with the real activities
+against the simulators and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from decimal import Decimal
+
+import asyncpg
+import pytest
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from db import read_model
+from domain.order import HoldCode, OrderStatus
+from sopflow.config import Settings
+from sopflow.temporal import register_search_attributes
+from tests.conftest import Simulators, venv_binary
+from tests.factories import EVERYTHING, REP, propetro_order, shipment, start
+from workers.main import build_worker
+from workflows.order import OrderWorkflow
+
+
+@pytest.fixture
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    # A fresh environment per test: a shared one breaks time skipping.
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=venv_binary("temporal-test-server"),
+    )
+    await register_search_attributes(env.client)
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+async def client(
+    env: WorkflowEnvironment, settings: Settings, pool: asyncpg.Pool, sims: Simulators
+) -> AsyncIterator[Client]:
+    async with build_worker(env.client, settings, pool) as worker, worker:
+        yield env.client
+
+
+async def start_order(client: Client, settings: Settings, po: str | None = None, **changes: object) -> WorkflowHandle:
+    order = propetro_order(po or f"T{uuid.uuid4().hex[:8]}", **changes)
+    return await client.start_workflow(
+        OrderWorkflow.run, start(order), id=order.workflow_id, task_queue=settings.task_queue
+    )
+
+
+async def wait_for_status(handle: WorkflowHandle, status: OrderStatus) -> None:
+    for _ in range(200):
+        view = await handle.query(OrderWorkflow.view)
+        if view.status == status:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"order stayed {view.status}, expected {status}")
+
+
+async def test_valid_order_runs_to_completion_with_one_oms_order_and_an_invoice_per_shipment(
+    client: Client, settings: Settings, sims: Simulators, pool: asyncpg.Pool
+) -> None:
+    handle = await start_order(client, settings)
+    await wait_for_status(handle, OrderStatus.RELEASED)
+
+    first = await handle.execute_update(OrderWorkflow.report_shipment, shipment("RUN-1", (1, 60)))
+    assert first.amount == Decimal("141.00")
+    second = await handle.execute_update(
+        OrderWorkflow.report_shipment, shipment("RUN-2", (1, 40), (2, 2), (3, 1))
+    )
+    assert second.amount == Decimal("94.00") + Decimal("98.40") + Decimal("189.00")
+
+    result = await handle.result()
+    assert result.status == OrderStatus.COMPLETED
+    assert [i.invoice_number for i in result.invoices] == [first.invoice_number, second.invoice_number]
+    assert result.pick_ticket_id and result.branch_id == "BR-ODS"
+    assert len(await sims.oms_orders(handle.id)) == 1
+    assert [a.action for a in result.audit] == [
+        "received", "confirmed", "released", "shipped", "invoiced", "shipped", "invoiced", "completed",
+    ]  # fmt: skip
+    async with pool.acquire() as conn:
+        record = await read_model.get_record(conn, handle.id)
+        trail = await read_model.audit_trail(conn, handle.id)
+    assert record["status"] == "completed"
+    assert [r["action"] for r in trail] == [a.action for a in result.audit]
+
+
+async def test_shipments_that_do_not_fit_the_order_are_refused_without_touching_history(
+    client: Client, settings: Settings
+) -> None:
+    handle = await start_order(client, settings)
+    await wait_for_status(handle, OrderStatus.RELEASED)
+
+    refusals = {
+        "InvalidShipment": shipment("RUN-1", (1, 101)),
+        "Forbidden": shipment("RUN-1", (1, 1), actor=REP),
+    }
+    for expected, report in refusals.items():
+        with pytest.raises(WorkflowUpdateFailedError) as failed:
+            await handle.execute_update(OrderWorkflow.report_shipment, report)
+        assert failed.value.cause.type == expected
+    unknown_line = shipment("RUN-1", (9, 1))
+    with pytest.raises(WorkflowUpdateFailedError) as failed:
+        await handle.execute_update(OrderWorkflow.report_shipment, unknown_line)
+    assert "line 9 is not on the order" in str(failed.value.cause)
+
+    history = await handle.fetch_history()
+    assert not [e for e in history.events if e.HasField("workflow_execution_update_accepted_event_attributes")]
+
+    # The same report twice gets the same invoice; other content under that id is a conflict.
+    invoice = await handle.execute_update(OrderWorkflow.report_shipment, shipment("RUN-1", (1, 10)))
+    again = await handle.execute_update(OrderWorkflow.report_shipment, shipment("RUN-1", (1, 10)))
+    assert again == invoice
+    with pytest.raises(WorkflowUpdateFailedError) as failed:
+        await handle.execute_update(OrderWorkflow.report_shipment, shipment("RUN-1", (1, 20)))
+    assert failed.value.cause.type == "ShipmentConflict"
+    view = await handle.query(OrderWorkflow.view)
+    assert view.delivered == {1: Decimal(10)}
+
+
+async def test_a_shipment_signal_from_a_system_feed_completes_the_order(
+    client: Client, settings: Settings
+) -> None:
+    handle = await start_order(client, settings)
+    await wait_for_status(handle, OrderStatus.RELEASED)
+    await handle.signal(OrderWorkflow.shipment_reported, shipment("FEED-1", (1, 500)))
+    await handle.signal(OrderWorkflow.shipment_reported, shipment("FEED-2", *EVERYTHING))
+    result = await handle.result()
+    assert result.status == OrderStatus.COMPLETED
+    assert [s.shipment_id for s in result.shipments] == ["FEED-2"]
+    refused = [a for a in result.audit if a.action == "shipment refused"]
+    assert len(refused) == 1 and "only 100 remains" in refused[0].comment
+
+
+async def test_an_order_that_fails_validation_waits_on_hold_with_its_holds_listed(
+    client: Client, settings: Settings, sims: Simulators, pool: asyncpg.Pool
+) -> None:
+    order = propetro_order()
+    lines = list(order.lines)
+    lines[0] = lines[0].model_copy(update={"unit_price": Decimal("2.10")})
+    lines[2] = lines[2].model_copy(update={"supplier_part_id": "NOPE-1"})
+    handle = await start_order(client, settings, lines=lines)
+    await wait_for_status(handle, OrderStatus.ON_HOLD)
+
+    view = await handle.query(OrderWorkflow.view)
+    assert {(h.code, h.line_number) for h in view.holds} == {(HoldCode.PRICE, 1), (HoldCode.PART, 3)}
+    oms = await sims.oms_orders(handle.id)
+    assert [o["status"] for o in oms] == ["draft"]
+    async with pool.acquire() as conn:
+        tasks = await conn.fetch(
+            "SELECT kind, assignee, due_at FROM human_tasks WHERE workflow_id = $1 ORDER BY task_id", handle.id
+        )
+    assert [(t["kind"], t["assignee"]) for t in tasks] == [
+        ("resolve_hold_price", "maria.lopez"),
+        ("resolve_hold_part", "maria.lopez"),
+    ]
+    assert all(t["due_at"] == view.sla_due_at for t in tasks)
+    assert view.sla_due_at - view.received_at == timedelta(minutes=120)
+    # The CSC inbox hears of it and the rep gets a helpdesk ticket.
+    for _ in range(100):
+        if await sims.emails():
+            break
+        await asyncio.sleep(0.05)
+    assert "PRICE" in (await sims.emails())[0]["subject"]
+
+
+async def test_an_oms_outage_delays_the_order_but_loses_nothing(
+    client: Client, settings: Settings, sims: Simulators
+) -> None:
+    await sims.fault("oms", down=True)
+    handle = await start_order(client, settings)
+    await asyncio.sleep(1)
+    assert (await handle.query(OrderWorkflow.view)).status == OrderStatus.RECEIVED
+    await sims.fault("oms", down=False)
+    await wait_for_status(handle, OrderStatus.RELEASED)
+    assert len(await sims.oms_orders(handle.id)) == 1
