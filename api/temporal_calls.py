@@ -38,6 +38,12 @@ def workflow_errors(workflow_id: str) -> Iterator[None]:
             if "completed" in exc.message:
                 raise ApiError(409, f"{workflow_id} is already closed", "InvalidState") from None
             raise ApiError(404, f"{workflow_id} not found", "NotFound") from None
-        if exc.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNAVAILABLE):
-            raise ApiError(503, f"Temporal did not answer for {workflow_id}; try again", "Unavailable") from None
+        if exc.status in (
+            RPCStatusCode.DEADLINE_EXCEEDED,
+            RPCStatusCode.UNAVAILABLE,
+            RPCStatusCode.CANCELLED,
+        ):
+            raise ApiError(
+                503, f"no answer for {workflow_id} (is a worker running?); try again", "Unavailable"
+            ) from None
         raise

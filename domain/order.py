@@ -12,6 +12,10 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from domain.identity import Actor
 
 
+# Quantities and prices beyond this are typing mistakes, not orders.
+MAX_AMOUNT = Decimal(1_000_000_000)
+
+
 def order_workflow_id(account_number: str, po_number: str) -> str:
     return f"order-{account_number}-{po_number}"
 
@@ -49,9 +53,9 @@ class OrderLine(BaseModel):
     line_number: int = Field(ge=1)
     customer_part_number: str = ""
     supplier_part_id: str | None = None
-    quantity: Decimal = Field(gt=0)
-    uom: str = Field(min_length=1)
-    unit_price: Decimal = Field(ge=0)
+    quantity: Decimal = Field(gt=0, le=MAX_AMOUNT)
+    uom: str = Field(min_length=1, max_length=10)
+    unit_price: Decimal = Field(ge=0, le=MAX_AMOUNT)
     description: str = ""
 
     @model_validator(mode="after")
@@ -140,7 +144,7 @@ class ProofOfDelivery(BaseModel):
 
 class ShipmentLine(BaseModel):
     line_number: int = Field(ge=1)
-    quantity: Decimal = Field(gt=0)
+    quantity: Decimal = Field(gt=0, le=MAX_AMOUNT)
 
 
 class Shipment(BaseModel):

@@ -125,7 +125,10 @@ def resolve_uom(snapshot: ReferenceSnapshot, part: PartRef, line: OrderLine) -> 
     """The ordered unit is one the part is sold in, or converts exactly into one."""
     if line.uom in part.uoms:
         return UnitFit(line.uom, line.quantity, part.uoms[line.uom])
-    factor = snapshot.conversions.get(line.uom, {}).get(part.base_uom)
+    if line.uom == part.base_uom:
+        factor: Decimal | None = Decimal(1)
+    else:
+        factor = snapshot.conversions.get(line.uom, {}).get(part.base_uom)
     if factor is None:
         return Hold(
             code=HoldCode.UOM,
@@ -151,7 +154,8 @@ def contract_price(snapshot: ReferenceSnapshot, part: PartRef, fit: UnitFit, ord
         return Decimal(prices[ordered_uom]) / 100
     for uom, cents in sorted(prices.items()):
         if uom in part.uoms:
-            return Decimal(cents) / 100 / part.uoms[uom] * fit.factor
+            # Multiply before dividing, so 10.00 per 3 × 24 is 80.00, not 79.99…
+            return Decimal(cents) * fit.factor / part.uoms[uom] / 100
     return None
 
 
@@ -220,7 +224,7 @@ def validate_order(
                 unit_price=line.quantity * line.unit_price / fit.quantity,
             )
         )
-    sla = timedelta(minutes=account.sla_minutes) if account.sla_minutes else default_sla
+    sla = timedelta(minutes=account.sla_minutes) if account.sla_minutes is not None else default_sla
     return ValidationResult(
         account_name=account.name,
         branch_id=branch_id,

@@ -84,9 +84,11 @@ async def demo_keys(pool: asyncpg.Pool) -> dict[str, str]:
 
 
 class Simulators:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, app) -> None:  # type: ignore[no-untyped-def]
         self.url = url
         self.http = httpx.AsyncClient(base_url=url, timeout=10)
+        # The simulators' own memory, read past any injected fault.
+        self.state = app.state.sim
 
     async def reset(self) -> None:
         (await self.http.post("/_reset")).raise_for_status()
@@ -95,9 +97,11 @@ class Simulators:
         (await self.http.put(f"/_faults/{system}", json=fault)).raise_for_status()
 
     async def oms_orders(self, external_ref: str) -> list[dict]:
-        resp = await self.http.get("/oms/orders", params={"external_ref": external_ref})
-        resp.raise_for_status()
-        return resp.json()
+        return [
+            o.model_dump(mode="json")
+            for o in self.state.oms.orders.values()
+            if o.external_ref == external_ref
+        ]
 
     async def emails(self) -> list[dict]:
         return (await self.http.get("/email/messages")).json()
@@ -118,8 +122,9 @@ async def serve(app, port: int) -> tuple[uvicorn.Server, asyncio.Task]:  # type:
 @pytest.fixture(scope="session")
 async def simulators_server() -> AsyncIterator[Simulators]:
     port = free_port()
-    server, task = await serve(create_simulators(), port)
-    sims = Simulators(f"http://127.0.0.1:{port}")
+    app = create_simulators()
+    server, task = await serve(app, port)
+    sims = Simulators(f"http://127.0.0.1:{port}", app)
     yield sims
     await sims.http.aclose()
     server.should_exit = True
