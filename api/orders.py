@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -59,9 +59,9 @@ class OrderListItem(BaseModel):
     po_number: str | None
     summary: str
     assignee: str | None
-    due_at: str | None
+    due_at: datetime | None
     test: bool
-    updated_at: str
+    updated_at: datetime
 
 
 class OrderList(BaseModel):
@@ -279,9 +279,9 @@ async def list_orders(
             po_number=r["business_key"],
             summary=r["summary"],
             assignee=r["assignee"],
-            due_at=r["due_at"].isoformat() if r["due_at"] else None,
+            due_at=r["due_at"],
             test=r["is_test"],
-            updated_at=r["updated_at"].isoformat(),
+            updated_at=r["updated_at"],
         )
         for r in rows[:limit]
     ]

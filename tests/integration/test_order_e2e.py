@@ -14,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 from domain import search
 from domain.cxml import sample_order_request
 from tests.conftest import Simulators
-from tests.integration.conftest import bearer
+from tests.integration.conftest import bearer, record_history
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -116,6 +116,7 @@ async def test_cxml_order_from_intake_to_last_invoice(
     assert {"bob.ortiz"} == {a["actor"] for a in done["audit"] if a["action"] == "shipped"}
     assert len(await sims.oms_orders(order_id)) == 1
     assert (await handle.describe()).typed_search_attributes.get(search.ORDER_STATUS) == "completed"
+    await record_history(dev_server.client, order_id, "order-completed-two-shipments")
 
     listed = await api.get(
         "/orders", params={"account": "401693", "status": "completed"}, headers=branch
@@ -229,3 +230,49 @@ async def test_health_reports_what_is_missing(api: httpx.AsyncClient) -> None:
     resp = await api.get("/health")
     assert resp.status_code == 200, resp.text
     assert resp.json() == {"status": "ok"}
+
+
+async def test_an_order_failing_validation_waits_on_hold_with_a_task_for_the_rep(
+    api: httpx.AsyncClient, demo_keys: dict[str, str], dev_server: WorkflowEnvironment, sims: Simulators
+) -> None:
+    po = po_number()
+    doc = sample(po, **{"<Money currency=\"USD\">2.35</Money>": "<Money currency=\"USD\">2.10</Money>"})
+    order_id = (await post_cxml(api, demo_keys["system"], doc)).headers["X-Order-Id"]
+    held = await wait_for(api, demo_keys["account_rep"], order_id, "on_hold")
+    assert [(h["code"], h["line_number"]) for h in held["holds"]] == [("PRICE", 1)]
+    assert "2.10" in held["holds"][0]["reason"] and "2.35" in held["holds"][0]["reason"]
+
+    # The rep (Maria, Propetro's account rep) sees it in her queue with its due time.
+    for _ in range(100):
+        tasks = (await api.get("/tasks", headers=bearer(demo_keys["account_rep"]))).json()
+        mine = [t for t in tasks if t["workflow_id"] == order_id]
+        if mine:
+            break
+        await asyncio.sleep(0.05)
+    assert [(t["kind"], t["assignee"]) for t in mine] == [("resolve_hold_price", "maria.lopez")]
+    assert mine[0]["due_at"] == held["sla_due_at"]
+    branch_tasks = (await api.get("/tasks", headers=bearer(demo_keys["branch_manager"]))).json()
+    assert order_id not in [t["workflow_id"] for t in branch_tasks]
+
+    listed = await api.get(
+        "/orders", params={"status": "on_hold", "account": "401693"}, headers=bearer(demo_keys["account_rep"])
+    )
+    row = next(o for o in listed.json()["items"] if o["order_id"] == order_id)
+    assert row["assignee"] == "maria.lopez" and row["due_at"]
+
+    refused = await api.post(
+        f"/orders/{order_id}/shipments",
+        json={"lines": [{"line_number": 1, "quantity": 1}], "proof_of_delivery": {"signed_by": "x", "signed_at": "2026-11-26T15:00:00Z"}},
+        headers=bearer(demo_keys["branch_manager"]),
+    )
+    assert refused.status_code == 409 and "on_hold" in refused.json()["detail"]
+    for _ in range(100):
+        if (await handle_pending_activities(dev_server, order_id)) == 0:
+            break
+        await asyncio.sleep(0.05)
+    await record_history(dev_server.client, order_id, "order-on-hold-price")
+
+
+async def handle_pending_activities(dev_server: WorkflowEnvironment, order_id: str) -> int:
+    described = await dev_server.client.get_workflow_handle(order_id).describe()
+    return len(described.raw_description.pending_activities)
