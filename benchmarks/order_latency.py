@@ -38,7 +38,6 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 with workflow.unsafe.imports_passed_through():  # with --sandboxed, the sandbox imports this module
     import httpx
 
-REPO = Path(__file__).resolve().parent.parent
 POLL = 0.01  # seconds between reads while waiting for an order's status
 STATUS_TIMEOUT = 120.0
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
@@ -48,6 +47,10 @@ LINES = [  # the demo order (tests/factories.py: propetro_order)
     {"line_number": 2, "customer_part_number": "PP-GASKET", "quantity": "2", "uom": "CS", "unit_price": "49.20"},
     {"line_number": 3, "supplier_part_id": "PV-3300", "quantity": "1", "uom": "EA", "unit_price": "189.00"},
 ]  # fmt: skip
+
+
+def repo() -> Path:  # a function: the sandbox forbids Path.resolve at import
+    return Path(__file__).resolve().parent.parent
 
 
 # ---------------------------------------------------------------- the baseline
@@ -167,7 +170,7 @@ def bare_worker(client: Client, queue: str, sandboxed: bool) -> Worker:
         return Worker(client, task_queue=queue, workflows=[BareWorkflow], activities=[noop],
                       workflow_runner=UnsandboxedWorkflowRunner())  # fmt: skip
     # The sandbox re-imports a workflow's module by name, which `__main__` is not.
-    sys.path.insert(0, str(REPO))
+    sys.path.insert(0, str(repo()))
     from benchmarks.order_latency import BareWorkflow as importable
 
     return Worker(client, task_queue=queue, workflows=[importable], activities=[noop])
@@ -190,7 +193,7 @@ def start_dev_stack(data_dir: Path) -> tuple[subprocess.Popen, str, str]:
     args = [sys.executable, "-m", "sopflow", "dev", "--data-dir", str(data_dir), "--api-port", str(api),
             "--temporal-port", str(temporal), "--ui-port", str(ui), "--sim-port", str(sim)]  # fmt: skip
     log = open(data_dir / "dev.log", "wb")  # noqa: SIM115 — the child owns it
-    proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=log, stderr=log, start_new_session=True)
+    proc = subprocess.Popen(args, cwd=repo(), env=env, stdout=log, stderr=log, start_new_session=True)
     return proc, f"http://127.0.0.1:{api}", f"127.0.0.1:{temporal}"
 
 
@@ -273,6 +276,7 @@ def main() -> None:
         keys = json.loads(args.keys_file.read_text())
         asyncio.run(benchmark(args, args.api_url.rstrip("/"), keys, args.temporal_address))
         return
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops the stack
     data_dir = Path(tempfile.mkdtemp(prefix="sopflow-bench-"))
     proc, api_url, address = start_dev_stack(data_dir)
     try:
