@@ -3,6 +3,7 @@ cXML callers get a cXML Response; everyone else gets JSON. Never a stack trace."
 
 from __future__ import annotations
 
+import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -70,6 +71,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         return error_response(request, exc.status_code, str(exc.detail))
+
+    @app.exception_handler(asyncpg.PostgresConnectionError)
+    @app.exception_handler(OSError)
+    async def _unavailable(request: Request, exc: Exception) -> Response:
+        log.warning("backing service unavailable", path=request.url.path, error=str(exc))
+        return error_response(request, 503, "the database is unavailable; try again shortly")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

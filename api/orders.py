@@ -45,6 +45,7 @@ from workflows.order import OrderWorkflow
 router = APIRouter(prefix="/orders", tags=["orders"])
 ORDER_ID = r"^order-[A-Za-z0-9_.-]+-[A-Za-z0-9_./-]+$"
 QUERY_TIMEOUT = timedelta(seconds=10)
+UPDATE_TIMEOUT = timedelta(seconds=30)
 
 
 class OrderAccepted(BaseModel):
@@ -223,7 +224,10 @@ async def submit_order(
 async def _start(request: Request, order: PurchaseOrder, actor: Actor) -> OrderAccepted:
     async with request.app.state.pool.acquire() as conn:
         name = await reference.account_name(conn, order.account_number) or ""
-    return await start_order(request.app.state.temporal, request.app.state.settings, order, actor, name)
+    with workflow_errors(order.workflow_id):
+        return await start_order(
+            request.app.state.temporal, request.app.state.settings, order, actor, name
+        )
 
 
 async def _submit_cxml(request: Request, body: bytes, actor: Actor) -> Response:
@@ -321,4 +325,6 @@ async def report_shipment(
         return await handle.execute_update(
             OrderWorkflow.report_shipment,
             ShipmentReport(actor=actor, shipment=shipment.to_shipment()),
+            # The branch may resend the same shipment id safely if this times out.
+            rpc_timeout=UPDATE_TIMEOUT,
         )

@@ -322,6 +322,7 @@ class OrderWorkflow:
         self._record(actor, action, status, comment, from_status=before)
         if status != before:
             workflow.upsert_search_attributes([search.ORDER_STATUS.value_set(status.value)])
+            workflow.logger.info("order %s → %s (%s)", before.value, status.value, comment)
         workflow.set_current_details(self._details())
 
     def _details(self) -> str:
