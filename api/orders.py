@@ -296,7 +296,13 @@ async def list_orders(
 async def get_order(
     request: Request, order_id: str, _: Annotated[Actor, Depends(current_actor)]
 ) -> OrderView:
+    """From the read model, which every state change updates; just after intake,
+    before the first update lands, from the workflow itself."""
     _check_order_id(order_id)
+    async with request.app.state.pool.acquire() as conn:
+        view = await read_model.get_view(conn, order_id)
+    if view is not None:
+        return OrderView.model_validate(view)
     handle = request.app.state.temporal.get_workflow_handle(order_id)
     with workflow_errors(order_id):
         return await handle.query(OrderWorkflow.view, rpc_timeout=QUERY_TIMEOUT)

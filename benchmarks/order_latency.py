@@ -35,7 +35,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-with workflow.unsafe.imports_passed_through():  # with --sandboxed, the sandbox imports this module
+with workflow.unsafe.imports_passed_through():  # the sandbox imports this module
     import httpx
 
 POLL = 0.01  # seconds between reads while waiting for an order's status
@@ -59,21 +59,26 @@ async def noop() -> None:
     return None
 
 
-@workflow.defn  # run unsandboxed unless --sandboxed (see bare_worker)
+@workflow.defn  # sandboxed like the order workflow, unless --unsandboxed (see bare_worker)
 class BareWorkflow:
-    """`before` no-op activities, then `updates` updates, then `after` more."""
+    """No-op activities (`before` regular and `before_local` local ones), then
+    `updates` updates, then `after` and `after_local` more: the order's shape."""
 
     def __init__(self) -> None:
         self.waiting = False
         self.updates = 0
 
     @workflow.run
-    async def run(self, before: int, updates: int, after: int) -> None:
-        for _ in range(before):
-            await workflow.execute_activity(noop, start_to_close_timeout=ACTIVITY_TIMEOUT)
+    async def run(self, before: int, before_local: int, updates: int, after: int, after_local: int) -> None:
+        await self.noops(before, before_local)
         self.waiting = True
         await workflow.wait_condition(lambda: self.updates >= updates and workflow.all_handlers_finished())
-        for _ in range(after):
+        await self.noops(after, after_local)
+
+    async def noops(self, regular: int, local: int) -> None:
+        for _ in range(local):
+            await workflow.execute_local_activity(noop, start_to_close_timeout=ACTIVITY_TIMEOUT)
+        for _ in range(regular):
             await workflow.execute_activity(noop, start_to_close_timeout=ACTIVITY_TIMEOUT)
 
     @workflow.query
@@ -140,23 +145,31 @@ class Orders:
         raise TimeoutError(f"{order_id} did not reach {status} in {STATUS_TIMEOUT:.0f} s")
 
 
-async def shape(client: Client, workflow_id: str) -> tuple[int, int, int]:
-    """(activities before the first update, updates, activities after it)."""
-    before = after = updates = 0
+Shape = tuple[int, int, int, int, int]
+
+
+async def shape(client: Client, workflow_id: str) -> Shape:
+    """(activities and local activities before the first update, updates,
+    activities and local activities after it)."""
+    counts = [0, 0, 0, 0, 0]
     async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
+        after = 3 if counts[2] else 0
         if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-            updates += 1
+            counts[2] += 1
         elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            after, before = (after + 1, before) if updates else (after, before + 1)
-    return before, updates, after
+            counts[after] += 1
+        elif event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+            counts[after + 1] += 1  # the marker a local activity leaves
+    before, before_local, updates, after, after_local = counts
+    return before, before_local, updates, after, after_local
 
 
-def bare_driver(client: Client, queue: str, run_id: str, plan: tuple[int, int, int]) -> Callable:
+def bare_driver(client: Client, queue: str, run_id: str, plan: Shape) -> Callable:
     async def one(i: int) -> None:
         handle = await client.start_workflow(
             BareWorkflow.run, args=plan, id=f"bench-bare-{run_id}-{i:05d}", task_queue=queue
         )
-        for _ in range(plan[1]):  # send the update once it waits, as the branch does
+        for _ in range(plan[2]):  # send the update once it waits, as the branch does
             while not await handle.query(BareWorkflow.is_waiting):
                 await asyncio.sleep(POLL)
             await handle.execute_update(BareWorkflow.ship)
@@ -173,7 +186,10 @@ def bare_worker(client: Client, queue: str, sandboxed: bool) -> Worker:
     sys.path.insert(0, str(repo()))
     from benchmarks.order_latency import BareWorkflow as importable
 
-    return Worker(client, task_queue=queue, workflows=[importable], activities=[noop])
+    from workers.main import WORKFLOW_RUNNER  # the order worker's sandbox settings
+
+    return Worker(client, task_queue=queue, workflows=[importable], activities=[noop],
+                  workflow_runner=WORKFLOW_RUNNER)  # fmt: skip
 
 
 # --------------------------------------------------------------- the dev stack
@@ -240,15 +256,16 @@ async def benchmark(args: argparse.Namespace, api_url: str, keys: dict[str, str]
         order_lat, order_total = await drive(args.orders, args.concurrency, orders.one)
     shapes = {await shape(client, order_id) for order_id in orders.ids}
     queue = f"bench-bare-{run_id}"
-    async with bare_worker(client, queue, args.sandboxed):
+    async with bare_worker(client, queue, not args.unsandboxed):
         one_bare = bare_driver(client, queue, run_id, plan)
         await one_bare(-1)  # warm-up
         bare_lat, bare_total = await drive(args.orders, args.concurrency, one_bare)
 
-    before, updates, after = plan
-    print(f"\nK = {before + after} activities per order ({before} before the shipment update, "
-          f"{after} after), {updates} update(s); CPUs: {os.cpu_count()}; concurrency {args.concurrency}; "
-          f"bare workflow {'in' if args.sandboxed else 'outside'} the sandbox")  # fmt: skip
+    before, before_local, updates, after, after_local = plan
+    print(f"\nK = {before + after} activities + {before_local + after_local} local activities per order "
+          f"({before} + {before_local} before the shipment update, {after} + {after_local} after), "
+          f"{updates} update(s); CPUs: {os.cpu_count()}; concurrency {args.concurrency}; "
+          f"bare workflow {'outside' if args.unsandboxed else 'in'} the sandbox")  # fmt: skip
     if shapes != {plan}:
         print(f"warning: the timed orders had other shapes too: {sorted(shapes)}")
     print(f"\n{'kind':<6} {'n':>5} {'total s':>9} {'per s':>8} {'median ms':>10} {'p99 ms':>8}")
@@ -265,8 +282,9 @@ def main() -> None:
     parser.add_argument("--api-url", help="use this running stack instead of starting one")
     parser.add_argument("--keys-file", type=Path, help="its demo-keys.json (with --api-url)")
     parser.add_argument("--temporal-address", help="its Temporal frontend, host:port (with --api-url)")
-    parser.add_argument("--sandboxed", action="store_true",
-                        help="run the bare workflow in the workflow sandbox, as the order worker does")  # fmt: skip
+    parser.add_argument("--unsandboxed", action="store_true",
+                        help="run the bare workflow outside the workflow sandbox (the order worker uses it), "
+                             "to see what the sandbox costs")  # fmt: skip
     parser.add_argument("--namespace", default="default", help="Temporal namespace (default: default)")
     args = parser.parse_args()
     if args.api_url:

@@ -13,15 +13,15 @@ async def apply_sync(conn: asyncpg.Connection, sync: ReadModelSync) -> None:
     async with conn.transaction():
         await conn.execute(
             """INSERT INTO workflow_records (workflow_id, kind, status, account_number, business_key,
-                   summary, assignee, due_at, is_test, revision, created_at, updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                   summary, assignee, due_at, is_test, view, revision, created_at, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
                ON CONFLICT (workflow_id) DO UPDATE SET
                    status = EXCLUDED.status, summary = EXCLUDED.summary,
-                   assignee = EXCLUDED.assignee, due_at = EXCLUDED.due_at,
+                   assignee = EXCLUDED.assignee, due_at = EXCLUDED.due_at, view = EXCLUDED.view,
                    revision = EXCLUDED.revision, updated_at = EXCLUDED.updated_at
                WHERE workflow_records.revision < EXCLUDED.revision""",
             r.workflow_id, r.kind, r.status, r.account_number, r.business_key, r.summary,
-            r.assignee, r.due_at, r.is_test, r.revision, r.created_at, r.updated_at,
+            r.assignee, r.due_at, r.is_test, r.view, r.revision, r.created_at, r.updated_at,
         )  # fmt: skip
         if sync.audit:
             await conn.executemany(
@@ -78,6 +78,10 @@ async def list_records(
 
 async def get_record(conn: asyncpg.Connection, workflow_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT * FROM workflow_records WHERE workflow_id = $1", workflow_id)
+
+
+async def get_view(conn: asyncpg.Connection, workflow_id: str) -> dict | None:
+    return await conn.fetchval("SELECT view FROM workflow_records WHERE workflow_id = $1", workflow_id)
 
 
 async def audit_trail(conn: asyncpg.Connection, subject_id: str) -> list[asyncpg.Record]:

@@ -25,6 +25,7 @@ class WorkflowRecord(BaseModel):
     assignee: str | None = None
     due_at: datetime | None = None
     is_test: bool = False
+    view: dict[str, Any] | None = None  # the workflow's query result, as JSON
 
 
 class HumanTask(BaseModel):

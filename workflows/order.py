@@ -361,6 +361,7 @@ class OrderWorkflow:
                 assignee=self._rep_id if self._status == OrderStatus.ON_HOLD else None,
                 due_at=self._sla_due_at if self._status == OrderStatus.ON_HOLD else None,
                 is_test=self._order.test,
+                view=self.view().model_dump(mode="json"),
             ),
             audit=self._audit[self._audit_sent :],
             audit_offset=self._audit_sent,
@@ -370,7 +371,15 @@ class OrderWorkflow:
         # Taken before awaiting, so a concurrent sync sends only what is newer.
         self._audit_sent = len(self._audit)
         self._tasks_to_open, self._tasks_to_close = [], []
-        await self._activity(ReadModelActivities.sync, sync, summary=f"Read model: {self._status.value}")
+        # A local activity: a short idempotent write to our own database needs no
+        # task-queue round trip, and a busy order keeps a small history.
+        await workflow.execute_local_activity_method(
+            ReadModelActivities.sync,
+            sync,
+            start_to_close_timeout=self._policy.activity_timeout,
+            retry_policy=RetryPolicy(maximum_interval=self._policy.max_retry_interval),
+            summary=f"Read model: {self._status.value}",
+        )
 
     async def _activity(self, method: Any, arg: Any, *, summary: str) -> Any:
         return await workflow.execute_activity_method(

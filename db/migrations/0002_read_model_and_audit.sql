@@ -10,6 +10,9 @@ CREATE TABLE workflow_records (
     assignee       text,
     due_at         timestamptz,
     is_test        boolean NOT NULL DEFAULT false,
+    -- The workflow's whole state as its query returns it, so reads need no
+    -- worker and outlive Temporal's retention.
+    view           jsonb,
     -- Bumped by the workflow at every change, so a late retry of an older
     -- write never overwrites a newer one.
     revision       integer NOT NULL,

@@ -76,6 +76,9 @@ async def test_order_survives_a_worker_killed_during_the_oms_call(
             await asyncio.sleep(0.05)
         workers[0].send_signal(signal.SIGKILL)
         workers[0].wait()
+        # With no worker at all, the order can still be read (from the read model).
+        meanwhile = await api.get(f"/orders/{order_id}", headers=bearer(demo_keys["account_rep"]))
+        assert meanwhile.status_code == 200 and meanwhile.json()["status"] == "received"
 
         await sims.fault("oms", latency_ms=0)
         workers.append(start_worker(settings))
