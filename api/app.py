@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
 from api import accounts, health, orders, tasks
@@ -19,6 +20,43 @@ from sopflow.config import Settings
 from sopflow.temporal import connect
 
 log = structlog.get_logger()
+
+
+class RequestContext:
+    """Binds a request id (and, once authenticated, the actor) to every log line of
+    a request and logs one line when it ends. Plain ASGI, because
+    BaseHTTPMiddleware runs every request through an extra task and stream."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        request_id = headers.get(b"x-request-id", b"").decode() or uuid.uuid4().hex[:16]
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id, path=scope["path"])
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            log.info(
+                "request",
+                method=scope["method"],
+                status=status,
+                ms=round((time.perf_counter() - started) * 1000, 1),
+            )
 
 
 def create_app(
@@ -49,23 +87,8 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(RequestContext)
     for module in (orders, accounts, tasks, health):
         app.include_router(module.router)
-
-    @app.middleware("http")
-    async def request_context(request: Request, call_next):  # type: ignore[no-untyped-def]
-        structlog.contextvars.clear_contextvars()
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
-        structlog.contextvars.bind_contextvars(request_id=request_id, path=request.url.path)
-        started = time.perf_counter()
-        response = await call_next(request)
-        response.headers["X-Request-Id"] = request_id
-        log.info(
-            "request",
-            method=request.method,
-            status=response.status_code,
-            ms=round((time.perf_counter() - started) * 1000, 1),
-        )
-        return response
 
     return app

@@ -51,7 +51,7 @@ ON CONFLICT DO NOTHING;
 INSERT INTO parts (part_id, description, base_uom) VALUES
     ('HX-1001', 'Hex bolt 1/2-13 x 3 grade 8', 'EA'),
     ('GS-2040', 'Spiral wound gasket 4in 600#', 'EA'),
-    ('PV-3300', 'Plug valve 3in 2000 WOG', 'EA'),
+    ('PV-3300', 'Ball valve 3in 600# carbon steel', 'EA'),
     ('PP-5150', 'PVC pipe 2in schedule 40', 'FT'),
     ('FL-7007', 'Weld neck flange 4in 300#', 'EA')
 ON CONFLICT DO NOTHING;

@@ -7,14 +7,16 @@ import asyncio
 import uuid
 import xml.etree.ElementTree as ET
 
+import asyncpg
 import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from domain import search
 from domain.cxml import sample_order_request
+from sopflow.config import Settings
 from tests.conftest import Simulators
-from tests.integration.conftest import bearer, record_history
+from tests.integration.conftest import api_server, bearer, record_history
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -226,10 +228,19 @@ async def test_onboarding_a_buyer_needs_only_its_credential(
     assert cxml_status(resp) == (200, f"Accepted: order-402110-{po}")
 
 
-async def test_health_reports_what_is_missing(api: httpx.AsyncClient) -> None:
-    resp = await api.get("/health")
+async def test_health_reports_what_is_missing(
+    api: httpx.AsyncClient, it_settings: Settings, pool: asyncpg.Pool, dev_server: WorkflowEnvironment
+) -> None:
+    resp = await api.get("/health", headers={"X-Request-Id": "probe-1"})
     assert resp.status_code == 200, resp.text
     assert resp.json() == {"status": "ok"}
+    assert resp.headers["X-Request-Id"] == "probe-1"  # the id its log lines carry
+
+    unserved = it_settings.model_copy(update={"task_queue": "nobody-polls-this"})
+    async with api_server(unserved, pool, dev_server.client) as lonely:
+        resp = await lonely.get("/health")
+    assert resp.status_code == 503
+    assert resp.json()["problems"] == ["no worker is polling task queue nobody-polls-this"]
 
 
 async def test_an_order_failing_validation_waits_on_hold_with_a_task_for_the_rep(
