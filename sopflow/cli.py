@@ -98,7 +98,9 @@ def simulators() -> None:
     from simulators.app import create_app
 
     settings = _settings()
-    uvicorn.run(create_app(settings.helpdesk_api_key), host=settings.host, port=settings.sim_port, log_config=None)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app = create_app(settings.helpdesk_api_key, state_file=settings.data_dir / "simulators.pickle")
+    uvicorn.run(app, host=settings.host, port=settings.sim_port, log_config=None)
 
 
 @app.command()

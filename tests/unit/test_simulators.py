@@ -282,3 +282,23 @@ async def test_two_apps_do_not_share_state(http):
     other = create_app()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=other), base_url="http://sim") as http2:
         assert (await http2.get("/oms/orders")).json() == []
+
+
+async def test_systems_remember_their_orders_across_a_restart_but_not_faults(tmp_path):
+    state_file = tmp_path / "simulators.pickle"
+    first = create_app(state_file=state_file)
+    async with first.router.lifespan_context(first):
+        transport = httpx.ASGITransport(app=first)
+        async with httpx.AsyncClient(transport=transport, base_url="http://sim") as http:
+            created = (await create_order(http)).json()
+            await http.put("/_faults/oms", json={"down": True})
+
+    second = create_app(state_file=state_file)
+    async with second.router.lifespan_context(second):
+        transport = httpx.ASGITransport(app=second)
+        async with httpx.AsyncClient(transport=transport, base_url="http://sim") as http:
+            found = await http.get(f"/oms/orders/{created['oms_order_id']}")
+            again = await create_order(http)  # the same idempotency key still answers
+            assert found.status_code == 200
+            assert again.status_code == 200 and again.json()["oms_order_id"] == created["oms_order_id"]
+            assert (await create_order(http, key="k2")).json()["oms_order_id"] == "OMS-000002"
