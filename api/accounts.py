@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from api.auth import require
 from api.errors import ApiError
 from db import read_model, reference
-from db.keys import hash_secret
+from db.keys import hash_shared_secret
 from domain.identity import Actor, Role
 
 router = APIRouter(prefix="/accounts", tags=["accounts"])
@@ -43,13 +43,19 @@ async def register_punchout_credential(
     async with request.app.state.pool.acquire() as conn:
         if await reference.account_name(conn, account_number) is None:
             raise ApiError(404, f"account {account_number} does not exist", "NotFound")
-        await reference.upsert_punchout_credential(
+        registered = await reference.upsert_punchout_credential(
             conn,
             account_number,
             credential.domain,
             credential.identity,
-            hash_secret(credential.shared_secret),
+            hash_shared_secret(credential.shared_secret),
         )
+        if not registered:
+            raise ApiError(
+                409,
+                f"credential {credential.domain}:{credential.identity} belongs to another account",
+                "CredentialConflict",
+            )
         await read_model.append_audit(
             conn,
             f"account:{account_number}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -20,6 +21,7 @@ from sopflow.config import Settings
 from sopflow.temporal import connect
 
 log = structlog.get_logger()
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 class RequestContext:
@@ -35,7 +37,9 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        request_id = headers.get(b"x-request-id", b"").decode() or uuid.uuid4().hex[:16]
+        given = headers.get(b"x-request-id", b"").decode("ascii", errors="replace")
+        # A caller's id is kept when it is a plain token; anything else gets ours.
+        request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id, path=scope["path"])
         started = time.perf_counter()

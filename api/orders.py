@@ -23,7 +23,7 @@ from api.auth import current_actor, require
 from api.errors import ApiError, cxml_response, wants_cxml
 from api.temporal_calls import workflow_errors
 from db import read_model, reference
-from db.keys import secrets_match
+from db.keys import shared_secret_matches
 from domain import search
 from domain.cxml import CxmlError, CxmlOrderRequest, parse_order_request
 from domain.identity import Actor, Role
@@ -43,9 +43,8 @@ from sopflow.config import Settings
 from workflows.order import OrderWorkflow
 
 router = APIRouter(prefix="/orders", tags=["orders"])
-ORDER_ID = r"^order-[A-Za-z0-9_.-]+-[A-Za-z0-9_./-]+$"
+ORDER_ID = r"^order-[A-Za-z0-9_.]+-[A-Za-z0-9_./-]+$"
 QUERY_TIMEOUT = timedelta(seconds=10)
-UPDATE_TIMEOUT = timedelta(seconds=30)
 
 
 class OrderAccepted(BaseModel):
@@ -167,19 +166,16 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 async def _cxml_buyer(request: Request, doc: CxmlOrderRequest) -> str:
-    """The account a cXML document is from: a known From credential whose
-    account's shared secret the Sender presents."""
+    """The account a cXML document is from: one of its From credentials, whose
+    account's shared secret the Sender presents. Every failure reads the same,
+    so the answer tells nobody which credentials exist."""
+    secret = doc.sender.shared_secret or ""
     async with request.app.state.pool.acquire() as conn:
         for credential in doc.from_credentials or [doc.from_credential]:
             found = await reference.account_for_credential(conn, credential.domain, credential.identity)
-            if found is None:
-                continue
-            secret = doc.sender.shared_secret or ""
-            if not secrets_match(secret, found["secret_hash"]):
-                raise ApiError(401, "Sender SharedSecret does not match the buyer's credential", "Unauthorized")
-            return found["account_number"]
-    ids = ", ".join(f"{c.domain}:{c.identity}" for c in doc.from_credentials or [doc.from_credential])
-    raise ApiError(401, f"unknown buyer credential {ids}", "Unauthorized")
+            if found and shared_secret_matches(secret, found["secret_hash"]):
+                return found["account_number"]
+    raise ApiError(401, "buyer credential or shared secret not recognised", "Unauthorized")
 
 
 _ORDER_BODY = {
@@ -292,7 +288,8 @@ async def list_orders(
     return OrderList(items=items, next_offset=offset + limit if len(rows) > limit else None)
 
 
-@router.get("/{order_id}", response_model=OrderView, summary="An order's full state and audit trail")
+# ":path" because PO numbers may hold "/" (PO-77/2026), sent as is or as %2F.
+@router.get("/{order_id:path}", response_model=OrderView, summary="An order's full state and audit trail")
 async def get_order(
     request: Request, order_id: str, _: Annotated[Actor, Depends(current_actor)]
 ) -> OrderView:
@@ -301,8 +298,9 @@ async def get_order(
     _check_order_id(order_id)
     async with request.app.state.pool.acquire() as conn:
         view = await read_model.get_view(conn, order_id)
-    if view is not None:
-        return OrderView.model_validate(view)
+        if view is not None:
+            trail = await read_model.audit_trail(conn, order_id)
+            return OrderView.model_validate({**view, "audit": [dict(r) for r in trail]})
     handle = request.app.state.temporal.get_workflow_handle(order_id)
     with workflow_errors(order_id):
         return await handle.query(OrderWorkflow.view, rpc_timeout=QUERY_TIMEOUT)
@@ -314,7 +312,7 @@ def _check_order_id(order_id: str) -> None:
 
 
 @router.post(
-    "/{order_id}/shipments",
+    "/{order_id:path}/shipments",
     response_model=Invoice,
     status_code=201,
     summary="Report a shipment (lines, quantities, proof of delivery); answers with its invoice",
@@ -332,5 +330,5 @@ async def report_shipment(
             OrderWorkflow.report_shipment,
             ShipmentReport(actor=actor, shipment=shipment.to_shipment()),
             # The branch may resend the same shipment id safely if this times out.
-            rpc_timeout=UPDATE_TIMEOUT,
+            rpc_timeout=request.app.state.settings.update_wait,
         )

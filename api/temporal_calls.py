@@ -5,20 +5,31 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import (
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError
 
-# Refusal types raised by workflow validators, and the HTTP status they mean.
+# Refusal types raised by workflow validators and handlers, and the HTTP status they mean.
 REFUSAL_STATUS = {
     "Forbidden": 403,
     "InvalidState": 409,
     "ShipmentConflict": 409,
+    "InvoiceRefused": 409,
     "InvalidShipment": 422,
     "MissingComment": 422,
 }
+
+
+def _unavailable(workflow_id: str) -> ApiError:
+    return ApiError(
+        503, f"no answer for {workflow_id} in time (is a worker running?); try again", "Unavailable"
+    )
 
 
 @contextlib.contextmanager
@@ -33,17 +44,13 @@ def workflow_errors(workflow_id: str) -> Iterator[None]:
             status = REFUSAL_STATUS.get(cause.type or "", 409)
             raise ApiError(status, cause.message, cause.type) from None
         raise ApiError(409, f"{workflow_id}: the update failed", "UpdateFailed") from None
+    except (WorkflowUpdateRPCTimeoutOrCancelledError, WorkflowQueryFailedError):
+        raise _unavailable(workflow_id) from None
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             if "completed" in exc.message:
                 raise ApiError(409, f"{workflow_id} is already closed", "InvalidState") from None
             raise ApiError(404, f"{workflow_id} not found", "NotFound") from None
-        if exc.status in (
-            RPCStatusCode.DEADLINE_EXCEEDED,
-            RPCStatusCode.UNAVAILABLE,
-            RPCStatusCode.CANCELLED,
-        ):
-            raise ApiError(
-                503, f"no answer for {workflow_id} (is a worker running?); try again", "Unavailable"
-            ) from None
-        raise
+        if exc.status == RPCStatusCode.INVALID_ARGUMENT:
+            raise ApiError(400, f"{workflow_id}: {exc.message}", "BadRequest") from None
+        raise _unavailable(workflow_id) from None

@@ -6,7 +6,8 @@ from importlib import resources
 
 import asyncpg
 
-from db.keys import create_api_key, lookup_api_key
+from db.keys import create_api_key, hash_shared_secret, lookup_api_key
+from db.reference import account_for_credential, upsert_punchout_credential
 from domain.identity import Role
 
 # Who holds each role's demo key: the Propetro contacts where the demo data has them.
@@ -21,10 +22,22 @@ DEMO_PEOPLE = {
 }
 
 
+# Buyers' PunchOut credentials: (domain, identity) → account, shared secret.
+DEMO_CREDENTIALS = [
+    ("NetworkID", "AN01000401693", "401693", "propetro-demo-secret"),
+    ("NetworkID", "AN01000402110", "402110", "riogrande-demo-secret"),
+]
+
+
 async def load_demo_data(conn: asyncpg.Connection) -> None:
     sql = (resources.files("db") / "demo_data.sql").read_text()
     async with conn.transaction():
         await conn.execute(sql)
+        for domain, identity, account_number, secret in DEMO_CREDENTIALS:
+            if not await account_for_credential(conn, domain, identity):
+                await upsert_punchout_credential(
+                    conn, account_number, domain, identity, hash_shared_secret(secret)
+                )
 
 
 async def ensure_demo_keys(conn: asyncpg.Connection, existing: dict[str, str]) -> dict[str, str]:

@@ -102,8 +102,4 @@ INSERT INTO processed_invoices (invoice_number, account_number, part_id, uom, un
     ('INV-88120', '401693', 'FL-7007', 'EA', 6200, '2026-09-14')
 ON CONFLICT DO NOTHING;
 
--- The buyer's cXML credential; shared secret "propetro-demo-secret".
-INSERT INTO punchout_credentials (domain, identity, account_number, secret_hash) VALUES
-    ('networkid', 'AN01000401693', '401693', encode(sha256('propetro-demo-secret'::bytea), 'hex')),
-    ('networkid', 'AN01000402110', '402110', encode(sha256('riogrande-demo-secret'::bytea), 'hex'))
-ON CONFLICT DO NOTHING;
+-- Buyers' cXML credentials are added by db/demo.py: their secrets need hashing.

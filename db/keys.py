@@ -1,21 +1,37 @@
-"""API keys: random tokens shown once, stored as SHA-256 hashes with a role set."""
+"""API keys (random tokens shown once, stored as SHA-256 hashes with a role set)
+and buyers' PunchOut shared secrets (chosen by people, so stored with scrypt)."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 
 import asyncpg
 
 
 def hash_secret(secret: str) -> str:
-    # Keys and shared secrets are long random tokens, so a fast hash is enough;
-    # it keeps every request's lookup a single indexed read.
+    # API keys are long random tokens, so a fast hash is enough; it keeps every
+    # request's key lookup a single indexed read.
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def secrets_match(secret: str, stored_hash: str) -> bool:
-    return secrets.compare_digest(hash_secret(secret), stored_hash)
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+def hash_shared_secret(secret: str) -> str:
+    salt = os.urandom(16)
+    digest = hashlib.scrypt(secret.encode(), salt=salt, **_SCRYPT)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def shared_secret_matches(secret: str, stored: str) -> bool:
+    scheme, _, rest = stored.partition("$")
+    salt, _, digest = rest.partition("$")
+    if scheme != "scrypt" or not salt or not digest:
+        return False
+    candidate = hashlib.scrypt(secret.encode(), salt=bytes.fromhex(salt), **_SCRYPT)
+    return secrets.compare_digest(candidate.hex(), digest)
 
 
 async def create_api_key(

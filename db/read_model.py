@@ -19,20 +19,21 @@ async def apply_sync(conn: asyncpg.Connection, sync: ReadModelSync) -> None:
                    status = EXCLUDED.status, summary = EXCLUDED.summary,
                    assignee = EXCLUDED.assignee, due_at = EXCLUDED.due_at, view = EXCLUDED.view,
                    revision = EXCLUDED.revision, updated_at = EXCLUDED.updated_at
-               WHERE workflow_records.revision < EXCLUDED.revision""",
+               WHERE (workflow_records.created_at, workflow_records.revision)
+                     < (EXCLUDED.created_at, EXCLUDED.revision)""",
             r.workflow_id, r.kind, r.status, r.account_number, r.business_key, r.summary,
             r.assignee, r.due_at, r.is_test, r.view, r.revision, r.created_at, r.updated_at,
         )  # fmt: skip
         if sync.audit:
             await conn.executemany(
-                """INSERT INTO audit_log (entry_key, subject_id, actor, action, from_status,
+                """INSERT INTO audit_log (entry_key, subject_id, seq, actor, action, from_status,
                        to_status, comment, at)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                    ON CONFLICT (entry_key) DO NOTHING""",
                 [
-                    (f"{r.workflow_id}#{sync.audit_offset + i}", r.workflow_id, e.actor, e.action,
-                     e.from_status, e.to_status, e.comment, e.at)
-                    for i, e in enumerate(sync.audit)
+                    (f"{r.workflow_id}@{r.created_at.isoformat()}#{seq}", r.workflow_id, seq,
+                     e.actor, e.action, e.from_status, e.to_status, e.comment, e.at)
+                    for seq, e in enumerate(sync.audit, start=sync.audit_offset)
                 ],
             )  # fmt: skip
         if sync.open_tasks:
@@ -87,7 +88,7 @@ async def get_view(conn: asyncpg.Connection, workflow_id: str) -> dict | None:
 async def audit_trail(conn: asyncpg.Connection, subject_id: str) -> list[asyncpg.Record]:
     return await conn.fetch(
         """SELECT actor, action, from_status, to_status, comment, at FROM audit_log
-           WHERE subject_id = $1 ORDER BY id""",
+           WHERE subject_id = $1 ORDER BY at, seq, id""",
         subject_id,
     )
 

@@ -95,18 +95,21 @@ async def account_for_credential(
 
 async def upsert_punchout_credential(
     conn: asyncpg.Connection, account_number: str, domain: str, identity: str, secret_hash: str
-) -> None:
-    await conn.execute(
+) -> bool:
+    """Register or rotate a credential; False when it belongs to another account."""
+    stored = await conn.fetchval(
         """INSERT INTO punchout_credentials (domain, identity, account_number, secret_hash)
            VALUES (lower($1), $2, $3, $4)
            ON CONFLICT (domain, identity) DO UPDATE
-             SET account_number = EXCLUDED.account_number, secret_hash = EXCLUDED.secret_hash,
-                 created_at = now()""",
+             SET secret_hash = EXCLUDED.secret_hash, created_at = now()
+             WHERE punchout_credentials.account_number = EXCLUDED.account_number
+           RETURNING account_number""",
         domain,
         identity,
         account_number,
         secret_hash,
     )
+    return stored is not None
 
 
 async def person_email(conn: asyncpg.Connection, person_id: str) -> str | None:

@@ -35,10 +35,12 @@ def shipment_problem(
     return None
 
 
-def apply_shipment(delivered: dict[int, Decimal], shipment: Shipment) -> dict[int, Decimal]:
-    result = dict(delivered)
-    for line in shipment.lines:
-        result[line.line_number] = result.get(line.line_number, Decimal(0)) + line.quantity
+def delivered(shipments: list[Shipment]) -> dict[int, Decimal]:
+    """Quantity delivered per line across shipments."""
+    result: dict[int, Decimal] = {}
+    for shipment in shipments:
+        for line in shipment.lines:
+            result[line.line_number] = result.get(line.line_number, Decimal(0)) + line.quantity
     return result
 
 

@@ -28,6 +28,7 @@ class OrderStatus(StrEnum):
     PARTIALLY_SHIPPED = "partially_shipped"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
+    FAILED = "failed"  # a system refused for good; an operator takes it from here
 
 
 class HoldCode(StrEnum):
@@ -68,7 +69,8 @@ class OrderLine(BaseModel):
 
 
 class PurchaseOrder(BaseModel):
-    account_number: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
+    # No "-" in account numbers, so the order id order-{account}-{po} is unambiguous.
+    account_number: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.]+$")
     po_number: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_./-]+$")
     order_date: datetime | None = None
     ship_to: Address
@@ -133,7 +135,7 @@ class ValidationResult(BaseModel):
     lines: list[ResolvedLine] = []
     rep_id: str | None = None
     rep_email: str | None = None
-    sla: timedelta | None = None
+    sla: timedelta
 
 
 class ProofOfDelivery(BaseModel):
@@ -200,6 +202,7 @@ class OrderView(BaseModel):
     branch_id: str | None = None
     oms_order_id: str | None = None
     pick_ticket_id: str | None = None
+    helpdesk_ticket_id: int | None = None
     holds: list[Hold] = []
     lines: list[ResolvedLine] = []
     delivered: dict[int, Decimal] = {}

@@ -53,8 +53,10 @@ class Settings(BaseSettings):
     activity_timeout: timedelta = timedelta(seconds=30)
     activity_max_retry_interval: timedelta = timedelta(minutes=1)
 
-    # Intake
+    # The API
     max_order_bytes: int = 1_000_000
+    # How long a person's call waits for a workflow's answer before a 503.
+    update_wait: timedelta = timedelta(seconds=30)
 
     log_format: Literal["console", "json"] = "json"
     log_level: str = "INFO"

@@ -7,13 +7,14 @@ the branch, each invoiced → completed when every line is delivered.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.email import EmailActivities, EmailMessage
@@ -42,6 +43,12 @@ SHIPPABLE = (OrderStatus.RELEASED, OrderStatus.PARTIALLY_SHIPPED)
 SOPFLOW = "sopflow"
 
 
+def failure_reason(err: ActivityError) -> str:
+    """The refusal a system gave, as a person reads it."""
+    cause = err.cause
+    return str(cause.message if isinstance(cause, ApplicationError) else cause or err)
+
+
 @workflow.defn
 class OrderWorkflow:
     @workflow.init
@@ -59,7 +66,7 @@ class OrderWorkflow:
         self._oms_order_id: str | None = None
         self._iseries_order_id: str | None = None
         self._pick_ticket_id: str | None = None
-        self._delivered: dict[int, Decimal] = {}
+        self._helpdesk_ticket_id: int | None = None
         self._shipments: list[Shipment] = []
         self._invoices: list[Invoice] = []
         self._audit: list[AuditEntry] = []
@@ -72,6 +79,22 @@ class OrderWorkflow:
     # ------------------------------------------------------------------ run
     @workflow.run
     async def run(self, start: StartOrder) -> OrderView:
+        try:
+            await self._process(start)
+        except ActivityError as err:
+            # A system refused for good (no retry can fix it): end visibly, in
+            # the read model and the audit trail too, for an operator to act on.
+            reason = failure_reason(err)
+            self._move(OrderStatus.FAILED, "failed", reason)
+            await self._sync()
+            raise ApplicationError(f"order failed: {reason}", type="SystemRefused") from err
+        self._move(OrderStatus.COMPLETED, "completed", "every line delivered and invoiced")
+        await self._sync()
+        # A resent shipment report may still be answering.
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.view()
+
+    async def _process(self, start: StartOrder) -> None:
         self._record(
             start.submitted_by,
             "received",
@@ -90,7 +113,7 @@ class OrderWorkflow:
         self._branch_id = validation.branch_id
         self._rep_id = validation.rep_id
         self._lines = validation.lines
-        self._sla_due_at = self._received_at + (validation.sla or self._policy.sla)
+        self._sla_due_at = self._received_at + validation.sla
 
         oms = await self._activity(
             OmsActivities.create_order,
@@ -112,14 +135,12 @@ class OrderWorkflow:
             await workflow.wait_condition(lambda: not self._holds)
 
         self._move(OrderStatus.CONFIRMED, "confirmed", f"OMS order {self._oms_order_id} confirmed")
+        await self._sync()
         await self._release_to_branch()
         await workflow.wait_condition(
-            lambda: delivery.fully_delivered(self._order, self._delivered)
+            lambda: delivery.fully_delivered(self._order, self._delivered())
             and workflow.all_handlers_finished()
         )
-        self._move(OrderStatus.COMPLETED, "completed", "every line delivered and invoiced")
-        await self._sync()
-        return self.view()
 
     async def _hold(self, holds: list[Hold], rep_email: str | None) -> None:
         self._holds = holds
@@ -155,7 +176,7 @@ class OrderWorkflow:
             ),
             summary="Notify CSC inbox of the validation failure",
         )
-        await self._activity(
+        self._helpdesk_ticket_id = await self._activity(
             HelpdeskActivities.open_ticket,
             TicketRequest(
                 ref=workflow.info().workflow_id,
@@ -194,35 +215,41 @@ class OrderWorkflow:
     async def report_shipment(self, report: ShipmentReport) -> Invoice:
         """A branch reports parts that went out; answers with the shipment's invoice."""
         shipment_id = report.shipment.shipment_id
-        if any(s.shipment_id == shipment_id for s in self._shipments):
-            # An identical resend (the validator refuses any other): same answer.
+        if self._recorded(shipment_id):
+            # An identical resend (the validator refuses any other): same answer,
+            # once the first report's invoice is there.
             await workflow.wait_condition(
                 lambda: delivery.invoice_for(self._invoices, shipment_id) is not None
+                or not self._recorded(shipment_id)
             )
-            return delivery.invoice_for(self._invoices, shipment_id)  # type: ignore[return-value]
+            invoice = delivery.invoice_for(self._invoices, shipment_id)
+            if invoice is None:
+                raise ApplicationError(f"shipment {shipment_id} was refused", type="InvoiceRefused")
+            return invoice
         return await self._accept_shipment(report)
 
     @report_shipment.validator
     def _validate_shipment(self, report: ShipmentReport) -> None:
-        if not report.actor.has_any(*SHIPPING_ROLES):
-            raise ApplicationError(
-                "only a branch manager or a system reports shipments", type="Forbidden"
-            )
-        problem = self._shipment_problem(report.shipment)
+        problem = self._shipment_problem(report)
         if problem and problem[0] != "DuplicateShipment":
             raise ApplicationError(problem[1], type=problem[0])
 
     @workflow.signal
     async def shipment_reported(self, report: ShipmentReport) -> None:
         """The same report, sent by a system feed that does not wait for an answer."""
-        problem = self._shipment_problem(report.shipment)
+        problem = self._shipment_problem(report)
         if problem and problem[0] != "DuplicateShipment":
             self._record(report.actor, "shipment refused", self._status, problem[1])
             await self._sync()
         elif not problem:
-            await self._accept_shipment(report)
+            with contextlib.suppress(ApplicationError):  # refusals are in the audit trail
+                await self._accept_shipment(report)
 
-    def _shipment_problem(self, shipment: Shipment) -> tuple[str, str] | None:
+    def _shipment_problem(self, report: ShipmentReport) -> tuple[str, str] | None:
+        """(refusal type, reason) when this report cannot be taken."""
+        shipment = report.shipment
+        if not report.actor.has_any(*SHIPPING_ROLES):
+            return ("Forbidden", "only a branch manager or a system reports shipments")
         previous = next((s for s in self._shipments if s.shipment_id == shipment.shipment_id), None)
         if previous is not None:
             if delivery.same_shipment(previous, shipment):
@@ -233,46 +260,51 @@ class OrderWorkflow:
             )
         if self._status not in SHIPPABLE:
             return ("InvalidState", f"order is {self._status.value}; it cannot ship yet")
-        problem = delivery.shipment_problem(self._order, self._delivered, shipment)
+        problem = delivery.shipment_problem(self._order, self._delivered(), shipment)
         return ("InvalidShipment", problem) if problem else None
 
     async def _accept_shipment(self, report: ShipmentReport) -> Invoice:
         shipment = report.shipment
-        # Count the parts as delivered before invoicing, so a concurrent report
-        # is checked against what is really left.
+        # Counted as delivered before invoicing, so a concurrent report is
+        # checked against what is really left.
         self._shipments.append(shipment)
-        self._delivered = delivery.apply_shipment(self._delivered, shipment)
-        pod = shipment.proof_of_delivery
+        assert self._iseries_order_id
+        try:
+            invoice = await self._activity(
+                IseriesActivities.invoice_shipment,
+                InvoiceRequest(
+                    idempotency_key=f"{workflow.info().workflow_id}:{shipment.shipment_id}",
+                    iseries_order_id=self._iseries_order_id,
+                    order_ref=workflow.info().workflow_id,
+                    currency=self._order.currency,
+                    shipment=shipment,
+                    unit_prices=delivery.unit_prices(self._order),
+                ),
+                summary=f"Invoice shipment {shipment.shipment_id}",
+            )
+        except ActivityError as err:
+            self._shipments.remove(shipment)
+            reason = f"shipment {shipment.shipment_id} could not be invoiced: {failure_reason(err)}"
+            self._record(report.actor, "shipment refused", self._status, reason)
+            await self._sync()
+            raise ApplicationError(reason, type="InvoiceRefused") from None
+        self._invoices.append(invoice)
         self._move(
             OrderStatus.PARTIALLY_SHIPPED,
             "shipped",
-            f"shipment {shipment.shipment_id}: {len(shipment.lines)} line(s), "
-            f"signed by {pod.signed_by}",
-            actor=report.actor,
-        )
-        assert self._iseries_order_id
-        invoice = await self._activity(
-            IseriesActivities.invoice_shipment,
-            InvoiceRequest(
-                idempotency_key=f"{workflow.info().workflow_id}:{shipment.shipment_id}",
-                iseries_order_id=self._iseries_order_id,
-                order_ref=workflow.info().workflow_id,
-                currency=self._order.currency,
-                shipment=shipment,
-                unit_prices=delivery.unit_prices(self._order),
-            ),
-            summary=f"Invoice shipment {shipment.shipment_id}",
-        )
-        self._invoices.append(invoice)
-        self._record(
-            report.actor,
-            "invoiced",
-            self._status,
-            f"invoice {invoice.invoice_number} for shipment {shipment.shipment_id}: "
+            f"shipment {shipment.shipment_id}: {len(shipment.lines)} line(s), signed by "
+            f"{shipment.proof_of_delivery.signed_by}; invoice {invoice.invoice_number} "
             f"{invoice.amount} {invoice.currency}",
+            actor=report.actor,
         )
         await self._sync()
         return invoice
+
+    def _recorded(self, shipment_id: str) -> bool:
+        return any(s.shipment_id == shipment_id for s in self._shipments)
+
+    def _delivered(self) -> dict[int, Decimal]:
+        return delivery.delivered(self._shipments)
 
     # --------------------------------------------------------------- reads
     @workflow.query
@@ -289,7 +321,8 @@ class OrderWorkflow:
             pick_ticket_id=self._pick_ticket_id,
             holds=self._holds,
             lines=self._lines,
-            delivered=self._delivered,
+            delivered=self._delivered(),
+            helpdesk_ticket_id=self._helpdesk_ticket_id,
             shipments=self._shipments,
             invoices=self._invoices,
             audit=self._audit,
@@ -336,7 +369,7 @@ class OrderWorkflow:
         for hold in self._holds:
             lines.append(f"- hold {hold.code.value}: {hold.reason}")
         if self._shipments:
-            left = delivery.outstanding(self._order, self._delivered)
+            left = delivery.outstanding(self._order, self._delivered())
             lines.append(
                 f"Shipments: {len(self._shipments)}, invoices: {len(self._invoices)}, "
                 f"lines still open: {len(left)}"
@@ -361,7 +394,8 @@ class OrderWorkflow:
                 assignee=self._rep_id if self._status == OrderStatus.ON_HOLD else None,
                 due_at=self._sla_due_at if self._status == OrderStatus.ON_HOLD else None,
                 is_test=self._order.test,
-                view=self.view().model_dump(mode="json"),
+                # The audit trail travels separately, a few new entries at a time.
+                view=self.view().model_dump(mode="json", exclude={"audit"}),
             ),
             audit=self._audit[self._audit_sent :],
             audit_offset=self._audit_sent,

@@ -14,7 +14,8 @@ CREATE TABLE workflow_records (
     -- worker and outlive Temporal's retention.
     view           jsonb,
     -- Bumped by the workflow at every change, so a late retry of an older
-    -- write never overwrites a newer one.
+    -- write never overwrites a newer one; created_at (the run's start) orders
+    -- a new run of the same workflow id after the old one.
     revision       integer NOT NULL,
     created_at     timestamptz NOT NULL,
     updated_at     timestamptz NOT NULL
@@ -44,6 +45,9 @@ CREATE TABLE audit_log (
     entry_key   text NOT NULL UNIQUE,
     -- What the entry is about: a workflow id, or e.g. account:401693.
     subject_id  text NOT NULL,
+    -- The entry's position in the workflow's own log: concurrent writes may
+    -- commit out of order, the trail is read in this order.
+    seq         integer,
     actor       text NOT NULL,
     action      text NOT NULL,
     from_status text,
@@ -51,7 +55,7 @@ CREATE TABLE audit_log (
     comment     text NOT NULL DEFAULT '',
     at          timestamptz NOT NULL
 );
-CREATE INDEX audit_log_subject ON audit_log (subject_id, id);
+CREATE INDEX audit_log_subject ON audit_log (subject_id, seq, id);
 
 CREATE FUNCTION audit_log_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from domain.delivery import apply_shipment, fully_delivered, outstanding, shipment_problem
+from domain.delivery import delivered as delivered_by, fully_delivered, outstanding, shipment_problem
 from domain.order import Address, OrderLine, ProofOfDelivery, PurchaseOrder, Shipment, ShipmentLine
 
 D = Decimal
@@ -101,22 +101,23 @@ def test_over_shipping_is_refused_naming_what_remains(
 # --------------------------------------------------------------------------- apply / fully delivered
 
 
-def test_apply_shipment_accumulates_without_changing_the_input() -> None:
-    before = {1: D(60), 3: D("1.25")}
-    after = apply_shipment(before, shipment((1, 40), (2, 1), (3, "0.75")))
-    assert after == {1: D(100), 2: D(1), 3: D("2.00")}
-    assert before == {1: D(60), 3: D("1.25")}
+def test_delivered_sums_every_shipment_per_line() -> None:
+    shipments = [shipment((1, 60), (3, "1.25")), shipment((1, 40), (2, 1), (3, "0.75"))]
+    assert delivered_by(shipments) == {1: D(100), 2: D(1), 3: D("2.00")}
+    assert delivered_by([]) == {}
 
 
 def test_order_is_fully_delivered_only_when_every_line_is() -> None:
     o = order()
+    shipped: list = []
     delivered: dict[int, Decimal] = {}
     for n, s in enumerate(
         [shipment((1, 60), (3, "1.25")), shipment((1, 40), (2, 2)), shipment((3, "1.25"))], start=1
     ):
         assert not fully_delivered(o, delivered)
         assert shipment_problem(o, delivered, s) is None, n
-        delivered = apply_shipment(delivered, s)
+        shipped.append(s)
+        delivered = delivered_by(shipped)
     assert fully_delivered(o, delivered)
     assert outstanding(o, delivered) == {}
     # nothing more may be shipped afterwards
