@@ -26,7 +26,9 @@ class EmailClient(SystemClient):
         super().__init__(base_url, timeout, "email", transport)
 
     @classmethod
-    def from_settings(cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> EmailClient:
+    def from_settings(
+        cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+    ) -> EmailClient:
         return cls(settings.system_url("email"), settings.http_timeout, transport)
 
     async def send(self, message: EmailMessage) -> str:
@@ -46,12 +48,10 @@ class EmailActivities:
     def __init__(self, client: EmailClient) -> None:
         self.client = client
 
-    def all(self) -> list[Any]:
-        """The bound activity methods, for a worker's `activities=`."""
-        return [self.send]
-
     @activity.defn(name="email.send")
     async def send(self, message: EmailMessage) -> str:
         message_id = await self.client.send(message)
-        activity_logger().info("email sent", message_id=message_id, to=message.to, subject=message.subject)
+        activity_logger().info(
+            "email sent", message_id=message_id, to=message.to, subject=message.subject
+        )
         return message_id

@@ -41,7 +41,12 @@ class HelpdeskClient(SystemClient):
     def from_settings(
         cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
     ) -> HelpdeskClient:
-        return cls(settings.system_url("helpdesk"), settings.helpdesk_api_key, settings.http_timeout, transport)
+        return cls(
+            settings.system_url("helpdesk"),
+            settings.helpdesk_api_key,
+            settings.http_timeout,
+            transport,
+        )
 
     async def create_ticket(self, ticket: dict[str, Any]) -> dict[str, Any]:
         return await self.request("POST", "/api/v2/tickets", json=ticket)
@@ -54,8 +59,12 @@ class HelpdeskClient(SystemClient):
 
     async def find_by_ref(self, ref: str) -> list[dict[str, Any]]:
         if "'" in ref or '"' in ref:
-            raise ApplicationError(f"ref {ref!r} cannot be searched", type="InvalidTicket", non_retryable=True)
-        body = await self.request("GET", "/api/v2/search/tickets", params={"query": f"\"{REF_FIELD}:'{ref}'\""})
+            raise ApplicationError(
+                f"ref {ref!r} cannot be searched", type="InvalidTicket", non_retryable=True
+            )
+        body = await self.request(
+            "GET", "/api/v2/search/tickets", params={"query": f"\"{REF_FIELD}:'{ref}'\""}
+        )
         return body["results"]
 
     async def agent_id(self, email: str) -> int | None:
@@ -66,10 +75,6 @@ class HelpdeskClient(SystemClient):
 class HelpdeskActivities:
     def __init__(self, client: HelpdeskClient) -> None:
         self.client = client
-
-    def all(self) -> list[Any]:
-        """The bound activity methods, for a worker's `activities=`."""
-        return [self.open_ticket, self.resolve_ticket]
 
     @activity.defn(name="helpdesk.open_ticket")
     async def open_ticket(self, req: TicketRequest) -> int:
@@ -83,7 +88,10 @@ class HelpdeskActivities:
         if req.assignee_email:
             responder_id = await self.client.agent_id(req.assignee_email)
             if responder_id is None:
-                log.warning("assignee is not a helpdesk agent; ticket left unassigned", email=req.assignee_email)
+                log.warning(
+                    "assignee is not a helpdesk agent; ticket left unassigned",
+                    email=req.assignee_email,
+                )
         ticket: dict[str, Any] = {
             "subject": req.subject,
             "description": req.description,

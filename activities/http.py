@@ -116,4 +116,6 @@ class SystemClient:
         try:
             return response.json()
         except ValueError as err:
-            raise self.unavailable(f"{method} {path} answered {status} with a non-JSON body") from err
+            raise self.unavailable(
+                f"{method} {path} answered {status} with a non-JSON body"
+            ) from err

@@ -126,10 +126,6 @@ class IseriesActivities:
     def __init__(self, client: IseriesClient) -> None:
         self.client = client
 
-    def all(self) -> list[Any]:
-        """The bound activity methods, for a worker's `activities=`."""
-        return [self.print_pick_ticket, self.invoice_shipment, self.create_order]
-
     @activity.defn(name="iseries.print_pick_ticket")
     async def print_pick_ticket(self, req: PickTicketRequest) -> PickTicket:
         ticket = await self.client.print_pick_ticket(req)
@@ -140,10 +136,14 @@ class IseriesActivities:
 
     @activity.defn(name="iseries.invoice_shipment")
     async def invoice_shipment(self, req: InvoiceRequest) -> Invoice:
-        missing = [ln.line_number for ln in req.shipment.lines if ln.line_number not in req.unit_prices]
+        missing = [
+            ln.line_number for ln in req.shipment.lines if ln.line_number not in req.unit_prices
+        ]
         if missing:
             raise ApplicationError(
-                f"no unit price for shipped line(s) {missing}", type="InvalidInvoice", non_retryable=True
+                f"no unit price for shipped line(s) {missing}",
+                type="InvalidInvoice",
+                non_retryable=True,
             )
         invoice = await self.client.create_invoice(
             req.idempotency_key,
@@ -185,5 +185,7 @@ class IseriesActivities:
                 test=order.test,
             ),
         )
-        activity_logger().info("order entered in iseries", iseries_order_id=created.iseries_order_id)
+        activity_logger().info(
+            "order entered in iseries", iseries_order_id=created.iseries_order_id
+        )
         return IseriesOrderRef(iseries_order_id=created.iseries_order_id)

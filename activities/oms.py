@@ -85,7 +85,9 @@ class OmsClient(SystemClient):
         super().__init__(base_url, timeout, "oms", transport)
 
     @classmethod
-    def from_settings(cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> OmsClient:
+    def from_settings(
+        cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+    ) -> OmsClient:
         return cls(settings.system_url("oms"), settings.http_timeout, transport)
 
     async def create_order(self, idempotency_key: str, order: OmsOrderRequest) -> OmsOrder:
@@ -114,22 +116,24 @@ class OmsClient(SystemClient):
             patch["lines"] = [ln.model_dump(mode="json") for ln in lines]
         if branch_id is not None:
             patch["branch_id"] = branch_id
-        return OmsOrder.model_validate(await self.request("PATCH", f"/orders/{oms_order_id}", json=patch))
+        return OmsOrder.model_validate(
+            await self.request("PATCH", f"/orders/{oms_order_id}", json=patch)
+        )
 
     async def confirm_order(self, oms_order_id: str) -> OmsOrder:
-        return OmsOrder.model_validate(await self.request("POST", f"/orders/{oms_order_id}/confirm"))
+        return OmsOrder.model_validate(
+            await self.request("POST", f"/orders/{oms_order_id}/confirm")
+        )
 
     async def release_order(self, oms_order_id: str) -> OmsRelease:
-        return OmsRelease.model_validate(await self.request("POST", f"/orders/{oms_order_id}/release"))
+        return OmsRelease.model_validate(
+            await self.request("POST", f"/orders/{oms_order_id}/release")
+        )
 
 
 class OmsActivities:
     def __init__(self, client: OmsClient) -> None:
         self.client = client
-
-    def all(self) -> list[Any]:
-        """The bound activity methods, for a worker's `activities=`."""
-        return [self.create_order, self.update_order, self.confirm_order, self.release_order]
 
     @activity.defn(name="oms.create_order")
     async def create_order(self, req: OmsCreateOrder) -> OmsOrderRef:
@@ -147,7 +151,9 @@ class OmsActivities:
                 test=order.test,
             ),
         )
-        activity_logger().info("oms order created", oms_order_id=created.oms_order_id, status=created.status)
+        activity_logger().info(
+            "oms order created", oms_order_id=created.oms_order_id, status=created.status
+        )
         return OmsOrderRef(oms_order_id=created.oms_order_id, status=created.status)
 
     @activity.defn(name="oms.update_order")
@@ -164,13 +170,17 @@ class OmsActivities:
     @activity.defn(name="oms.confirm_order")
     async def confirm_order(self, oms_order_id: str) -> OmsOrderRef:
         confirmed = await self.client.confirm_order(oms_order_id)
-        activity_logger().info("oms order confirmed", oms_order_id=oms_order_id, status=confirmed.status)
+        activity_logger().info(
+            "oms order confirmed", oms_order_id=oms_order_id, status=confirmed.status
+        )
         return OmsOrderRef(oms_order_id=confirmed.oms_order_id, status=confirmed.status)
 
     @activity.defn(name="oms.release_order")
     async def release_order(self, oms_order_id: str) -> OmsRelease:
         release = await self.client.release_order(oms_order_id)
         activity_logger().info(
-            "oms order released", oms_order_id=oms_order_id, iseries_order_id=release.iseries_order_id
+            "oms order released",
+            oms_order_id=oms_order_id,
+            iseries_order_id=release.iseries_order_id,
         )
         return release

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Annotated, Any
 
 import structlog
 from fastapi import Depends, Request
@@ -30,7 +30,7 @@ async def current_actor(request: Request) -> Actor:
 def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Actor]]:
     """A dependency that admits only actors holding one of `roles`."""
 
-    async def dependency(actor: Actor = Depends(current_actor)) -> Actor:
+    async def dependency(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
         if not actor.has_any(*roles):
             allowed = ", ".join(r.value for r in roles)
             raise ApiError(403, f"this call needs one of the roles: {allowed}", "Forbidden")

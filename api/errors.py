@@ -49,8 +49,6 @@ def error_response(request: Request, status: int, reason: str, type: str | None 
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-
-
 def _validation_reason(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors()[:10]:

@@ -84,9 +84,13 @@ class ShipmentIn(BaseModel):
         data = self.model_dump(exclude={"shipment_id"})
         # Without a reference, the content identifies the shipment, so a resend
         # of the same report is still recognised.
-        shipment_id = self.shipment_id or "SHP-" + hashlib.sha256(
-            self.model_dump_json(exclude={"shipment_id"}).encode()
-        ).hexdigest()[:12].upper()
+        shipment_id = (
+            self.shipment_id
+            or "SHP-"
+            + hashlib.sha256(self.model_dump_json(exclude={"shipment_id"}).encode())
+            .hexdigest()[:12]
+            .upper()
+        )
         return Shipment(shipment_id=shipment_id, **data)
 
 
@@ -149,7 +153,9 @@ def _static_details(order: PurchaseOrder, account_name: str, actor: Actor) -> st
     ]
     for line in order.lines[:50]:
         part = line.supplier_part_id or line.customer_part_number
-        rows.append(f"| {line.line_number} | {part} | {line.quantity} | {line.uom} | {line.unit_price} |")
+        rows.append(
+            f"| {line.line_number} | {part} | {line.quantity} | {line.uom} | {line.unit_price} |"
+        )
     return "\n".join(rows)
 
 
@@ -172,7 +178,9 @@ async def _cxml_buyer(request: Request, doc: CxmlOrderRequest) -> str:
     secret = doc.sender.shared_secret or ""
     async with request.app.state.pool.acquire() as conn:
         for credential in doc.from_credentials or [doc.from_credential]:
-            found = await reference.account_for_credential(conn, credential.domain, credential.identity)
+            found = await reference.account_for_credential(
+                conn, credential.domain, credential.identity
+            )
             if found and shared_secret_matches(secret, found["secret_hash"]):
                 return found["account_number"]
     raise ApiError(401, "buyer credential or shared secret not recognised", "Unauthorized")
@@ -206,7 +214,9 @@ async def submit_order(
         return await _submit_cxml(request, body, actor)
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith("application/json"):
-        raise ApiError(415, "send a cXML OrderRequest (text/xml) or a JSON order", "UnsupportedMediaType")
+        raise ApiError(
+            415, "send a cXML OrderRequest (text/xml) or a JSON order", "UnsupportedMediaType"
+        )
     try:
         order = PurchaseOrder.model_validate_json(body)
     except ValidationError as exc:
@@ -289,7 +299,9 @@ async def list_orders(
 
 
 # ":path" because PO numbers may hold "/" (PO-77/2026), sent as is or as %2F.
-@router.get("/{order_id:path}", response_model=OrderView, summary="An order's full state and audit trail")
+@router.get(
+    "/{order_id:path}", response_model=OrderView, summary="An order's full state and audit trail"
+)
 async def get_order(
     request: Request, order_id: str, _: Annotated[Actor, Depends(current_actor)]
 ) -> OrderView:

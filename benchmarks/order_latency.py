@@ -69,10 +69,14 @@ class BareWorkflow:
         self.updates = 0
 
     @workflow.run
-    async def run(self, before: int, before_local: int, updates: int, after: int, after_local: int) -> None:
+    async def run(
+        self, before: int, before_local: int, updates: int, after: int, after_local: int
+    ) -> None:
         await self.noops(before, before_local)
         self.waiting = True
-        await workflow.wait_condition(lambda: self.updates >= updates and workflow.all_handlers_finished())
+        await workflow.wait_condition(
+            lambda: self.updates >= updates and workflow.all_handlers_finished()
+        )
         await self.noops(after, after_local)
 
     async def noops(self, regular: int, local: int) -> None:
@@ -91,7 +95,9 @@ class BareWorkflow:
 
 
 # ------------------------------------------------------------------ the drivers
-async def drive(n: int, concurrency: int, one: Callable[[int], Awaitable[None]]) -> tuple[list[float], float]:
+async def drive(
+    n: int, concurrency: int, one: Callable[[int], Awaitable[None]]
+) -> tuple[list[float], float]:
     """Run `one(0..n-1)` on `concurrency` lanes; each latency and the wall time."""
     todo, latencies = iter(range(n)), []
 
@@ -123,10 +129,14 @@ class Orders:
         await self.wait_for(order_id, "released")
         shipment = {
             "shipment_id": f"SHP-{i}",
-            "lines": [{"line_number": ln["line_number"], "quantity": ln["quantity"]} for ln in LINES],
+            "lines": [
+                {"line_number": ln["line_number"], "quantity": ln["quantity"]} for ln in LINES
+            ],
             "proof_of_delivery": {"signed_by": "J. Ruiz", "signed_at": "2026-11-26T15:00:00Z"},
         }
-        resp = await self.http.post(f"/orders/{order_id}/shipments", json=shipment, headers=self.branch)
+        resp = await self.http.post(
+            f"/orders/{order_id}/shipments", json=shipment, headers=self.branch
+        )
         resp.raise_for_status()
         await self.wait_for(order_id, "completed")
 
@@ -185,7 +195,6 @@ def bare_worker(client: Client, queue: str, sandboxed: bool) -> Worker:
     # The sandbox re-imports a workflow's module by name, which `__main__` is not.
     sys.path.insert(0, str(repo()))
     from benchmarks.order_latency import BareWorkflow as importable
-
     from workers.main import WORKFLOW_RUNNER  # the order worker's sandbox settings
 
     return Worker(client, task_queue=queue, workflows=[importable], activities=[noop],
@@ -209,7 +218,9 @@ def start_dev_stack(data_dir: Path) -> tuple[subprocess.Popen, str, str]:
     args = [sys.executable, "-m", "sopflow", "dev", "--data-dir", str(data_dir), "--api-port", str(api),
             "--temporal-port", str(temporal), "--ui-port", str(ui), "--sim-port", str(sim)]  # fmt: skip
     log = open(data_dir / "dev.log", "wb")  # noqa: SIM115 — the child owns it
-    proc = subprocess.Popen(args, cwd=repo(), env=env, stdout=log, stderr=log, start_new_session=True)
+    proc = subprocess.Popen(
+        args, cwd=repo(), env=env, stdout=log, stderr=log, start_new_session=True
+    )
     return proc, f"http://127.0.0.1:{api}", f"127.0.0.1:{temporal}"
 
 
@@ -246,9 +257,13 @@ def row(kind: str, latencies: list[float], total: float) -> tuple[float, float, 
     return rate, median, p99
 
 
-async def benchmark(args: argparse.Namespace, api_url: str, keys: dict[str, str], address: str) -> None:
+async def benchmark(
+    args: argparse.Namespace, api_url: str, keys: dict[str, str], address: str
+) -> None:
     run_id = uuid.uuid4().hex[:8]
-    client = await Client.connect(address, namespace=args.namespace, data_converter=pydantic_data_converter)
+    client = await Client.connect(
+        address, namespace=args.namespace, data_converter=pydantic_data_converter
+    )
     async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:
         orders = Orders(http, keys, run_id)
         await orders.one(-1)  # warm-up; also tells K and where the update falls
@@ -277,15 +292,23 @@ async def benchmark(args: argparse.Namespace, api_url: str, keys: dict[str, str]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-n", "--orders", type=int, default=50, help="orders, and bare workflows (default 50)")
-    parser.add_argument("--concurrency", type=int, default=10, help="requests in flight (default 10)")
+    parser.add_argument(
+        "-n", "--orders", type=int, default=50, help="orders, and bare workflows (default 50)"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=10, help="requests in flight (default 10)"
+    )
     parser.add_argument("--api-url", help="use this running stack instead of starting one")
     parser.add_argument("--keys-file", type=Path, help="its demo-keys.json (with --api-url)")
-    parser.add_argument("--temporal-address", help="its Temporal frontend, host:port (with --api-url)")
+    parser.add_argument(
+        "--temporal-address", help="its Temporal frontend, host:port (with --api-url)"
+    )
     parser.add_argument("--unsandboxed", action="store_true",
                         help="run the bare workflow outside the workflow sandbox (the order worker uses it), "
                              "to see what the sandbox costs")  # fmt: skip
-    parser.add_argument("--namespace", default="default", help="Temporal namespace (default: default)")
+    parser.add_argument(
+        "--namespace", default="default", help="Temporal namespace (default: default)"
+    )
     args = parser.parse_args()
     if args.api_url:
         if not (args.keys_file and args.temporal_address):
@@ -304,7 +327,10 @@ def main() -> None:
         asyncio.run(benchmark(args, api_url, keys, address))
     except Exception:
         print(f"--- last lines of {data_dir / 'dev.log'}:", file=sys.stderr)
-        print("\n".join((data_dir / "dev.log").read_text(errors="replace").splitlines()[-30:]), file=sys.stderr)
+        print(
+            "\n".join((data_dir / "dev.log").read_text(errors="replace").splitlines()[-30:]),
+            file=sys.stderr,
+        )
         raise
     finally:
         stop(proc)

@@ -82,7 +82,9 @@ async def get_record(conn: asyncpg.Connection, workflow_id: str) -> asyncpg.Reco
 
 
 async def get_view(conn: asyncpg.Connection, workflow_id: str) -> dict | None:
-    return await conn.fetchval("SELECT view FROM workflow_records WHERE workflow_id = $1", workflow_id)
+    return await conn.fetchval(
+        "SELECT view FROM workflow_records WHERE workflow_id = $1", workflow_id
+    )
 
 
 async def audit_trail(conn: asyncpg.Connection, subject_id: str) -> list[asyncpg.Record]:

@@ -42,7 +42,9 @@ async def load_snapshot(conn: asyncpg.Connection, order: PurchaseOrder) -> Refer
             customer_parts,
         )
     }
-    part_ids = sorted({l.supplier_part_id for l in order.lines if l.supplier_part_id} | set(xref.values()))
+    part_ids = sorted(
+        {l.supplier_part_id for l in order.lines if l.supplier_part_id} | set(xref.values())
+    )
     parts = await _load_parts(conn, part_ids)
     prices: dict[str, dict[str, int]] = defaultdict(dict)
     for r in await conn.fetch(
@@ -117,4 +119,6 @@ async def person_email(conn: asyncpg.Connection, person_id: str) -> str | None:
 
 
 async def account_name(conn: asyncpg.Connection, account_number: str) -> str | None:
-    return await conn.fetchval("SELECT name FROM accounts WHERE account_number = $1", account_number)
+    return await conn.fetchval(
+        "SELECT name FROM accounts WHERE account_number = $1", account_number
+    )

@@ -165,9 +165,7 @@ def parse_order_request(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Cxml
     request = _child(root, "Request")
     if request is None:
         other = next((c.tag for c in root if c.tag not in ("Header", "Signature")), None)
-        raise _bad(
-            f"cXML has no Request (found {other})" if other else "cXML has no Request"
-        )
+        raise _bad(f"cXML has no Request (found {other})" if other else "cXML has no Request")
     mode = (request.get("deploymentMode") or "production").strip()
     if mode not in ("production", "test"):
         raise _bad(f"Request deploymentMode {mode!r} is not 'production' or 'test'")
@@ -185,9 +183,7 @@ def parse_order_request(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Cxml
         raise _bad("OrderRequestHeader has no orderID (the PO number)")
     request_type = (ohdr.get("type") or "new").strip()
     if request_type not in ("new", "update", "delete"):
-        raise _bad(
-            f"OrderRequestHeader type {request_type!r} is not 'new', 'update' or 'delete'"
-        )
+        raise _bad(f"OrderRequestHeader type {request_type!r} is not 'new', 'update' or 'delete'")
     order_date = _order_date(ohdr.get("orderDate"))
 
     total_money = _child(_child(ohdr, "Total"), "Money")
@@ -228,8 +224,10 @@ def parse_order_request(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Cxml
     ship_to_el = _child(ohdr, "ShipTo")
     if ship_to_el is not None:
         ship_to = _address(ship_to_el, "ShipTo")
-    elif line_ship_tos and len(line_ship_tos) == len(lines) and all(
-        a == line_ship_tos[0] for a in line_ship_tos
+    elif (
+        line_ship_tos
+        and len(line_ship_tos) == len(lines)
+        and all(a == line_ship_tos[0] for a in line_ship_tos)
     ):
         ship_to = line_ship_tos[0]  # same ShipTo on every line instead of on the header
     elif line_ship_tos:
@@ -247,9 +245,7 @@ def parse_order_request(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Cxml
                 raise _bad("OrderRequestHeader has an Extrinsic without a name")
             extrinsics[name] = _all_text(ext)
 
-    comments = "\n".join(
-        filter(None, (_comment_text(c) for c in ohdr if c.tag == "Comments"))
-    )
+    comments = "\n".join(filter(None, (_comment_text(c) for c in ohdr if c.tag == "Comments")))
 
     try:
         result = CxmlOrderRequest(
@@ -283,9 +279,7 @@ def _parse_xml(data: bytes) -> Element:
     try:
         # forbid_dtd=False: real documents carry <!DOCTYPE cXML SYSTEM "...cXML.dtd">.
         # forbid_entities / forbid_external stay on; the external DTD is never loaded.
-        return SafeET.fromstring(
-            data, forbid_dtd=False, forbid_entities=True, forbid_external=True
-        )
+        return SafeET.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except EntitiesForbidden as exc:
         what = "external entity" if exc.sysid or exc.pubid else "entity"
         raise _bad(
@@ -609,9 +603,7 @@ def new_payload_id() -> str:
     return f"{int(datetime.now(timezone.utc).timestamp())}.{uuid.uuid4().hex}@sopflow"
 
 
-def build_response(
-    status: int, text: str, body: str = "", payload_id: str | None = None
-) -> bytes:
+def build_response(status: int, text: str, body: str = "", payload_id: str | None = None) -> bytes:
     """A cXML Response document: ``<Status code=status text=text>body</Status>``.
 
     ``payload_id`` is this Response's own payloadID (a fresh one when None); an

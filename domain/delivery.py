@@ -9,7 +9,10 @@ from domain.order import Invoice, PurchaseOrder, Shipment
 
 def outstanding(order: PurchaseOrder, delivered: dict[int, Decimal]) -> dict[int, Decimal]:
     """Quantity still to deliver per line (lines fully delivered are left out)."""
-    left = {line.line_number: line.quantity - delivered.get(line.line_number, Decimal(0)) for line in order.lines}
+    left = {
+        line.line_number: line.quantity - delivered.get(line.line_number, Decimal(0))
+        for line in order.lines
+    }
     return {n: q for n, q in left.items() if q > 0}
 
 

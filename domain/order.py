@@ -11,7 +11,6 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from domain.identity import Actor
 
-
 # Quantities and prices beyond this are typing mistakes, not orders.
 MAX_AMOUNT = Decimal(1_000_000_000)
 

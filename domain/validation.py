@@ -147,7 +147,9 @@ def resolve_uom(snapshot: ReferenceSnapshot, part: PartRef, line: OrderLine) -> 
     )
 
 
-def contract_price(snapshot: ReferenceSnapshot, part: PartRef, fit: UnitFit, ordered_uom: str) -> Decimal | None:
+def contract_price(
+    snapshot: ReferenceSnapshot, part: PartRef, fit: UnitFit, ordered_uom: str
+) -> Decimal | None:
     """The contract price per ordered unit, derived from any unit that has one."""
     prices = snapshot.prices_cents.get(part.part_id, {})
     if ordered_uom in prices:

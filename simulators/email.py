@@ -47,7 +47,9 @@ async def send_message(
         response.status_code = 200
         return state.messages[existing]
     message = Message(
-        message_id=f"MSG-{len(state.messages) + 1:06d}", sent_at=datetime.now(UTC), **body.model_dump()
+        message_id=f"MSG-{len(state.messages) + 1:06d}",
+        sent_at=datetime.now(UTC),
+        **body.model_dump(),
     )
     state.messages[message.message_id] = message
     state.keys.remember(key, body, message.message_id)

@@ -92,7 +92,9 @@ def _authenticate(
         )
 
 
-router = APIRouter(prefix="/helpdesk/api/v2", tags=["helpdesk"], dependencies=[Depends(_authenticate)])
+router = APIRouter(
+    prefix="/helpdesk/api/v2", tags=["helpdesk"], dependencies=[Depends(_authenticate)]
+)
 
 
 @router.post("/tickets", status_code=201)
@@ -137,7 +139,9 @@ async def search_tickets(request: Request, query: str) -> SearchResult:
     if match is None:
         raise HTTPException(400, detail="only the query \"cf_sopflow_ref:'<ref>'\" is supported")
     ref = match.group(1)
-    found = [t for t in _state(request).tickets.values() if t.custom_fields.get("cf_sopflow_ref") == ref]
+    found = [
+        t for t in _state(request).tickets.values() if t.custom_fields.get("cf_sopflow_ref") == ref
+    ]
     return SearchResult(results=found, total=len(found))
 
 

@@ -139,7 +139,8 @@ async def release_order(oms_order_id: str, request: Request) -> Release:
         return Release(oms_order_id=oms_order_id, iseries_order_id=order.iseries_order_id)
     if order.status != "confirmed":
         raise HTTPException(
-            409, detail=f"order {oms_order_id} is {order.status}; only a confirmed order is released"
+            409,
+            detail=f"order {oms_order_id} is {order.status}; only a confirmed order is released",
         )
     if not order.branch_id:
         raise HTTPException(409, detail=f"order {oms_order_id} has no branch to release to")

@@ -14,7 +14,9 @@ from sopflow.config import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
-DataDir = Annotated[Path | None, typer.Option(envvar="SOPFLOW_DATA_DIR", help="state folder (default ./.sopflow)")]
+DataDir = Annotated[
+    Path | None, typer.Option(envvar="SOPFLOW_DATA_DIR", help="state folder (default ./.sopflow)")
+]
 
 
 def _settings(**overrides: object) -> Settings:

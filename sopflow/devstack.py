@@ -62,7 +62,9 @@ class Processes:
     def __init__(self) -> None:
         self.children: list[tuple[str, subprocess.Popen]] = []
 
-    def start(self, name: str, args: list[str], env: dict[str, str], log_file: Path | None = None) -> None:
+    def start(
+        self, name: str, args: list[str], env: dict[str, str], log_file: Path | None = None
+    ) -> None:
         out = open(log_file, "ab") if log_file else None  # noqa: SIM115 — the child owns it
         proc = subprocess.Popen(args, env=env, stdout=out, stderr=out, start_new_session=True)
         self.children.append((name, proc))
@@ -127,13 +129,14 @@ Ctrl-C stops everything; state is kept in {settings.data_dir.resolve()}.
 async def run_dev_stack(settings: Settings) -> int:
     from db.connection import resolve_database_url
     from sopflow.cli import seed_demo_data
-    from sopflow.temporal import connect
 
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     procs = Processes()
     try:
-        log.info("starting Temporal dev server", port=settings.temporal_port, ui_port=settings.ui_port)
+        log.info(
+            "starting Temporal dev server", port=settings.temporal_port, ui_port=settings.ui_port
+        )
         procs.start(
             "temporal",
             temporal_dev_server_args(settings, data_dir / "temporal.db"),
@@ -175,7 +178,9 @@ async def _wait_for_temporal(settings: Settings, procs: Processes) -> None:
 
     for _ in range(120):
         if procs.dead() == "temporal":
-            raise SystemExit(f"Temporal dev server exited; see {settings.data_dir / 'temporal.log'}")
+            raise SystemExit(
+                f"Temporal dev server exited; see {settings.data_dir / 'temporal.log'}"
+            )
         try:
             await connect(settings)
             return

@@ -22,7 +22,6 @@ from simulators.app import create_app as create_simulators
 from sopflow.config import Settings
 
 
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

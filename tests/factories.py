@@ -44,13 +44,17 @@ def start(order: PurchaseOrder, **policy: object) -> StartOrder:
     return StartOrder(order=order, policy=OrderPolicy(**policy), submitted_by=NETWORK)
 
 
-def shipment(shipment_id: str, *lines: tuple[int, int | str], actor: Actor = BRANCH) -> ShipmentReport:
+def shipment(
+    shipment_id: str, *lines: tuple[int, int | str], actor: Actor = BRANCH
+) -> ShipmentReport:
     return ShipmentReport(
         actor=actor,
         shipment=Shipment(
             shipment_id=shipment_id,
             lines=[ShipmentLine(line_number=n, quantity=Decimal(q)) for n, q in lines],
-            proof_of_delivery=ProofOfDelivery(signed_by="J. Ruiz", signed_at=datetime(2026, 11, 26, 15, tzinfo=UTC)),
+            proof_of_delivery=ProofOfDelivery(
+                signed_by="J. Ruiz", signed_at=datetime(2026, 11, 26, 15, tzinfo=UTC)
+            ),
         ),
     )
 

@@ -138,8 +138,10 @@ class OrderWorkflow:
         await self._sync()
         await self._release_to_branch()
         await workflow.wait_condition(
-            lambda: delivery.fully_delivered(self._order, self._delivered())
-            and workflow.all_handlers_finished()
+            lambda: (
+                delivery.fully_delivered(self._order, self._delivered())
+                and workflow.all_handlers_finished()
+            )
         )
 
     async def _hold(self, holds: list[Hold], rep_email: str | None) -> None:
@@ -162,7 +164,9 @@ class OrderWorkflow:
             )
         await self._sync()
         details = "\n".join(
-            f"- {h.code.value}" + (f" (line {h.line_number})" if h.line_number else "") + f": {h.reason}"
+            f"- {h.code.value}"
+            + (f" (line {h.line_number})" if h.line_number else "")
+            + f": {h.reason}"
             for h in holds
         )
         subject = f"PunchOut order on hold: {self._order.summary(self._account_name)} — {codes}"
@@ -219,8 +223,10 @@ class OrderWorkflow:
             # An identical resend (the validator refuses any other): same answer,
             # once the first report's invoice is there.
             await workflow.wait_condition(
-                lambda: delivery.invoice_for(self._invoices, shipment_id) is not None
-                or not self._recorded(shipment_id)
+                lambda: (
+                    delivery.invoice_for(self._invoices, shipment_id) is not None
+                    or not self._recorded(shipment_id)
+                )
             )
             invoice = delivery.invoice_for(self._invoices, shipment_id)
             if invoice is None:

@@ -35,7 +35,9 @@ def cxml_status(resp: httpx.Response) -> tuple[int, str]:
 
 
 async def post_cxml(api: httpx.AsyncClient, key: str, body: bytes) -> httpx.Response:
-    return await api.post("/orders", content=body, headers={**bearer(key), "Content-Type": "text/xml"})
+    return await api.post(
+        "/orders", content=body, headers={**bearer(key), "Content-Type": "text/xml"}
+    )
 
 
 async def wait_for(api: httpx.AsyncClient, key: str, order_id: str, status: str) -> dict:
@@ -90,7 +92,11 @@ async def test_cxml_order_from_intake_to_last_invoice(
     pod = {"signed_by": "J. Ruiz", "signed_at": "2026-11-26T15:00:00Z"}
     first = await api.post(
         f"/orders/{order_id}/shipments",
-        json={"shipment_id": "RUN-1", "lines": [{"line_number": 1, "quantity": 60}], "proof_of_delivery": pod},
+        json={
+            "shipment_id": "RUN-1",
+            "lines": [{"line_number": 1, "quantity": 60}],
+            "proof_of_delivery": pod,
+        },
         headers=branch,
     )
     assert first.status_code == 201, first.text
@@ -148,15 +154,25 @@ async def test_intake_answers_every_caller_mistake_with_a_reason(
     assert cxml_status(changed)[0] == 409
     assert "different content" in cxml_status(changed)[1]
 
-    wrong_secret = await post_cxml(api, system, sample(po_number(), **{"propetro-demo-secret": "guess"}))
-    stranger = await post_cxml(api, system, sample(po_number(), **{"AN01000401693": "AN09999999999"}))
+    wrong_secret = await post_cxml(
+        api, system, sample(po_number(), **{"propetro-demo-secret": "guess"})
+    )
+    stranger = await post_cxml(
+        api, system, sample(po_number(), **{"AN01000401693": "AN09999999999"})
+    )
     # The same answer either way: it tells nobody which credentials exist.
-    assert cxml_status(wrong_secret) == cxml_status(stranger) == (
-        401,
-        "buyer credential or shared secret not recognised",
+    assert (
+        cxml_status(wrong_secret)
+        == cxml_status(stranger)
+        == (
+            401,
+            "buyer credential or shared secret not recognised",
+        )
     )
 
-    no_key = await api.post("/orders", content=sample(po_number()), headers={"Content-Type": "text/xml"})
+    no_key = await api.post(
+        "/orders", content=sample(po_number()), headers={"Content-Type": "text/xml"}
+    )
     assert no_key.status_code == 401 and cxml_status(no_key)[0] == 401
     rep = await post_cxml(api, demo_keys["account_rep"], sample(po_number()))
     assert rep.status_code == 403 and cxml_status(rep)[0] == 403
@@ -186,7 +202,13 @@ async def test_json_orders_and_their_validation_errors(
         "po_number": po,
         "ship_to": {"address_id": "PP-ODESSA"},
         "lines": [
-            {"line_number": 1, "supplier_part_id": "HX-1001", "quantity": "10", "uom": "EA", "unit_price": "2.35"}
+            {
+                "line_number": 1,
+                "supplier_part_id": "HX-1001",
+                "quantity": "10",
+                "uom": "EA",
+                "unit_price": "2.35",
+            }
         ],
     }
     created = await api.post("/orders", json=order, headers=headers)
@@ -194,10 +216,14 @@ async def test_json_orders_and_their_validation_errors(
     assert created.json() == {"order_id": f"order-401693-{po}", "created": True}
     assert (await api.post("/orders", json=order, headers=headers)).json()["created"] is False
 
-    bad = await api.post("/orders", json={**order, "lines": [{"line_number": 1, "uom": "EA"}]}, headers=headers)
+    bad = await api.post(
+        "/orders", json={**order, "lines": [{"line_number": 1, "uom": "EA"}]}, headers=headers
+    )
     assert bad.status_code == 422
     assert "quantity" in bad.json()["detail"]
-    weird = await api.post("/orders", content=b"po=1", headers={**headers, "Content-Type": "text/plain"})
+    weird = await api.post(
+        "/orders", content=b"po=1", headers={**headers, "Content-Type": "text/plain"}
+    )
     assert weird.status_code == 415
 
 
@@ -206,19 +232,27 @@ async def test_onboarding_a_buyer_needs_only_its_credential(
 ) -> None:
     credential = {"domain": "DUNS", "identity": "0987654321", "shared_secret": "rio-grande-2026"}
     denied = await api.post(
-        "/accounts/402110/punchout-credentials", json=credential, headers=bearer(demo_keys["account_rep"])
+        "/accounts/402110/punchout-credentials",
+        json=credential,
+        headers=bearer(demo_keys["account_rep"]),
     )
     assert denied.status_code == 403
     unknown = await api.post(
-        "/accounts/999999/punchout-credentials", json=credential, headers=bearer(demo_keys["operator"])
+        "/accounts/999999/punchout-credentials",
+        json=credential,
+        headers=bearer(demo_keys["operator"]),
     )
     assert unknown.status_code == 404
     registered = await api.post(
-        "/accounts/402110/punchout-credentials", json=credential, headers=bearer(demo_keys["operator"])
+        "/accounts/402110/punchout-credentials",
+        json=credential,
+        headers=bearer(demo_keys["operator"]),
     )
     assert registered.status_code == 201
     taken = await api.post(
-        "/accounts/401693/punchout-credentials", json=credential, headers=bearer(demo_keys["operator"])
+        "/accounts/401693/punchout-credentials",
+        json=credential,
+        headers=bearer(demo_keys["operator"]),
     )
     assert taken.status_code == 409 and "another account" in taken.json()["detail"]
 
@@ -236,7 +270,10 @@ async def test_onboarding_a_buyer_needs_only_its_credential(
 
 
 async def test_health_reports_what_is_missing(
-    api: httpx.AsyncClient, it_settings: Settings, pool: asyncpg.Pool, dev_server: WorkflowEnvironment
+    api: httpx.AsyncClient,
+    it_settings: Settings,
+    pool: asyncpg.Pool,
+    dev_server: WorkflowEnvironment,
 ) -> None:
     resp = await api.get("/health", headers={"X-Request-Id": "probe-1"})
     assert resp.status_code == 200, resp.text
@@ -251,10 +288,13 @@ async def test_health_reports_what_is_missing(
 
 
 async def test_an_order_failing_validation_waits_on_hold_with_a_task_for_the_rep(
-    api: httpx.AsyncClient, demo_keys: dict[str, str], dev_server: WorkflowEnvironment, sims: Simulators
+    api: httpx.AsyncClient,
+    demo_keys: dict[str, str],
+    dev_server: WorkflowEnvironment,
+    sims: Simulators,
 ) -> None:
     po = po_number()
-    doc = sample(po, **{"<Money currency=\"USD\">2.35</Money>": "<Money currency=\"USD\">2.10</Money>"})
+    doc = sample(po, **{'<Money currency="USD">2.35</Money>': '<Money currency="USD">2.10</Money>'})
     order_id = (await post_cxml(api, demo_keys["system"], doc)).headers["X-Order-Id"]
     held = await wait_for(api, demo_keys["account_rep"], order_id, "on_hold")
     assert [(h["code"], h["line_number"]) for h in held["holds"]] == [("PRICE", 1)]
@@ -273,14 +313,19 @@ async def test_an_order_failing_validation_waits_on_hold_with_a_task_for_the_rep
     assert order_id not in [t["workflow_id"] for t in branch_tasks]
 
     listed = await api.get(
-        "/orders", params={"status": "on_hold", "account": "401693"}, headers=bearer(demo_keys["account_rep"])
+        "/orders",
+        params={"status": "on_hold", "account": "401693"},
+        headers=bearer(demo_keys["account_rep"]),
     )
     row = next(o for o in listed.json()["items"] if o["order_id"] == order_id)
     assert row["assignee"] == "maria.lopez" and row["due_at"]
 
     refused = await api.post(
         f"/orders/{order_id}/shipments",
-        json={"lines": [{"line_number": 1, "quantity": 1}], "proof_of_delivery": {"signed_by": "x", "signed_at": "2026-11-26T15:00:00Z"}},
+        json={
+            "lines": [{"line_number": 1, "quantity": 1}],
+            "proof_of_delivery": {"signed_by": "x", "signed_at": "2026-11-26T15:00:00Z"},
+        },
         headers=bearer(demo_keys["branch_manager"]),
     )
     assert refused.status_code == 409 and "on_hold" in refused.json()["detail"]

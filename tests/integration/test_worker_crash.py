@@ -104,7 +104,9 @@ async def test_order_survives_a_worker_killed_during_the_oms_call(
         if e.HasField("activity_task_scheduled_event_attributes")
     }
     attempts = {
-        scheduled[e.activity_task_started_event_attributes.scheduled_event_id]: e.activity_task_started_event_attributes.attempt
+        scheduled[
+            e.activity_task_started_event_attributes.scheduled_event_id
+        ]: e.activity_task_started_event_attributes.attempt
         for e in history.events
         if e.HasField("activity_task_started_event_attributes")
     }

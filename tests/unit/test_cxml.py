@@ -321,7 +321,12 @@ def test_real_world_document_with_extra_elements_parses():
     assert req.order_date == datetime(2026, 11, 20)
     assert req.currency == "USD"
     assert req.total == Decimal("31.50")
-    assert req.ship_to.lines == ["Jane Roe", "Dock <2> & gate", "2401 W Interstate 20", "Building B"]
+    assert req.ship_to.lines == [
+        "Jane Roe",
+        "Dock <2> & gate",
+        "2401 W Interstate 20",
+        "Building B",
+    ]
     assert req.ship_to.country == "US"
     assert req.ship_to.state == "TX"
     assert req.bill_to is not None and req.bill_to.country == "US"  # Country text only
@@ -352,7 +357,7 @@ def test_line_number_defaults_to_position_when_absent():
 
 
 def test_default_namespace_is_tolerated():
-    data = mutate('<cXML payloadID=', '<cXML xmlns="urn:example:cxml" payloadID=')
+    data = mutate("<cXML payloadID=", '<cXML xmlns="urn:example:cxml" payloadID=')
     assert parse_order_request(data).order_id == "4500123"
 
 
@@ -428,7 +433,7 @@ def test_external_entity_refused_and_never_read(tmp_path, audit):
         doc = mutate(
             '<!DOCTYPE cXML SYSTEM "http://xml.cxml.org/schemas/cXML/1.2.014/cXML.dtd">',
             f'<!DOCTYPE cXML [<!ENTITY x SYSTEM "{target}">]>',
-        ).replace(b"<Comments xml:lang=\"en\">", b'<Comments xml:lang="en">&x;')
+        ).replace(b'<Comments xml:lang="en">', b'<Comments xml:lang="en">&x;')
         audit.clear()
         err = refused(doc)
         assert "entity declarations are not allowed" in err.text
@@ -461,8 +466,8 @@ def test_undeclared_entity_reference_is_malformed(old, new):
 
 def test_predefined_and_character_references_and_cdata_are_fine():
     data = mutate(
-        "<Comments xml:lang=\"en\">",
-        "<Comments xml:lang=\"en\">&lt;&amp;&#233;&#xE9;<![CDATA[&po; raw]]><!-- &c; --><?pi &d;?>",
+        '<Comments xml:lang="en">',
+        '<Comments xml:lang="en">&lt;&amp;&#233;&#xE9;<![CDATA[&po; raw]]><!-- &c; --><?pi &d;?>',
     ).replace(b'orderID="4500123"', b'orderID="4500&#49;23"')
     req = parse_order_request(data)
     assert req.comments.startswith("<&\u00e9\u00e9&po; raw")
@@ -520,7 +525,9 @@ def test_no_item_out():
 
 
 def test_bad_quantity_names_the_line():
-    err = refused(mutate('<ItemOut quantity="2" lineNumber="2">', '<ItemOut quantity="abc" lineNumber="2">'))
+    err = refused(
+        mutate('<ItemOut quantity="2" lineNumber="2">', '<ItemOut quantity="abc" lineNumber="2">')
+    )
     assert err.text == "ItemOut line 2: quantity 'abc' is not a number"
 
 
@@ -538,12 +545,14 @@ def test_missing_quantity():
 
 @pytest.mark.parametrize("price", ["abc", "NaN", "Infinity", ""])
 def test_bad_unit_price_names_the_line(price):
-    err = refused(mutate("<Money currency=\"USD\">49.20</Money>", f'<Money currency="USD">{price}</Money>'))
+    err = refused(
+        mutate('<Money currency="USD">49.20</Money>', f'<Money currency="USD">{price}</Money>')
+    )
     assert err.text.startswith("ItemOut line 2: unit price")
 
 
 def test_negative_unit_price():
-    err = refused(mutate("<Money currency=\"USD\">49.20</Money>", '<Money currency="USD">-1</Money>'))
+    err = refused(mutate('<Money currency="USD">49.20</Money>', '<Money currency="USD">-1</Money>'))
     assert err.text == "ItemOut line 2: unit price '-1' must be at least 0"
 
 
@@ -554,9 +563,7 @@ def test_missing_unit_of_measure():
 
 def test_line_without_any_part_id():
     err = refused(mutate("<BuyerPartID>PP-GASKET</BuyerPartID>", "<BuyerPartID/>"))
-    assert err.text == (
-        "ItemOut line 2: needs a customer part number or a supplier part id"
-    )
+    assert err.text == ("ItemOut line 2: needs a customer part number or a supplier part id")
 
 
 def test_bad_and_duplicate_line_numbers():
@@ -569,7 +576,9 @@ def test_bad_and_duplicate_line_numbers():
 
 
 def test_mixed_currencies_refused():
-    err = refused(mutate('<Money currency="USD">49.20</Money>', '<Money currency="EUR">49.20</Money>'))
+    err = refused(
+        mutate('<Money currency="USD">49.20</Money>', '<Money currency="EUR">49.20</Money>')
+    )
     assert err.text == "ItemOut line 2: unit price is in EUR, the order is in USD"
 
 
@@ -601,7 +610,8 @@ def test_missing_payload_id():
 
 def test_not_an_order_request():
     doc = (
-        '<?xml version="1.0"?><cXML payloadID="p">' + MINIMAL_HEADER
+        '<?xml version="1.0"?><cXML payloadID="p">'
+        + MINIMAL_HEADER
         + "<Request><ProfileRequest/></Request></cXML>"
     ).encode()
     assert refused(doc).text == "Request is not an OrderRequest (found ProfileRequest)"

@@ -8,7 +8,14 @@ from decimal import Decimal
 
 import pytest
 
-from domain.delivery import delivered as delivered_by, fully_delivered, outstanding, shipment_problem
+from domain.delivery import (
+    delivered as delivered_by,
+)
+from domain.delivery import (
+    fully_delivered,
+    outstanding,
+    shipment_problem,
+)
 from domain.order import Address, OrderLine, ProofOfDelivery, PurchaseOrder, Shipment, ShipmentLine
 
 D = Decimal
@@ -32,7 +39,9 @@ def shipment(*lines: tuple[int, str | int], shipment_id: str = "SH-1") -> Shipme
     return Shipment(
         shipment_id=shipment_id,
         lines=[ShipmentLine(line_number=n, quantity=D(q)) for n, q in lines],
-        proof_of_delivery=ProofOfDelivery(signed_by="J. Ruiz", signed_at=datetime(2026, 11, 26, 15, tzinfo=UTC)),
+        proof_of_delivery=ProofOfDelivery(
+            signed_by="J. Ruiz", signed_at=datetime(2026, 11, 26, 15, tzinfo=UTC)
+        ),
     )
 
 
@@ -49,7 +58,9 @@ def shipment(*lines: tuple[int, str | int], shipment_id: str = "SH-1") -> Shipme
     ],
     ids=["nothing-yet", "partial", "some-lines-done", "all-done"],
 )
-def test_outstanding_is_what_is_left_per_line(delivered: dict[int, Decimal], left: dict[int, Decimal]) -> None:
+def test_outstanding_is_what_is_left_per_line(
+    delivered: dict[int, Decimal], left: dict[int, Decimal]
+) -> None:
     assert outstanding(order(), delivered) == left
 
 
@@ -90,7 +101,13 @@ def test_same_line_twice_in_one_shipment_is_refused() -> None:
         ({3: D("1.25")}, [(3, "1.26")], "line 3: shipping 1.26 but only 1.25 remains to deliver"),
         ({}, [(3, "2.51")], "line 3: shipping 2.51 but only 2.5 remains to deliver"),
     ],
-    ids=["over-partial", "over-whole", "line-already-delivered", "decimal-over", "decimal-over-whole"],
+    ids=[
+        "over-partial",
+        "over-whole",
+        "line-already-delivered",
+        "decimal-over",
+        "decimal-over-whole",
+    ],
 )
 def test_over_shipping_is_refused_naming_what_remains(
     delivered: dict[int, Decimal], lines: list, expected: str

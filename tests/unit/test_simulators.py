@@ -22,8 +22,22 @@ def order_body(**overrides):
         "currency": "USD",
         "status": "draft",
         "lines": [
-            {"line_number": 1, "part_id": "P-1", "pool_id": "POOL-A", "uom": "EA", "quantity": "3", "unit_price": "1.255"},
-            {"line_number": 2, "part_id": "P-2", "pool_id": "POOL-A", "uom": "BX", "quantity": "2", "unit_price": "10.00"},
+            {
+                "line_number": 1,
+                "part_id": "P-1",
+                "pool_id": "POOL-A",
+                "uom": "EA",
+                "quantity": "3",
+                "unit_price": "1.255",
+            },
+            {
+                "line_number": 2,
+                "part_id": "P-2",
+                "pool_id": "POOL-A",
+                "uom": "BX",
+                "quantity": "2",
+                "unit_price": "10.00",
+            },
         ],
         "test": False,
     }
@@ -38,12 +52,16 @@ def app():
 
 @pytest.fixture
 async def http(app):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://sim"
+    ) as client:
         yield client
 
 
 async def create_order(http, key="k1", **overrides):
-    return await http.post("/oms/orders", json=order_body(**overrides), headers={"Idempotency-Key": key})
+    return await http.post(
+        "/oms/orders", json=order_body(**overrides), headers={"Idempotency-Key": key}
+    )
 
 
 async def test_health(http):
@@ -122,14 +140,22 @@ async def test_iseries_direct_entry_pick_ticket_and_invoices(http):
     created = await http.post("/iseries/orders", json=body, headers=headers)
     assert created.status_code == 201
     iso = created.json()["iseries_order_id"]
-    assert (await http.post("/iseries/orders", json=body, headers=headers)).json()["iseries_order_id"] == iso
+    assert (await http.post("/iseries/orders", json=body, headers=headers)).json()[
+        "iseries_order_id"
+    ] == iso
     assert created.json()["source"] == "direct"
 
-    ticket = await http.post("/iseries/pick-tickets", json={"iseries_order_id": iso, "branch_id": "B12"})
-    again = await http.post("/iseries/pick-tickets", json={"iseries_order_id": iso, "branch_id": "B12"})
+    ticket = await http.post(
+        "/iseries/pick-tickets", json={"iseries_order_id": iso, "branch_id": "B12"}
+    )
+    again = await http.post(
+        "/iseries/pick-tickets", json={"iseries_order_id": iso, "branch_id": "B12"}
+    )
     assert ticket.status_code == 201 and again.status_code == 200
     assert ticket.json()["pick_ticket_id"] == again.json()["pick_ticket_id"]
-    unknown = await http.post("/iseries/pick-tickets", json={"iseries_order_id": "ISO-9", "branch_id": "B12"})
+    unknown = await http.post(
+        "/iseries/pick-tickets", json={"iseries_order_id": "ISO-9", "branch_id": "B12"}
+    )
     assert unknown.status_code == 404
 
     invoice_body = {
@@ -142,21 +168,31 @@ async def test_iseries_direct_entry_pick_ticket_and_invoices(http):
             {"line_number": 2, "quantity": "2", "unit_price": "10.00"},
         ],
     }
-    invoice = await http.post("/iseries/invoices", json=invoice_body, headers={"Idempotency-Key": "inv-1"})
+    invoice = await http.post(
+        "/iseries/invoices", json=invoice_body, headers={"Idempotency-Key": "inv-1"}
+    )
     assert invoice.status_code == 201
     # 3 x 1.255 + 2 x 10.00 = 23.765, rounded half up to cents
     assert invoice.json()["amount"] == "23.77"
     assert invoice.json()["invoice_number"].startswith("INV-")
-    replay = await http.post("/iseries/invoices", json=invoice_body, headers={"Idempotency-Key": "inv-1"})
+    replay = await http.post(
+        "/iseries/invoices", json=invoice_body, headers={"Idempotency-Key": "inv-1"}
+    )
     assert replay.status_code == 200 and replay.json() == invoice.json()
     listed = (await http.get("/iseries/invoices", params={"order_ref": "order-401693-PO1"})).json()
     assert [i["invoice_number"] for i in listed] == [invoice.json()["invoice_number"]]
     bad_order = dict(invoice_body, iseries_order_id="ISO-404")
-    assert (await http.post("/iseries/invoices", json=bad_order, headers={"Idempotency-Key": "inv-2"})).status_code == 404
+    assert (
+        await http.post("/iseries/invoices", json=bad_order, headers={"Idempotency-Key": "inv-2"})
+    ).status_code == 404
 
 
 async def test_email_outbox_is_idempotent_and_searchable(http):
-    message = {"to": ["csc@example.com", "rep@example.com"], "subject": "Holds", "body": "PO1 on hold"}
+    message = {
+        "to": ["csc@example.com", "rep@example.com"],
+        "subject": "Holds",
+        "body": "PO1 on hold",
+    }
     first = await http.post("/email/messages", json=message, headers={"Idempotency-Key": "m1"})
     again = await http.post("/email/messages", json=message, headers={"Idempotency-Key": "m1"})
     assert first.status_code == 201 and again.json()["message_id"] == first.json()["message_id"]
@@ -172,15 +208,23 @@ async def test_helpdesk_requires_the_api_key(http):
 
 async def test_helpdesk_api_key_comes_from_the_constructor():
     app = create_app(helpdesk_api_key="other-key")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://sim"
+    ) as http:
         assert (await http.get("/helpdesk/api/v2/agents", auth=HELPDESK_AUTH)).status_code == 401
-        assert (await http.get("/helpdesk/api/v2/agents", auth=("other-key", "X"))).status_code == 200
+        assert (
+            await http.get("/helpdesk/api/v2/agents", auth=("other-key", "X"))
+        ).status_code == 200
 
 
 async def test_helpdesk_tickets_search_and_agents(http):
     api = "/helpdesk/api/v2"
-    agent = (await http.get(f"{api}/agents", params={"email": "Rep@Example.com"}, auth=HELPDESK_AUTH)).json()
-    same = (await http.get(f"{api}/agents", params={"email": "rep@example.com"}, auth=HELPDESK_AUTH)).json()
+    agent = (
+        await http.get(f"{api}/agents", params={"email": "Rep@Example.com"}, auth=HELPDESK_AUTH)
+    ).json()
+    same = (
+        await http.get(f"{api}/agents", params={"email": "rep@example.com"}, auth=HELPDESK_AUTH)
+    ).json()
     assert len(agent) == 1 and agent[0]["id"] == same[0]["id"]
 
     ticket = {
@@ -201,9 +245,13 @@ async def test_helpdesk_tickets_search_and_agents(http):
     found = (await http.get(f"{api}/search/tickets", params=query, auth=HELPDESK_AUTH)).json()
     assert found["total"] == 1 and found["results"][0]["id"] == ticket_id
     none = {"query": "\"cf_sopflow_ref:'order-x'\""}
-    assert (await http.get(f"{api}/search/tickets", params=none, auth=HELPDESK_AUTH)).json()["total"] == 0
+    assert (await http.get(f"{api}/search/tickets", params=none, auth=HELPDESK_AUTH)).json()[
+        "total"
+    ] == 0
     bad = {"query": "status:2"}
-    assert (await http.get(f"{api}/search/tickets", params=bad, auth=HELPDESK_AUTH)).status_code == 400
+    assert (
+        await http.get(f"{api}/search/tickets", params=bad, auth=HELPDESK_AUTH)
+    ).status_code == 400
 
     resolved = await http.put(f"{api}/tickets/{ticket_id}", json={"status": 4}, auth=HELPDESK_AUTH)
     assert resolved.json()["status"] == 4
@@ -212,15 +260,23 @@ async def test_helpdesk_tickets_search_and_agents(http):
     assert (await http.get(f"{api}/tickets/999", auth=HELPDESK_AUTH)).status_code == 404
 
     unknown_agent = dict(ticket, responder_id=1)
-    assert (await http.post(f"{api}/tickets", json=unknown_agent, auth=HELPDESK_AUTH)).status_code == 400
+    assert (
+        await http.post(f"{api}/tickets", json=unknown_agent, auth=HELPDESK_AUTH)
+    ).status_code == 400
     bad_priority = dict(ticket, priority=9)
-    assert (await http.post(f"{api}/tickets", json=bad_priority, auth=HELPDESK_AUTH)).status_code == 422
+    assert (
+        await http.post(f"{api}/tickets", json=bad_priority, auth=HELPDESK_AUTH)
+    ).status_code == 422
 
 
 async def test_fault_down_only_affects_that_system(http):
     put = await http.put("/_faults/oms", json={"down": True, "latency_ms": 0, "error_rate": 0})
     assert put.status_code == 200
-    assert (await http.get("/_faults/oms")).json() == {"down": True, "latency_ms": 0, "error_rate": 0.0}
+    assert (await http.get("/_faults/oms")).json() == {
+        "down": True,
+        "latency_ms": 0,
+        "error_rate": 0.0,
+    }
     down = await create_order(http)
     assert down.status_code == 503 and "down" in down.json()["detail"]
     assert (await http.get("/iseries/invoices")).status_code == 200
@@ -280,7 +336,9 @@ async def test_two_apps_do_not_share_state(http):
     await create_order(http)
     await http.put("/_faults/oms", json={"down": True})
     other = create_app()
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=other), base_url="http://sim") as http2:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=other), base_url="http://sim"
+    ) as http2:
         assert (await http2.get("/oms/orders")).json() == []
 
 
@@ -300,5 +358,7 @@ async def test_systems_remember_their_orders_across_a_restart_but_not_faults(tmp
             found = await http.get(f"/oms/orders/{created['oms_order_id']}")
             again = await create_order(http)  # the same idempotency key still answers
             assert found.status_code == 200
-            assert again.status_code == 200 and again.json()["oms_order_id"] == created["oms_order_id"]
+            assert (
+                again.status_code == 200 and again.json()["oms_order_id"] == created["oms_order_id"]
+            )
             assert (await create_order(http, key="k2")).json()["oms_order_id"] == "OMS-000002"

@@ -129,7 +129,11 @@ def test_account_problem_is_a_hold_and_the_other_rules_are_still_checked(
     snap = snapshot()
     snap = snapshot(account=snap.account.model_copy(update=flags))  # type: ignore[union-attr]
     result = validate(line(1), line(2, unit_price=Decimal("2.30")), snap=snap, ship_to="NOWHERE")
-    assert codes(result) == [(HoldCode.ACCOUNT, None), (HoldCode.ADDRESS, None), (HoldCode.PRICE, 2)]
+    assert codes(result) == [
+        (HoldCode.ACCOUNT, None),
+        (HoldCode.ADDRESS, None),
+        (HoldCode.PRICE, 2),
+    ]
     assert ACCOUNT in result.holds[0].reason and wording in result.holds[0].reason
     assert [r.line_number for r in result.lines] == [1, 2]
     assert result.account_name == "Propetro Services"
@@ -254,7 +258,9 @@ def test_unit_that_converts_exactly_into_a_larger_sold_unit() -> None:
 def test_inexact_conversion_is_a_uom_hold() -> None:
     # 1 DZ = 12 EA, not a whole number of boxes of 50.
     snap = snapshot(parts={"HX-1001": part("HX-1001", {"BX": 50})})
-    result = validate(line(6, quantity=Decimal(1), uom="DZ", unit_price=Decimal("28.20")), snap=snap)
+    result = validate(
+        line(6, quantity=Decimal(1), uom="DZ", unit_price=Decimal("28.20")), snap=snap
+    )
     hold = only_hold(result)
     assert (hold.code, hold.line_number) == (HoldCode.UOM, 6)
     assert "1 DZ" in hold.reason and "does not convert exactly" in hold.reason
@@ -269,7 +275,9 @@ def test_inexact_conversion_is_a_uom_hold() -> None:
     ],
     ids=["24-EA-is-2-CS", "25-EA-is-not-whole-cases"],
 )
-def test_base_unit_converts_into_the_sold_unit(quantity: int, holds: list, resolved: tuple | None) -> None:
+def test_base_unit_converts_into_the_sold_unit(
+    quantity: int, holds: list, resolved: tuple | None
+) -> None:
     # Conversions as the real uom_conversions table has them: no EA→EA row.
     result = validate(line(supplier_part_id="GC-0012", quantity=Decimal(quantity), uom="EA",
                            unit_price=Decimal("4.10")))  # fmt: skip
@@ -364,7 +372,9 @@ def test_no_contract_price_is_a_hold() -> None:
 # --------------------------------------------------------------------------- SLA
 
 
-@pytest.mark.parametrize(("sla_minutes", "expected"), [(240, timedelta(hours=4)), (None, DEFAULT_SLA)])
+@pytest.mark.parametrize(
+    ("sla_minutes", "expected"), [(240, timedelta(hours=4)), (None, DEFAULT_SLA)]
+)
 def test_account_sla_overrides_the_default(sla_minutes: int | None, expected: timedelta) -> None:
     snap = snapshot()
     snap = snapshot(account=snap.account.model_copy(update={"sla_minutes": sla_minutes}))  # type: ignore[union-attr]
@@ -378,7 +388,9 @@ def test_every_failure_on_an_order_becomes_a_hold_with_its_line_number() -> None
     snap = snapshot(
         parts={
             "HX-1001": part("HX-1001", {"EA": 1, "BX": 50}),
-            "GS-2040": part("GS-2040", {"EA": 1, "CS": 12}, pools={BRANCH: ["ODS-MAIN", "ODS-FAB"]}),
+            "GS-2040": part(
+                "GS-2040", {"EA": 1, "CS": 12}, pools={BRANCH: ["ODS-MAIN", "ODS-FAB"]}
+            ),
         }
     )
     result = validate(
@@ -386,7 +398,13 @@ def test_every_failure_on_an_order_becomes_a_hold_with_its_line_number() -> None
         line(2, supplier_part_id="ZZ-9"),  # unknown part
         line(3, unit_price=Decimal("2.30")),  # wrong price
         line(4, uom="GAL"),  # unknown unit
-        line(5, supplier_part_id="GS-2040", quantity=Decimal(1), uom="CS", unit_price=Decimal("50.00")),
+        line(
+            5,
+            supplier_part_id="GS-2040",
+            quantity=Decimal(1),
+            uom="CS",
+            unit_price=Decimal("50.00"),
+        ),
         snap=snap,
     )
     assert codes(result) == [

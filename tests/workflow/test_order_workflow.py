@@ -45,7 +45,9 @@ async def client(
         yield env.client
 
 
-async def start_order(client: Client, settings: Settings, po: str | None = None, **changes: object) -> WorkflowHandle:
+async def start_order(
+    client: Client, settings: Settings, po: str | None = None, **changes: object
+) -> WorkflowHandle:
     order = propetro_order(po or f"T{uuid.uuid4().hex[:8]}", **changes)
     return await client.start_workflow(
         OrderWorkflow.run, start(order), id=order.workflow_id, task_queue=settings.task_queue
@@ -76,7 +78,10 @@ async def test_valid_order_runs_to_completion_with_one_oms_order_and_an_invoice_
 
     result = await handle.result()
     assert result.status == OrderStatus.COMPLETED
-    assert [i.invoice_number for i in result.invoices] == [first.invoice_number, second.invoice_number]
+    assert [i.invoice_number for i in result.invoices] == [
+        first.invoice_number,
+        second.invoice_number,
+    ]
     assert result.pick_ticket_id and result.branch_id == "BR-ODS"
     assert len(await sims.oms_orders(handle.id)) == 1
     assert [a.action for a in result.audit] == [
@@ -109,7 +114,11 @@ async def test_shipments_that_do_not_fit_the_order_are_refused_without_touching_
     assert "line 9 is not on the order" in str(failed.value.cause)
 
     history = await handle.fetch_history()
-    assert not [e for e in history.events if e.HasField("workflow_execution_update_accepted_event_attributes")]
+    assert not [
+        e
+        for e in history.events
+        if e.HasField("workflow_execution_update_accepted_event_attributes")
+    ]
 
     # The same report twice gets the same invoice; other content under that id is a conflict.
     invoice = await handle.execute_update(OrderWorkflow.report_shipment, shipment("RUN-1", (1, 10)))
@@ -147,12 +156,16 @@ async def test_an_order_that_fails_validation_waits_on_hold_with_its_holds_liste
     await wait_for_status(handle, OrderStatus.ON_HOLD)
 
     view = await handle.query(OrderWorkflow.view)
-    assert {(h.code, h.line_number) for h in view.holds} == {(HoldCode.PRICE, 1), (HoldCode.PART, 3)}
+    assert {(h.code, h.line_number) for h in view.holds} == {
+        (HoldCode.PRICE, 1),
+        (HoldCode.PART, 3),
+    }
     oms = await sims.oms_orders(handle.id)
     assert [o["status"] for o in oms] == ["draft"]
     async with pool.acquire() as conn:
         tasks = await conn.fetch(
-            "SELECT kind, assignee, due_at FROM human_tasks WHERE workflow_id = $1 ORDER BY task_id", handle.id
+            "SELECT kind, assignee, due_at FROM human_tasks WHERE workflow_id = $1 ORDER BY task_id",
+            handle.id,
         )
     assert [(t["kind"], t["assignee"]) for t in tasks] == [
         ("resolve_hold_price", "maria.lopez"),
