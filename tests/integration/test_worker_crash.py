@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import uuid
+from datetime import timedelta
 from collections.abc import Iterator
 
 import asyncpg
@@ -19,6 +20,9 @@ from sopflow.config import Settings
 from tests.conftest import Simulators
 from tests.integration.conftest import api_server, bearer
 from tests.integration.test_order_e2e import cxml_status, post_cxml, sample, wait_for
+
+
+POD = {"signed_by": "J. Ruiz", "signed_at": "2026-11-26T15:00:00Z"}
 
 
 def start_worker(settings: Settings) -> subprocess.Popen:
@@ -53,7 +57,9 @@ async def test_order_survives_a_worker_killed_during_the_oms_call(
     demo_keys: dict[str, str],
     workers: list[subprocess.Popen],
 ) -> None:
-    settings = it_settings.model_copy(update={"task_queue": f"crash-{uuid.uuid4().hex[:8]}"})
+    settings = it_settings.model_copy(
+        update={"task_queue": f"crash-{uuid.uuid4().hex[:8]}", "update_wait": timedelta(seconds=1)}
+    )
     async with api_server(settings, pool, dev_server.client) as api:
         workers.append(start_worker(settings))
         for _ in range(200):
@@ -79,6 +85,13 @@ async def test_order_survives_a_worker_killed_during_the_oms_call(
         # With no worker at all, the order can still be read (from the read model).
         meanwhile = await api.get(f"/orders/{order_id}", headers=bearer(demo_keys["account_rep"]))
         assert meanwhile.status_code == 200 and meanwhile.json()["status"] == "received"
+        # A person's move cannot be answered now: a clear "try again", not a hang or a 500.
+        stuck = await api.post(
+            f"/orders/{order_id}/shipments",
+            json={"lines": [{"line_number": 1, "quantity": 1}], "proof_of_delivery": POD},
+            headers=bearer(demo_keys["branch_manager"]),
+        )
+        assert stuck.status_code == 503 and "worker" in stuck.json()["detail"]
 
         await sims.fault("oms", latency_ms=0)
         workers.append(start_worker(settings))
@@ -87,7 +100,7 @@ async def test_order_survives_a_worker_killed_during_the_oms_call(
             f"/orders/{order_id}/shipments",
             json={
                 "lines": [{"line_number": n, "quantity": q} for n, q in ((1, 100), (2, 2), (3, 1))],
-                "proof_of_delivery": {"signed_by": "J. Ruiz", "signed_at": "2026-11-26T15:00:00Z"},
+                "proof_of_delivery": POD,
             },
             headers=bearer(demo_keys["branch_manager"]),
         )

@@ -11,7 +11,12 @@ from decimal import Decimal
 
 import asyncpg
 import pytest
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -191,3 +196,77 @@ async def test_an_oms_outage_delays_the_order_but_loses_nothing(
     await sims.fault("oms", down=False)
     await wait_for_status(handle, OrderStatus.RELEASED)
     assert len(await sims.oms_orders(handle.id)) == 1
+
+
+async def test_a_shipment_signal_from_someone_without_the_role_is_refused(
+    client: Client, settings: Settings
+) -> None:
+    handle = await start_order(client, settings)
+    await wait_for_status(handle, OrderStatus.RELEASED)
+    await handle.signal(OrderWorkflow.shipment_reported, shipment("FEED-1", *EVERYTHING, actor=REP))
+    for _ in range(100):
+        view = await handle.query(OrderWorkflow.view)
+        if view.audit[-1].action == "shipment refused":
+            break
+        await asyncio.sleep(0.05)
+    assert view.audit[-1].actor == "maria.lopez" and "branch manager" in view.audit[-1].comment
+    assert view.shipments == [] and view.status == OrderStatus.RELEASED
+
+
+async def test_concurrent_shipments_are_all_invoiced_and_audited_in_order(
+    client: Client, settings: Settings, pool: asyncpg.Pool
+) -> None:
+    handle = await start_order(client, settings)
+    await wait_for_status(handle, OrderStatus.RELEASED)
+    reports = [
+        shipment("RUN-1", (1, 50)),
+        shipment("RUN-2", (1, 50), (2, 2)),
+        shipment("RUN-3", (3, 1)),
+    ]
+    invoices = await asyncio.gather(
+        *(handle.execute_update(OrderWorkflow.report_shipment, r) for r in reports)
+    )
+    assert len({i.invoice_number for i in invoices}) == 3
+    result = await handle.result()
+    assert result.status == OrderStatus.COMPLETED
+    async with pool.acquire() as conn:
+        trail = await read_model.audit_trail(conn, handle.id)
+    assert [(r["action"], r["comment"]) for r in trail] == [
+        (a.action, a.comment) for a in result.audit
+    ]
+
+
+async def test_a_shipment_the_invoicing_system_refuses_is_not_counted(
+    client: Client, settings: Settings, sims: Simulators
+) -> None:
+    handle = await start_order(client, settings)
+    await wait_for_status(handle, OrderStatus.RELEASED)
+    await sims.reset()  # iSeries forgets the order: invoicing is refused for good
+    with pytest.raises(WorkflowUpdateFailedError) as failed:
+        await handle.execute_update(OrderWorkflow.report_shipment, shipment("RUN-1", *EVERYTHING))
+    assert failed.value.cause.type == "InvoiceRefused"
+    view = await handle.query(OrderWorkflow.view)
+    assert view.status == OrderStatus.RELEASED and view.shipments == [] and view.delivered == {}
+    assert view.audit[-1].action == "shipment refused"
+    # The same report again is refused again rather than waiting forever.
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(OrderWorkflow.report_shipment, shipment("RUN-1", *EVERYTHING))
+
+
+async def test_an_order_a_system_refuses_for_good_ends_failed_and_says_why(
+    client: Client, settings: Settings, sims: Simulators, pool: asyncpg.Pool
+) -> None:
+    await sims.fault("iseries", down=True)
+    handle = await start_order(client, settings)
+    for _ in range(200):  # OMS has released it; iSeries is down for the pick ticket
+        if [o for o in await sims.oms_orders(handle.id) if o["status"] == "released"]:
+            break
+        await asyncio.sleep(0.05)
+    await sims.reset()  # iSeries comes back without the order
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    view = await handle.query(OrderWorkflow.view)
+    assert view.status == OrderStatus.FAILED
+    assert "not found" in view.audit[-1].comment
+    async with pool.acquire() as conn:
+        assert (await read_model.get_record(conn, handle.id))["status"] == "failed"
