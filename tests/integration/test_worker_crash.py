@@ -9,8 +9,8 @@ import signal
 import subprocess
 import sys
 import uuid
-from datetime import timedelta
 from collections.abc import Iterator
+from datetime import timedelta
 
 import asyncpg
 import pytest
@@ -20,7 +20,6 @@ from sopflow.config import Settings
 from tests.conftest import Simulators
 from tests.integration.conftest import api_server, bearer
 from tests.integration.test_order_e2e import cxml_status, post_cxml, sample, wait_for
-
 
 POD = {"signed_by": "J. Ruiz", "signed_at": "2026-11-26T15:00:00Z"}
 
