@@ -116,7 +116,8 @@ async def start_order(
             StartOrder(order=order, policy=order_policy(settings), submitted_by=actor),
             id=order.workflow_id,
             task_queue=settings.task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            # A failed order may be sent again; any other is the same order forever.
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             search_attributes=TypedSearchAttributes(
                 [

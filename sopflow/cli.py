@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 from pathlib import Path
 from typing import Annotated
@@ -148,6 +149,8 @@ async def seed_demo_data(settings: Settings, database_url: str) -> dict[str, str
     finally:
         await pool.close()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    keys_file.write_text(json.dumps(keys, indent=2) + "\n")
-    keys_file.chmod(0o600)
+    # Readable by its owner only, from the moment it exists.
+    fd = os.open(keys_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps(keys, indent=2) + "\n")
     return keys

@@ -20,12 +20,14 @@ from temporalio.client import (
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from api.orders import OrderAccepted
+from api.orders import start_order as api_start_order
 from db import read_model
 from domain.order import HoldCode, OrderStatus
 from sopflow.config import Settings
 from sopflow.temporal import register_search_attributes
 from tests.conftest import Simulators, venv_binary
-from tests.factories import EVERYTHING, REP, propetro_order, shipment, start
+from tests.factories import EVERYTHING, NETWORK, REP, propetro_order, shipment, start
 from workers.main import build_worker
 from workflows.order import OrderWorkflow
 
@@ -270,3 +272,22 @@ async def test_an_order_a_system_refuses_for_good_ends_failed_and_says_why(
     assert "not found" in view.audit[-1].comment
     async with pool.acquire() as conn:
         assert (await read_model.get_record(conn, handle.id))["status"] == "failed"
+
+    # Sent again, the failed order starts over and the read model follows the new run.
+    again = await start_order_like_the_api(client, settings, handle.id)
+    assert again.created
+    await wait_for_status(client.get_workflow_handle(handle.id), OrderStatus.RELEASED)
+    for _ in range(100):
+        async with pool.acquire() as conn:
+            if (await read_model.get_record(conn, handle.id))["status"] == "released":
+                break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the read model kept the failed run")
+
+
+async def start_order_like_the_api(
+    client: Client, settings: Settings, order_id: str
+) -> OrderAccepted:
+    po = order_id.removeprefix("order-401693-")
+    return await api_start_order(client, settings, propetro_order(po), NETWORK, "Propetro Services")
