@@ -231,29 +231,18 @@ async def test_onboarding_a_buyer_needs_only_its_credential(
     api: httpx.AsyncClient, demo_keys: dict[str, str]
 ) -> None:
     credential = {"domain": "DUNS", "identity": "0987654321", "shared_secret": "rio-grande-2026"}
-    denied = await api.post(
-        "/accounts/402110/punchout-credentials",
-        json=credential,
-        headers=bearer(demo_keys["account_rep"]),
-    )
-    assert denied.status_code == 403
-    unknown = await api.post(
-        "/accounts/999999/punchout-credentials",
-        json=credential,
-        headers=bearer(demo_keys["operator"]),
-    )
-    assert unknown.status_code == 404
-    registered = await api.post(
-        "/accounts/402110/punchout-credentials",
-        json=credential,
-        headers=bearer(demo_keys["operator"]),
-    )
-    assert registered.status_code == 201
-    taken = await api.post(
-        "/accounts/401693/punchout-credentials",
-        json=credential,
-        headers=bearer(demo_keys["operator"]),
-    )
+
+    async def register(account: str, role: str) -> httpx.Response:
+        return await api.post(
+            f"/accounts/{account}/punchout-credentials",
+            json=credential,
+            headers=bearer(demo_keys[role]),
+        )
+
+    assert (await register("402110", "account_rep")).status_code == 403
+    assert (await register("999999", "operator")).status_code == 404
+    assert (await register("402110", "operator")).status_code == 201
+    taken = await register("401693", "operator")
     assert taken.status_code == 409 and "another account" in taken.json()["detail"]
 
     po = po_number()
