@@ -7,9 +7,28 @@ import logging
 import sys
 
 import structlog
+import temporalio.activity
+import temporalio.workflow
+
+
+def _lift_temporal_context(_logger: object, _name: str, event: dict) -> dict:
+    """The SDK's workflow/activity loggers attach their context as one dict;
+    make its ids plain keys, like the ones our activities bind."""
+    for key in ("temporal_workflow", "temporal_activity"):
+        context = event.pop(key, None)
+        if isinstance(context, dict):
+            for field in ("workflow_id", "run_id", "activity_type", "attempt"):
+                if field in context:
+                    event.setdefault(
+                        "activity" if field == "activity_type" else field, context[field]
+                    )
+    return event
 
 
 def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
+    # Their context goes into fields (below), not onto the message text.
+    temporalio.workflow.logger.workflow_info_on_message = False
+    temporalio.activity.logger.activity_info_on_message = False
     shared = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -31,7 +50,7 @@ def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
+            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder(), _lift_temporal_context],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
