@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -24,7 +23,7 @@ from api.errors import ApiError, cxml_response, wants_cxml
 from api.temporal_calls import workflow_errors
 from db import read_model, reference
 from db.keys import shared_secret_matches
-from domain import search
+from domain import delivery, search
 from domain.cxml import CxmlError, CxmlOrderRequest, parse_order_request
 from domain.identity import Actor, Role
 from domain.order import (
@@ -81,23 +80,15 @@ class ShipmentIn(BaseModel):
     carrier: str | None = None
 
     def to_shipment(self) -> Shipment:
-        data = self.model_dump(exclude={"shipment_id"})
-        # Without a reference, the content identifies the shipment, so a resend
-        # of the same report is still recognised.
-        shipment_id = (
-            self.shipment_id
-            or "SHP-"
-            + hashlib.sha256(self.model_dump_json(exclude={"shipment_id"}).encode())
-            .hexdigest()[:12]
-            .upper()
+        content = self.model_dump(exclude={"shipment_id"})
+        return Shipment(
+            shipment_id=self.shipment_id or delivery.derived_shipment_id(content), **content
         )
-        return Shipment(shipment_id=shipment_id, **data)
 
 
 def order_policy(settings: Settings) -> OrderPolicy:
     return OrderPolicy(
         sla=settings.order_sla,
-        sla_warning_fraction=settings.sla_warning_fraction,
         activity_timeout=settings.activity_timeout,
         max_retry_interval=settings.activity_max_retry_interval,
         csc_inbox=settings.csc_inbox,

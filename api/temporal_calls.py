@@ -22,7 +22,6 @@ REFUSAL_STATUS = {
     "ShipmentConflict": 409,
     "InvoiceRefused": 409,
     "InvalidShipment": 422,
-    "MissingComment": 422,
 }
 
 

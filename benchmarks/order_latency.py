@@ -149,7 +149,7 @@ class Orders:
             now = resp.json().get("status") if resp.status_code == 200 else None
             if now == status:
                 return
-            if now in ("on_hold", "cancelled"):
+            if now in ("on_hold", "failed"):
                 raise RuntimeError(f"{order_id} is {now}, not on the happy path")
             await asyncio.sleep(POLL)
         raise TimeoutError(f"{order_id} did not reach {status} in {STATUS_TIMEOUT:.0f} s")

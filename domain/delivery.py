@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from decimal import Decimal
+from typing import Any
 
 from domain.order import Invoice, PurchaseOrder, Shipment
 
@@ -61,3 +64,10 @@ def same_shipment(a: Shipment, b: Shipment) -> bool:
 
 def invoice_for(invoices: list[Invoice], shipment_id: str) -> Invoice | None:
     return next((i for i in invoices if i.shipment_id == shipment_id), None)
+
+
+def derived_shipment_id(content: dict[str, Any]) -> str:
+    """A report without the branch's delivery reference is identified by its
+    content (lines, proof of delivery, carrier), so a resend is still recognised."""
+    body = json.dumps(content, sort_keys=True, default=str)
+    return "SHP-" + hashlib.sha256(body.encode()).hexdigest()[:12].upper()

@@ -26,7 +26,6 @@ class OrderStatus(StrEnum):
     RELEASED = "released"  # at the branch, pick ticket printed
     PARTIALLY_SHIPPED = "partially_shipped"
     COMPLETED = "completed"
-    CANCELLED = "cancelled"
     FAILED = "failed"  # a system refused for good; an operator takes it from here
 
 
@@ -177,7 +176,6 @@ class OrderPolicy(BaseModel):
     recorded in history and a configuration change never breaks a replay."""
 
     sla: timedelta = timedelta(hours=2)
-    sla_warning_fraction: float = 0.75
     activity_timeout: timedelta = timedelta(seconds=30)
     max_retry_interval: timedelta = timedelta(minutes=1)
     csc_inbox: str = "csc-inbox@example.com"

@@ -47,7 +47,6 @@ class Settings(BaseSettings):
 
     # Business timing (all durable timers and SLAs come from here)
     order_sla: timedelta = timedelta(hours=2)
-    sla_warning_fraction: float = 0.75
     # How long one try of an activity may take before Temporal retries it
     # elsewhere; bounds the wait after a worker dies mid-call.
     activity_timeout: timedelta = timedelta(seconds=30)

@@ -65,8 +65,10 @@ class Processes:
     def start(
         self, name: str, args: list[str], env: dict[str, str], log_file: Path | None = None
     ) -> None:
-        out = open(log_file, "ab") if log_file else None  # noqa: SIM115 — the child owns it
+        out = open(log_file, "ab") if log_file else None  # noqa: SIM115
         proc = subprocess.Popen(args, env=env, stdout=out, stderr=out, start_new_session=True)
+        if out:
+            out.close()  # the child has its own descriptor
         self.children.append((name, proc))
 
     def dead(self) -> str | None:

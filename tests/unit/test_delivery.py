@@ -12,6 +12,7 @@ from domain.delivery import (
     delivered as delivered_by,
 )
 from domain.delivery import (
+    derived_shipment_id,
     fully_delivered,
     outstanding,
     shipment_problem,
@@ -141,3 +142,10 @@ def test_order_is_fully_delivered_only_when_every_line_is() -> None:
     assert shipment_problem(o, delivered, shipment((3, "0.01"))) == (
         "line 3: shipping 0.01 but only 0 remains to deliver"
     )
+
+
+def test_a_report_without_reference_is_known_again_by_its_content() -> None:
+    report = {"lines": [{"line_number": 1, "quantity": D(5)}], "carrier": None}
+    assert derived_shipment_id(report) == derived_shipment_id(dict(report))
+    other = {**report, "lines": [{"line_number": 1, "quantity": D(6)}]}
+    assert derived_shipment_id(report) != derived_shipment_id(other)
