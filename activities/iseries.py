@@ -14,7 +14,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.http import SystemClient, activity_logger
 from activities.oms import OmsLine
-from domain.order import Invoice, PurchaseOrder, ResolvedLine, Shipment
+from domain.order.models import Invoice, PurchaseOrder, ResolvedLine, Shipment
 from sopflow.config import Settings
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from temporalio import activity
 
 from activities.http import SystemClient, activity_logger
-from domain.order import PurchaseOrder, ResolvedLine
+from domain.order.models import PurchaseOrder, ResolvedLine
 from sopflow.config import Settings
 
 

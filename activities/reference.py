@@ -9,8 +9,8 @@ from pydantic import BaseModel
 from temporalio import activity
 
 from db.reference import load_snapshot
-from domain.order import PurchaseOrder, ValidationResult
-from domain.validation import validate_order
+from domain.order.models import PurchaseOrder, ValidationResult
+from domain.order.validation import validate_order
 
 
 class ValidateOrder(BaseModel):

@@ -3,6 +3,9 @@ cXML callers get a cXML Response; everyone else gets JSON. Never a stack trace."
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
+
 import asyncpg
 import structlog
 from fastapi import FastAPI, Request
@@ -10,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from domain.cxml import STATUS_TEXT, build_response
+from domain.order.cxml import STATUS_TEXT, build_response
 
 log = structlog.get_logger()
 
@@ -28,15 +31,25 @@ def wants_cxml(request: Request) -> bool:
     return content_type in ("text/xml", "application/xml")
 
 
+def new_payload_id(now: datetime) -> str:
+    """A cXML payloadID: unique, ``<time>.<random>@sopflow``."""
+    return f"{int(now.timestamp())}.{uuid.uuid4().hex}@sopflow"
+
+
 def cxml_response(status: int, text: str, body: str = "", headers: dict | None = None) -> Response:
     # cXML carries its own status; the HTTP status mirrors it so plain HTTP
     # tooling sees failures too.
     return Response(
-        build_response(status, text, body),
+        _stamped(status, text, body),
         status_code=status,
         media_type="text/xml; charset=utf-8",
         headers=headers,
     )
+
+
+def _stamped(status: int, text: str, body: str) -> bytes:
+    now = datetime.now(UTC)
+    return build_response(status, text, body, payload_id=new_payload_id(now), timestamp=now)
 
 
 def error_response(request: Request, status: int, reason: str, type: str | None = None) -> Response:

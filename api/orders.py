@@ -23,10 +23,11 @@ from api.errors import ApiError, cxml_response, wants_cxml
 from api.temporal_calls import workflow_errors
 from db import read_model, reference
 from db.keys import shared_secret_matches
-from domain import delivery, search
-from domain.cxml import CxmlError, CxmlOrderRequest, parse_order_request
+from domain import search
 from domain.identity import Actor, Role
-from domain.order import (
+from domain.order import delivery
+from domain.order.cxml import CxmlError, CxmlOrderRequest, parse_order_request
+from domain.order.models import (
     Invoice,
     OrderPolicy,
     OrderStatus,

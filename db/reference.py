@@ -6,8 +6,8 @@ from collections import defaultdict
 
 import asyncpg
 
-from domain.order import PurchaseOrder
-from domain.validation import AccountRef, PartRef, ReferenceSnapshot, ShipToRef
+from domain.order.models import PurchaseOrder
+from domain.order.validation import AccountRef, PartRef, ReferenceSnapshot, ShipToRef
 
 
 async def load_snapshot(conn: asyncpg.Connection, order: PurchaseOrder) -> ReferenceSnapshot:

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from domain.identity import Role
-from domain.order import AuditEntry
+from domain.order.models import AuditEntry
 
 
 class WorkflowRecord(BaseModel):

@@ -104,7 +104,7 @@ async def wait_until_healthy(url: str, seconds: float) -> str | None:
 
 def banner(settings: Settings, keys: dict[str, str]) -> str:
     api = f"http://127.0.0.1:{settings.api_port}"
-    sample = resources.files("domain") / "samples" / "order-request.xml"
+    sample = resources.files("domain.order") / "samples" / "order-request.xml"
     keys_file = (settings.data_dir / "demo-keys.json").resolve()
     return f"""
 sopflow is running.

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from domain.identity import Actor, Role
-from domain.order import (
+from domain.order.models import (
     Address,
     OrderLine,
     OrderPolicy,

@@ -23,9 +23,10 @@ with workflow.unsafe.imports_passed_through():
     from activities.oms import OmsActivities, OmsCreateOrder
     from activities.read_model import ReadModelActivities
     from activities.reference import ReferenceActivities, ValidateOrder
-    from domain import delivery, search
+    from domain import search
     from domain.identity import Actor, Role
-    from domain.order import (
+    from domain.order import delivery
+    from domain.order.models import (
         AuditEntry,
         Hold,
         Invoice,

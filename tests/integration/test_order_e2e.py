@@ -13,7 +13,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from domain import search
-from domain.cxml import sample_order_request
+from domain.order.cxml import sample_order_request
 from sopflow.config import Settings
 from tests.conftest import Simulators
 from tests.integration.conftest import api_server, bearer, record_history

@@ -22,7 +22,7 @@ from activities.iseries import (
     PickTicketRequest,
 )
 from activities.oms import OmsActivities, OmsClient, OmsCreateOrder, OmsUpdateOrder
-from domain.order import (
+from domain.order.models import (
     Address,
     OrderLine,
     ProofOfDelivery,

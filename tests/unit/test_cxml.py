@@ -10,7 +10,8 @@ from decimal import Decimal
 import defusedxml.ElementTree as SafeET
 import pytest
 
-from domain.cxml import (
+from api.errors import cxml_response
+from domain.order.cxml import (
     STATUS_TEXT,
     CxmlError,
     CxmlOrderRequest,
@@ -18,7 +19,7 @@ from domain.cxml import (
     parse_order_request,
     sample_order_request,
 )
-from domain.order import PurchaseOrder
+from domain.order.models import PurchaseOrder
 
 # --------------------------------------------------------------------------- helpers
 
@@ -664,35 +665,45 @@ def _read_response(data: bytes):
     return root, status
 
 
+STAMP = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)
+
+
+def _response(status: int, text: str, body: str = "", payload_id: str = "1.abc@sopflow") -> bytes:
+    return build_response(status, text, body, payload_id=payload_id, timestamp=STAMP)
+
+
 def test_build_response_round_trips_and_escapes():
     tricky = 'PO <4500123> & "quoted"\nsecond line'
-    data = build_response(400, tricky, body='line 2: <bad> & "worse"')
+    data = _response(400, tricky, body='line 2: <bad> & "worse"')
     assert data.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE cXML SYSTEM ')
     root, status = _read_response(data)
     assert status.get("code") == "400"
     assert status.get("text") == tricky
     assert status.text == 'line 2: <bad> & "worse"'
-    assert root.get("payloadID")
-    stamp = datetime.fromisoformat(root.get("timestamp"))
-    assert abs(datetime.now(timezone.utc) - stamp) < timedelta(minutes=1)
+    assert root.get("payloadID") == "1.abc@sopflow"
+    assert datetime.fromisoformat(root.get("timestamp")) == STAMP
     # our own reader takes it as XML (DOCTYPE accepted) and only objects to the content
     assert refused(data).text == "cXML has no Header"
 
 
-def test_build_response_ok_and_payload_ids():
-    a, b = build_response(200, "OK"), build_response(200, "OK")
-    ra, sa = _read_response(a)
-    rb, _ = _read_response(b)
-    assert sa.get("code") == "200" and sa.get("text") == "OK" and not (sa.text or "")
+def test_build_response_ok():
+    _, status = _read_response(_response(200, "OK"))
+    assert status.get("code") == "200" and status.get("text") == "OK" and not (status.text or "")
+
+
+def test_api_stamps_each_response_with_its_own_payload_id():
+    a, b = cxml_response(200, "OK"), cxml_response(200, "OK")
+    ra, _ = _read_response(a.body)
+    rb, _ = _read_response(b.body)
     assert ra.get("payloadID") != rb.get("payloadID")
-    rc, _ = _read_response(build_response(409, "Conflict", payload_id="fixed@x"))
-    assert rc.get("payloadID") == "fixed@x"
+    stamp = datetime.fromisoformat(ra.get("timestamp"))
+    assert abs(datetime.now(timezone.utc) - stamp) < timedelta(minutes=1)
 
 
 def test_build_response_default_text_and_control_characters():
-    _, status = _read_response(build_response(409, ""))
+    _, status = _read_response(_response(409, ""))
     assert status.get("text") == STATUS_TEXT[409] == "Conflict"
-    _, status = _read_response(build_response(500, "bad\x00byte", body="x\x07y"))
+    _, status = _read_response(_response(500, "bad\x00byte", body="x\x07y"))
     assert status.get("text") == "badbyte" and status.text == "xy"
 
 
@@ -705,9 +716,9 @@ def test_status_text_conventions():
     assert STATUS_TEXT[500] == "Internal Server Error"
 
 
-def test_cxml_error_to_response():
+def test_cxml_error_as_response():
     err = refused(mutate('<ItemOut quantity="2" ', '<ItemOut quantity="abc" '))
-    _, status = _read_response(err.to_response())
+    _, status = _read_response(cxml_response(err.status, "Bad Request", err.text).body)
     assert status.get("code") == "400"
     assert status.get("text") == "Bad Request"
     assert status.text == "ItemOut line 2: quantity 'abc' is not a number"

@@ -8,16 +8,23 @@ from decimal import Decimal
 
 import pytest
 
-from domain.delivery import (
+from domain.order.delivery import (
     delivered as delivered_by,
 )
-from domain.delivery import (
+from domain.order.delivery import (
     derived_shipment_id,
     fully_delivered,
     outstanding,
     shipment_problem,
 )
-from domain.order import Address, OrderLine, ProofOfDelivery, PurchaseOrder, Shipment, ShipmentLine
+from domain.order.models import (
+    Address,
+    OrderLine,
+    ProofOfDelivery,
+    PurchaseOrder,
+    Shipment,
+    ShipmentLine,
+)
 
 D = Decimal
 

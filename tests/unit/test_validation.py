@@ -8,8 +8,14 @@ from decimal import Decimal
 
 import pytest
 
-from domain.order import Address, Hold, HoldCode, OrderLine, PurchaseOrder, ValidationResult
-from domain.validation import AccountRef, PartRef, ReferenceSnapshot, ShipToRef, validate_order
+from domain.order.models import Address, Hold, HoldCode, OrderLine, PurchaseOrder, ValidationResult
+from domain.order.validation import (
+    AccountRef,
+    PartRef,
+    ReferenceSnapshot,
+    ShipToRef,
+    validate_order,
+)
 
 DEFAULT_SLA = timedelta(hours=2)
 ACCOUNT = "401693"

@@ -23,7 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.orders import OrderAccepted
 from api.orders import start_order as api_start_order
 from db import read_model
-from domain.order import HoldCode, OrderStatus
+from domain.order.models import HoldCode, OrderStatus
 from sopflow.config import Settings
 from sopflow.temporal import register_search_attributes
 from tests.conftest import Simulators, venv_binary

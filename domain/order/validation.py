@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 
-from domain.order import (
+from domain.order.models import (
     Address,
     Hold,
     HoldCode,

@@ -7,7 +7,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from domain.order import Invoice, PurchaseOrder, Shipment
+from domain.order.models import Invoice, PurchaseOrder, Shipment
 
 
 def outstanding(order: PurchaseOrder, delivered: dict[int, Decimal]) -> dict[int, Decimal]:

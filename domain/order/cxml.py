@@ -14,8 +14,7 @@ before it is expanded, as is any external reference.
 from __future__ import annotations
 
 import re
-import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from typing import Literal
@@ -25,7 +24,7 @@ import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException, EntitiesForbidden, ExternalReferenceForbidden
 from pydantic import BaseModel, ValidationError
 
-from domain.order import Address, OrderLine, PurchaseOrder
+from domain.order.models import Address, OrderLine, PurchaseOrder
 
 __all__ = [
     "CXML_DTD",
@@ -64,10 +63,6 @@ class CxmlError(Exception):
         super().__init__(f"{status} {text}")
         self.status = status
         self.text = text
-
-    def to_response(self) -> bytes:
-        """The cXML Response for this error: conventional Status@text, reason as body."""
-        return build_response(self.status, STATUS_TEXT.get(self.status, "Error"), self.text)
 
 
 def _bad(text: str) -> CxmlError:
@@ -598,21 +593,16 @@ def _escape_attr(value: str) -> str:
     )
 
 
-def new_payload_id() -> str:
-    """A cXML payloadID: unique, ``<time>.<random>@<host-ish>``."""
-    return f"{int(datetime.now(timezone.utc).timestamp())}.{uuid.uuid4().hex}@sopflow"
-
-
-def build_response(status: int, text: str, body: str = "", payload_id: str | None = None) -> bytes:
+def build_response(
+    status: int, text: str, body: str = "", *, payload_id: str, timestamp: datetime
+) -> bytes:
     """A cXML Response document: ``<Status code=status text=text>body</Status>``.
 
-    ``payload_id`` is this Response's own payloadID (a fresh one when None); an
-    empty ``text`` becomes the conventional one for ``status`` (200 "OK", 400
-    "Bad Request", ...)."""
+    ``payload_id`` and ``timestamp`` stamp this Response (the caller owns the
+    clock and the randomness); an empty ``text`` becomes the conventional one
+    for ``status`` (200 "OK", 400 "Bad Request", ...)."""
     if not text:
         text = STATUS_TEXT.get(status, "")
-    payload_id = payload_id or new_payload_id()
-    timestamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     status_el = (
         f'<Status code="{int(status)}" text="{_escape_attr(text)}">{_escape_text(body)}</Status>'
         if body
@@ -621,7 +611,8 @@ def build_response(status: int, text: str, body: str = "", payload_id: str | Non
     doc = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<!DOCTYPE cXML SYSTEM "{CXML_DTD}">\n'
-        f'<cXML payloadID="{_escape_attr(payload_id)}" timestamp="{timestamp}" xml:lang="en-US">\n'
+        f'<cXML payloadID="{_escape_attr(payload_id)}" '
+        f'timestamp="{timestamp.isoformat(timespec="seconds")}" xml:lang="en-US">\n'
         "  <Response>\n"
         f"    {status_el}\n"
         "  </Response>\n"
@@ -635,4 +626,4 @@ def build_response(status: int, text: str, body: str = "", payload_id: str | Non
 
 def sample_order_request() -> bytes:
     """The demo OrderRequest (Propetro, PO 4500123) a new user posts with curl."""
-    return resources.files("domain").joinpath("samples/order-request.xml").read_bytes()
+    return resources.files("domain.order").joinpath("samples/order-request.xml").read_bytes()

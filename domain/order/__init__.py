@@ -1,0 +1,1 @@
+"""The PunchOut purchase order: its models, validation rules, delivery rules and cXML."""
