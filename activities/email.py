@@ -5,18 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, Field
 from temporalio import activity
 
+from activities.contracts import email as contract
+from activities.contracts.email import EmailMessage
 from activities.http import SystemClient, activity_logger
 from sopflow.config import Settings
-
-
-class EmailMessage(BaseModel):
-    idempotency_key: str
-    to: list[str] = Field(min_length=1)
-    subject: str
-    body: str
 
 
 class EmailClient(SystemClient):
@@ -48,7 +42,7 @@ class EmailActivities:
     def __init__(self, client: EmailClient) -> None:
         self.client = client
 
-    @activity.defn(name="email.send")
+    @activity.defn(name=contract.SEND.name)
     async def send(self, message: EmailMessage) -> str:
         message_id = await self.client.send(message)
         activity_logger().info(

@@ -6,24 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.contracts import helpdesk as contract
+from activities.contracts.helpdesk import ResolveTicket, TicketRequest
 from activities.http import SystemClient, activity_logger
 from sopflow.config import Settings
 
 REF_FIELD = "cf_sopflow_ref"
 OPEN, PENDING, RESOLVED, CLOSED = 2, 3, 4, 5
 PRIORITY_MEDIUM = 2
-
-
-class TicketRequest(BaseModel):
-    ref: str
-    subject: str
-    description: str
-    requester_email: str
-    assignee_email: str | None = None
 
 
 class HelpdeskClient(SystemClient):
@@ -76,11 +69,11 @@ class HelpdeskActivities:
     def __init__(self, client: HelpdeskClient) -> None:
         self.client = client
 
-    @activity.defn(name="helpdesk.open_ticket")
+    @activity.defn(name=contract.OPEN_TICKET.name)
     async def open_ticket(self, req: TicketRequest) -> int:
-        log = activity_logger().bind(ref=req.ref)
+        log = activity_logger().bind(ref=req.idempotency_key)
         # Search first: a retry after a lost create response must find that ticket.
-        existing = await self.client.find_by_ref(req.ref)
+        existing = await self.client.find_by_ref(req.idempotency_key)
         if existing:
             log.info("helpdesk ticket already open", ticket_id=existing[0]["id"])
             return existing[0]["id"]
@@ -99,7 +92,7 @@ class HelpdeskActivities:
             "priority": PRIORITY_MEDIUM,
             "status": OPEN,
             "tags": ["sopflow"],
-            "custom_fields": {REF_FIELD: req.ref},
+            "custom_fields": {REF_FIELD: req.idempotency_key},
         }
         if responder_id is not None:
             ticket["responder_id"] = responder_id
@@ -107,7 +100,8 @@ class HelpdeskActivities:
         log.info("helpdesk ticket opened", ticket_id=created["id"], responder_id=responder_id)
         return created["id"]
 
-    @activity.defn(name="helpdesk.resolve_ticket")
-    async def resolve_ticket(self, ticket_id: int) -> None:
+    @activity.defn(name=contract.RESOLVE_TICKET.name)
+    async def resolve_ticket(self, req: ResolveTicket) -> None:
+        ticket_id = req.ticket_id
         await self.client.update_ticket(ticket_id, {"status": RESOLVED})
         activity_logger().info("helpdesk ticket resolved", ticket_id=ticket_id)

@@ -12,9 +12,17 @@ from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.contracts import iseries as contract
+from activities.contracts.iseries import (
+    InvoiceRequest,
+    IseriesCreateOrder,
+    IseriesOrderRef,
+    PickTicket,
+    PickTicketRequest,
+)
+from activities.contracts.oms import OmsLine
 from activities.http import SystemClient, activity_logger
-from activities.oms import OmsLine
-from domain.order.models import Invoice, PurchaseOrder, ResolvedLine, Shipment
+from domain.order.models import Invoice
 from sopflow.config import Settings
 
 
@@ -35,17 +43,6 @@ class IseriesOrder(IseriesOrderRequest):
     created_at: datetime | None = None
 
 
-class PickTicketRequest(BaseModel):
-    iseries_order_id: str
-    branch_id: str
-
-
-class PickTicket(BaseModel):
-    pick_ticket_id: str
-    branch_id: str
-    printed_at: datetime
-
-
 class InvoiceLine(BaseModel):
     line_number: int
     quantity: Decimal
@@ -58,28 +55,6 @@ class IseriesInvoiceRequest(BaseModel):
     shipment_id: str
     currency: str
     lines: list[InvoiceLine]
-
-
-class InvoiceRequest(BaseModel):
-    idempotency_key: str
-    iseries_order_id: str
-    order_ref: str
-    currency: str
-    shipment: Shipment
-    unit_prices: dict[int, Decimal]
-
-
-class IseriesCreateOrder(BaseModel):
-    """Direct entry, approved by the CSC manager during an OMS outage."""
-
-    idempotency_key: str
-    order: PurchaseOrder
-    lines: list[ResolvedLine]
-    branch_id: str
-
-
-class IseriesOrderRef(BaseModel):
-    iseries_order_id: str
 
 
 class IseriesClient(SystemClient):
@@ -108,7 +83,12 @@ class IseriesClient(SystemClient):
         return [IseriesOrder.model_validate(o) for o in body]
 
     async def print_pick_ticket(self, req: PickTicketRequest) -> PickTicket:
-        body = await self.request("POST", "/pick-tickets", json=req.model_dump(mode="json"))
+        body = await self.request(
+            "POST",
+            "/pick-tickets",
+            json=req.model_dump(mode="json", exclude={"idempotency_key"}),
+            idempotency_key=req.idempotency_key,
+        )
         return PickTicket.model_validate(body)
 
     async def create_invoice(self, idempotency_key: str, req: IseriesInvoiceRequest) -> Invoice:
@@ -126,7 +106,7 @@ class IseriesActivities:
     def __init__(self, client: IseriesClient) -> None:
         self.client = client
 
-    @activity.defn(name="iseries.print_pick_ticket")
+    @activity.defn(name=contract.PRINT_PICK_TICKET.name)
     async def print_pick_ticket(self, req: PickTicketRequest) -> PickTicket:
         ticket = await self.client.print_pick_ticket(req)
         activity_logger().info(
@@ -134,7 +114,7 @@ class IseriesActivities:
         )
         return ticket
 
-    @activity.defn(name="iseries.invoice_shipment")
+    @activity.defn(name=contract.INVOICE_SHIPMENT.name)
     async def invoice_shipment(self, req: InvoiceRequest) -> Invoice:
         missing = [
             ln.line_number for ln in req.shipment.lines if ln.line_number not in req.unit_prices
@@ -170,7 +150,7 @@ class IseriesActivities:
         )
         return invoice
 
-    @activity.defn(name="iseries.create_order")
+    @activity.defn(name=contract.CREATE_ORDER.name)
     async def create_order(self, req: IseriesCreateOrder) -> IseriesOrderRef:
         order = req.order
         created = await self.client.create_order(

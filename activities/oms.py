@@ -3,29 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, Literal
 
 import httpx
 from pydantic import BaseModel
 from temporalio import activity
 
+from activities.contracts import oms as contract
+from activities.contracts.oms import (
+    OmsCreateOrder,
+    OmsLine,
+    OmsOrderAction,
+    OmsOrderRef,
+    OmsRelease,
+    OmsUpdateOrder,
+)
 from activities.http import SystemClient, activity_logger
-from domain.order.models import PurchaseOrder, ResolvedLine
 from sopflow.config import Settings
-
-
-class OmsLine(BaseModel):
-    line_number: int
-    part_id: str
-    pool_id: str
-    uom: str
-    quantity: Decimal
-    unit_price: Decimal
-
-    @classmethod
-    def from_resolved(cls, line: ResolvedLine) -> OmsLine:
-        return cls.model_validate(line.model_dump())
 
 
 class OmsOrderRequest(BaseModel):
@@ -52,30 +46,6 @@ class OmsOrder(BaseModel):
     iseries_order_id: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
-
-
-class OmsOrderRef(BaseModel):
-    oms_order_id: str
-    status: str
-
-
-class OmsRelease(BaseModel):
-    oms_order_id: str
-    iseries_order_id: str
-
-
-class OmsCreateOrder(BaseModel):
-    idempotency_key: str
-    order: PurchaseOrder
-    lines: list[ResolvedLine]
-    branch_id: str | None = None
-    confirmed: bool = False
-
-
-class OmsUpdateOrder(BaseModel):
-    oms_order_id: str
-    lines: list[ResolvedLine] | None = None  # None: keep the lines
-    branch_id: str | None = None  # None: keep the branch
 
 
 class OmsClient(SystemClient):
@@ -120,14 +90,18 @@ class OmsClient(SystemClient):
             await self.request("PATCH", f"/orders/{oms_order_id}", json=patch)
         )
 
-    async def confirm_order(self, oms_order_id: str) -> OmsOrder:
+    async def confirm_order(self, oms_order_id: str, idempotency_key: str) -> OmsOrder:
         return OmsOrder.model_validate(
-            await self.request("POST", f"/orders/{oms_order_id}/confirm")
+            await self.request(
+                "POST", f"/orders/{oms_order_id}/confirm", idempotency_key=idempotency_key
+            )
         )
 
-    async def release_order(self, oms_order_id: str) -> OmsRelease:
+    async def release_order(self, oms_order_id: str, idempotency_key: str) -> OmsRelease:
         return OmsRelease.model_validate(
-            await self.request("POST", f"/orders/{oms_order_id}/release")
+            await self.request(
+                "POST", f"/orders/{oms_order_id}/release", idempotency_key=idempotency_key
+            )
         )
 
 
@@ -135,7 +109,7 @@ class OmsActivities:
     def __init__(self, client: OmsClient) -> None:
         self.client = client
 
-    @activity.defn(name="oms.create_order")
+    @activity.defn(name=contract.CREATE_ORDER.name)
     async def create_order(self, req: OmsCreateOrder) -> OmsOrderRef:
         order = req.order
         created = await self.client.create_order(
@@ -156,7 +130,7 @@ class OmsActivities:
         )
         return OmsOrderRef(oms_order_id=created.oms_order_id, status=created.status)
 
-    @activity.defn(name="oms.update_order")
+    @activity.defn(name=contract.UPDATE_ORDER.name)
     async def update_order(self, req: OmsUpdateOrder) -> OmsOrderRef:
         # A PATCH that sets the same values again is harmless, so retries are safe.
         updated = await self.client.update_order(
@@ -167,17 +141,19 @@ class OmsActivities:
         activity_logger().info("oms order updated", oms_order_id=req.oms_order_id)
         return OmsOrderRef(oms_order_id=updated.oms_order_id, status=updated.status)
 
-    @activity.defn(name="oms.confirm_order")
-    async def confirm_order(self, oms_order_id: str) -> OmsOrderRef:
-        confirmed = await self.client.confirm_order(oms_order_id)
+    @activity.defn(name=contract.CONFIRM_ORDER.name)
+    async def confirm_order(self, req: OmsOrderAction) -> OmsOrderRef:
+        oms_order_id = req.oms_order_id
+        confirmed = await self.client.confirm_order(oms_order_id, req.idempotency_key)
         activity_logger().info(
             "oms order confirmed", oms_order_id=oms_order_id, status=confirmed.status
         )
         return OmsOrderRef(oms_order_id=confirmed.oms_order_id, status=confirmed.status)
 
-    @activity.defn(name="oms.release_order")
-    async def release_order(self, oms_order_id: str) -> OmsRelease:
-        release = await self.client.release_order(oms_order_id)
+    @activity.defn(name=contract.RELEASE_ORDER.name)
+    async def release_order(self, req: OmsOrderAction) -> OmsRelease:
+        oms_order_id = req.oms_order_id
+        release = await self.client.release_order(oms_order_id, req.idempotency_key)
         activity_logger().info(
             "oms order released",
             oms_order_id=oms_order_id,

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import asyncpg
-from pydantic import BaseModel
 from temporalio import activity
 
+from activities.contracts import reference as contract
+from activities.contracts.reference import ValidateOrder
 from db.reference import load_snapshot
-from domain.order.models import PurchaseOrder, ValidationResult
+from domain.order.models import ValidationResult
 from domain.order.validation import validate_order
-
-
-class ValidateOrder(BaseModel):
-    order: PurchaseOrder
-    default_sla: timedelta
 
 
 class ReferenceActivities:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    @activity.defn(name="reference.validate_order")
+    @activity.defn(name=contract.VALIDATE_ORDER.name)
     async def validate_order(self, req: ValidateOrder) -> ValidationResult:
         async with self._pool.acquire() as conn:
             snapshot = await load_snapshot(conn, req.order)

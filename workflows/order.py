@@ -17,12 +17,12 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.email import EmailActivities, EmailMessage
-    from activities.helpdesk import HelpdeskActivities, TicketRequest
-    from activities.iseries import InvoiceRequest, IseriesActivities, PickTicketRequest
-    from activities.oms import OmsActivities, OmsCreateOrder
-    from activities.read_model import ReadModelActivities
-    from activities.reference import ReferenceActivities, ValidateOrder
+    from activities.contracts import email, helpdesk, iseries, oms, read_model, reference
+    from activities.contracts.email import EmailMessage
+    from activities.contracts.helpdesk import TicketRequest
+    from activities.contracts.iseries import InvoiceRequest, PickTicketRequest
+    from activities.contracts.oms import OmsCreateOrder, OmsOrderAction
+    from activities.contracts.reference import ValidateOrder
     from domain import search
     from domain.identity import Actor, Role
     from domain.order import delivery
@@ -106,7 +106,7 @@ class OrderWorkflow:
         await self._sync()
 
         validation = await self._activity(
-            ReferenceActivities.validate_order,
+            reference.VALIDATE_ORDER,
             ValidateOrder(order=self._order, default_sla=self._policy.sla),
             summary="Validate against reference data (account, address, part, pool, UOM, price)",
         )
@@ -116,8 +116,8 @@ class OrderWorkflow:
         self._lines = validation.lines
         self._sla_due_at = self._received_at + validation.sla
 
-        oms = await self._activity(
-            OmsActivities.create_order,
+        created = await self._activity(
+            oms.CREATE_ORDER,
             OmsCreateOrder(
                 idempotency_key=workflow.info().workflow_id,
                 order=self._order,
@@ -127,7 +127,7 @@ class OrderWorkflow:
             ),
             summary="Create order in Sterling OMS" + (" (draft)" if validation.holds else ""),
         )
-        self._oms_order_id = oms.oms_order_id
+        self._oms_order_id = created.oms_order_id
 
         if validation.holds:
             await self._hold(validation.holds, validation.rep_email)
@@ -172,7 +172,7 @@ class OrderWorkflow:
         )
         subject = f"PunchOut order on hold: {self._order.summary(self._account_name)} — {codes}"
         await self._activity(
-            EmailActivities.send,
+            email.SEND,
             EmailMessage(
                 idempotency_key=f"{workflow.info().workflow_id}:on-hold",
                 to=[self._policy.csc_inbox],
@@ -182,9 +182,9 @@ class OrderWorkflow:
             summary="Notify CSC inbox of the validation failure",
         )
         self._helpdesk_ticket_id = await self._activity(
-            HelpdeskActivities.open_ticket,
+            helpdesk.OPEN_TICKET,
             TicketRequest(
-                ref=workflow.info().workflow_id,
+                idempotency_key=workflow.info().workflow_id,
                 subject=subject,
                 description=details,
                 requester_email=self._policy.csc_inbox,
@@ -196,14 +196,21 @@ class OrderWorkflow:
     async def _release_to_branch(self) -> None:
         assert self._oms_order_id and self._branch_id
         release = await self._activity(
-            OmsActivities.release_order,
-            self._oms_order_id,
+            oms.RELEASE_ORDER,
+            OmsOrderAction(
+                idempotency_key=f"{workflow.info().workflow_id}:release",
+                oms_order_id=self._oms_order_id,
+            ),
             summary=f"Release OMS order {self._oms_order_id} to iSeries",
         )
         self._iseries_order_id = release.iseries_order_id
         ticket = await self._activity(
-            IseriesActivities.print_pick_ticket,
-            PickTicketRequest(iseries_order_id=release.iseries_order_id, branch_id=self._branch_id),
+            iseries.PRINT_PICK_TICKET,
+            PickTicketRequest(
+                idempotency_key=f"{workflow.info().workflow_id}:pick",
+                iseries_order_id=release.iseries_order_id,
+                branch_id=self._branch_id,
+            ),
             summary=f"Print pick ticket at branch {self._branch_id}",
         )
         self._pick_ticket_id = ticket.pick_ticket_id
@@ -278,7 +285,7 @@ class OrderWorkflow:
         assert self._iseries_order_id
         try:
             invoice = await self._activity(
-                IseriesActivities.invoice_shipment,
+                iseries.INVOICE_SHIPMENT,
                 InvoiceRequest(
                     idempotency_key=f"{workflow.info().workflow_id}:{shipment.shipment_id}",
                     iseries_order_id=self._iseries_order_id,
@@ -414,18 +421,19 @@ class OrderWorkflow:
         self._tasks_to_open, self._tasks_to_close = [], []
         # A local activity: a short idempotent write to our own database needs no
         # task-queue round trip, and a busy order keeps a small history.
-        await workflow.execute_local_activity_method(
-            ReadModelActivities.sync,
+        await workflow.execute_local_activity(
+            read_model.SYNC.name,
             sync,
             start_to_close_timeout=self._policy.activity_timeout,
             retry_policy=RetryPolicy(maximum_interval=self._policy.max_retry_interval),
             summary=f"Read model: {self._status.value}",
         )
 
-    async def _activity(self, method: Any, arg: Any, *, summary: str) -> Any:
-        return await workflow.execute_activity_method(
-            method,
+    async def _activity(self, contract: Any, arg: Any, *, summary: str) -> Any:
+        return await workflow.execute_activity(
+            contract.name,
             arg,
+            result_type=contract.output,
             start_to_close_timeout=self._policy.activity_timeout,
             retry_policy=RetryPolicy(maximum_interval=self._policy.max_retry_interval),
             summary=summary,

@@ -12,16 +12,14 @@ from structlog.testing import capture_logs
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.email import EmailActivities, EmailClient, EmailMessage
-from activities.helpdesk import HelpdeskActivities, HelpdeskClient, TicketRequest
-from activities.iseries import (
-    InvoiceRequest,
-    IseriesActivities,
-    IseriesClient,
-    IseriesCreateOrder,
-    PickTicketRequest,
-)
-from activities.oms import OmsActivities, OmsClient, OmsCreateOrder, OmsUpdateOrder
+from activities.contracts.email import EmailMessage
+from activities.contracts.helpdesk import ResolveTicket, TicketRequest
+from activities.contracts.iseries import InvoiceRequest, IseriesCreateOrder, PickTicketRequest
+from activities.contracts.oms import OmsCreateOrder, OmsOrderAction, OmsUpdateOrder
+from activities.email import EmailActivities, EmailClient
+from activities.helpdesk import HelpdeskActivities, HelpdeskClient
+from activities.iseries import IseriesActivities, IseriesClient
+from activities.oms import OmsActivities, OmsClient
 from domain.order.models import (
     Address,
     OrderLine,
@@ -175,24 +173,39 @@ async def test_same_key_different_order_is_a_non_retryable_refusal(oms, sim):
 async def test_release_of_a_draft_is_refused(oms):
     ref = await run(oms.create_order, create_request())
     with pytest.raises(ApplicationError) as caught:
-        await run(oms.release_order, ref.oms_order_id)
+        await run(
+            oms.release_order,
+            OmsOrderAction(idempotency_key="release-1", oms_order_id=ref.oms_order_id),
+        )
     assert caught.value.type == "OmsRefused" and caught.value.non_retryable
     assert "draft" in caught.value.details[0]["reason"]
 
 
 async def test_confirm_update_and_release(oms, sim):
     ref = await run(oms.create_order, create_request())
-    confirmed = await run(oms.confirm_order, ref.oms_order_id)
+    confirmed = await run(
+        oms.confirm_order,
+        OmsOrderAction(idempotency_key="confirm-1", oms_order_id=ref.oms_order_id),
+    )
     assert confirmed.status == "confirmed"
     updated = await run(
         oms.update_order, OmsUpdateOrder(oms_order_id=ref.oms_order_id, lines=LINES[:1])
     )
     assert updated.status == "confirmed" and len(sim.oms.orders[ref.oms_order_id].lines) == 1
     assert sim.oms.orders[ref.oms_order_id].branch_id == "B12"
-    release = await run(oms.release_order, ref.oms_order_id)
+    release = await run(
+        oms.release_order,
+        OmsOrderAction(idempotency_key="release-1", oms_order_id=ref.oms_order_id),
+    )
     assert release.oms_order_id == ref.oms_order_id
     assert sim.iseries.orders[release.iseries_order_id].oms_order_id == ref.oms_order_id
-    assert await run(oms.release_order, ref.oms_order_id) == release
+    assert (
+        await run(
+            oms.release_order,
+            OmsOrderAction(idempotency_key="release-1", oms_order_id=ref.oms_order_id),
+        )
+        == release
+    )
 
 
 async def test_down_is_a_retryable_system_unavailable(oms, faults, sim):
@@ -269,21 +282,30 @@ async def test_lost_response_then_retry_makes_no_duplicate(oms, faults, sim):
 
 async def test_pick_ticket(oms, iseries):
     ref = await run(oms.create_order, create_request(confirmed=True))
-    release = await run(oms.release_order, ref.oms_order_id)
+    release = await run(
+        oms.release_order,
+        OmsOrderAction(idempotency_key="release-1", oms_order_id=ref.oms_order_id),
+    )
     ticket = await run(
         iseries.print_pick_ticket,
-        PickTicketRequest(iseries_order_id=release.iseries_order_id, branch_id="B12"),
+        PickTicketRequest(
+            idempotency_key="pick-1", iseries_order_id=release.iseries_order_id, branch_id="B12"
+        ),
     )
     again = await run(
         iseries.print_pick_ticket,
-        PickTicketRequest(iseries_order_id=release.iseries_order_id, branch_id="B12"),
+        PickTicketRequest(
+            idempotency_key="pick-1", iseries_order_id=release.iseries_order_id, branch_id="B12"
+        ),
     )
     assert ticket == again and ticket.branch_id == "B12"
     assert isinstance(ticket.printed_at, datetime)
     with pytest.raises(ApplicationError) as caught:
         await run(
             iseries.print_pick_ticket,
-            PickTicketRequest(iseries_order_id="ISO-404", branch_id="B12"),
+            PickTicketRequest(
+                idempotency_key="pick-1", iseries_order_id="ISO-404", branch_id="B12"
+            ),
         )
     assert caught.value.type == "IseriesRefused" and caught.value.details[0]["status_code"] == 404
 
@@ -353,7 +375,7 @@ async def test_email_send_is_idempotent(email, sim):
 
 async def test_helpdesk_ticket_is_opened_once_per_ref(helpdesk, sim):
     request = TicketRequest(
-        ref="order-401693-PO1",
+        idempotency_key="order-401693-PO1",
         subject="PO1 on hold",
         description="PRICE hold",
         requester_email="csc@example.com",
@@ -368,11 +390,11 @@ async def test_helpdesk_ticket_is_opened_once_per_ref(helpdesk, sim):
 
     other = await run(
         helpdesk.open_ticket,
-        request.model_copy(update={"ref": "order-401693-PO2", "assignee_email": None}),
+        request.model_copy(update={"idempotency_key": "order-401693-PO2", "assignee_email": None}),
     )
     assert other != ticket_id and sim.helpdesk.tickets[other].responder_id is None
 
-    await run(helpdesk.resolve_ticket, ticket_id)
+    await run(helpdesk.resolve_ticket, ResolveTicket(ticket_id=ticket_id))
     assert sim.helpdesk.tickets[ticket_id].status == 4
     assert sim.helpdesk.tickets[other].status == 2
 
@@ -380,7 +402,7 @@ async def test_helpdesk_ticket_is_opened_once_per_ref(helpdesk, sim):
 async def test_helpdesk_wrong_api_key_is_refused(transport, sim):
     client = HelpdeskClient("http://sim/helpdesk", "wrong-key", TIMEOUT, transport)
     request = TicketRequest(
-        ref="r", subject="s", description="d", requester_email="csc@example.com"
+        idempotency_key="r", subject="s", description="d", requester_email="csc@example.com"
     )
     with pytest.raises(ApplicationError) as caught:
         await run(HelpdeskActivities(client).open_ticket, request)
