@@ -13,16 +13,19 @@ async def apply_sync(conn: asyncpg.Connection, sync: ReadModelSync) -> None:
     async with conn.transaction():
         await conn.execute(
             """INSERT INTO workflow_records (workflow_id, kind, status, account_number, business_key,
-                   summary, assignee, due_at, is_test, view, revision, created_at, updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                   summary, assignee, due_at, is_test, view, revision, created_at, updated_at,
+                   run_id, closed_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
                ON CONFLICT (workflow_id) DO UPDATE SET
                    status = EXCLUDED.status, summary = EXCLUDED.summary,
                    assignee = EXCLUDED.assignee, due_at = EXCLUDED.due_at, view = EXCLUDED.view,
-                   revision = EXCLUDED.revision, updated_at = EXCLUDED.updated_at
+                   revision = EXCLUDED.revision, updated_at = EXCLUDED.updated_at,
+                   run_id = EXCLUDED.run_id, closed_at = EXCLUDED.closed_at
                WHERE (workflow_records.created_at, workflow_records.revision)
                      < (EXCLUDED.created_at, EXCLUDED.revision)""",
             r.workflow_id, r.kind, r.status, r.account_number, r.business_key, r.summary,
             r.assignee, r.due_at, r.is_test, r.view, r.revision, r.created_at, r.updated_at,
+            r.run_id, r.closed_at,
         )  # fmt: skip
         if sync.audit:
             await conn.executemany(

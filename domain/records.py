@@ -17,8 +17,11 @@ class WorkflowRecord(BaseModel):
     kind: str
     status: str
     revision: int
+    run_id: str | None = None
     created_at: datetime
     updated_at: datetime
+    # Set once the workflow has ended (completed, failed, cancelled).
+    closed_at: datetime | None = None
     account_number: str | None = None
     business_key: str | None = None
     summary: str = ""
