@@ -21,8 +21,8 @@ async def apply_sync(conn: asyncpg.Connection, sync: ReadModelSync) -> None:
                    assignee = EXCLUDED.assignee, due_at = EXCLUDED.due_at, view = EXCLUDED.view,
                    revision = EXCLUDED.revision, updated_at = EXCLUDED.updated_at,
                    run_id = EXCLUDED.run_id, closed_at = EXCLUDED.closed_at
-               WHERE (workflow_records.created_at, workflow_records.revision)
-                     < (EXCLUDED.created_at, EXCLUDED.revision)""",
+               WHERE (workflow_records.updated_at, workflow_records.revision)
+                     < (EXCLUDED.updated_at, EXCLUDED.revision)""",
             r.workflow_id, r.kind, r.status, r.account_number, r.business_key, r.summary,
             r.assignee, r.due_at, r.is_test, r.view, r.revision, r.created_at, r.updated_at,
             r.run_id, r.closed_at,

@@ -5,3 +5,6 @@ ALTER TABLE workflow_records ADD COLUMN run_id text;
 ALTER TABLE workflow_records ADD COLUMN closed_at timestamptz;
 CREATE INDEX workflow_records_running ON workflow_records (updated_at) WHERE closed_at IS NULL;
 CREATE INDEX human_tasks_workflow ON human_tasks (workflow_id) WHERE closed_at IS NULL;
+-- From here on a write wins when its (updated_at, revision) is newer: workflow
+-- time only moves forward across a resend, a continue-as-new and a reset, while
+-- a reset run's revision counter starts again from the reset point.

@@ -27,6 +27,10 @@ class OrderStatus(StrEnum):
     PARTIALLY_SHIPPED = "partially_shipped"
     COMPLETED = "completed"
     FAILED = "failed"  # a system refused for good; an operator takes it from here
+    CANCELLED = "cancelled"
+    # Written by the reconciler only, for a workflow that ended without a last word.
+    TERMINATED = "terminated"
+    TIMED_OUT = "timed_out"
 
 
 class HoldCode(StrEnum):
