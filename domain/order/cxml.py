@@ -39,6 +39,9 @@ __all__ = [
 
 CXML_DTD = "http://xml.cxml.org/schemas/cXML/1.2.014/cXML.dtd"
 DEFAULT_MAX_BYTES = 1_000_000
+# Networks send one From credential, sometimes a few (network id, DUNS, ...); a
+# header with more is refused before any of them is looked up.
+MAX_FROM_CREDENTIALS = 5
 
 # Conventional cXML Status@text for the codes this service answers with.
 STATUS_TEXT: dict[int, str] = {
@@ -150,6 +153,8 @@ def parse_order_request(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Cxml
     if header is None:
         raise _bad("cXML has no Header")
     from_credentials = _credentials(header, "From")
+    if _count(_child(header, "From"), "Credential") > MAX_FROM_CREDENTIALS:
+        raise _bad(f"Header/From has more than {MAX_FROM_CREDENTIALS} Credentials")
     if not from_credentials:
         raise _bad("Header/From has no Credential with an Identity")
     sender_credentials = _credentials(header, "Sender")
@@ -331,6 +336,10 @@ def _child(parent: Element | None, tag: str) -> Element | None:
         if c.tag == tag:
             return c
     return None
+
+
+def _count(parent: Element | None, tag: str) -> int:
+    return 0 if parent is None else sum(1 for c in parent if c.tag == tag)
 
 
 def _text(el: Element | None) -> str:
@@ -540,7 +549,7 @@ def _error_phrase(err: dict, field: str) -> str:
     elif kind == "string_too_long":
         msg = f"is longer than {ctx['max_length']} characters"
     elif kind == "string_pattern_mismatch" and field == "po_number":
-        msg = "may contain only letters, digits and _ . / -"
+        msg = "may not hold control characters nor begin or end with a space"
     elif kind == "string_pattern_mismatch":
         msg = "may contain only letters, digits and _ . -"
     elif kind == "too_short" and field == "lines":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -10,6 +11,12 @@ from enum import StrEnum
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from domain.identity import Actor
+
+# A PO number: no control characters (C0, DEL, C1, line/paragraph separators) and no
+# whitespace at either end.
+PO_NUMBER_PATTERN = (
+    r"^[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f\u2028\u2029]*[^\s\x00-\x1f\x7f-\x9f])?$"
+)
 
 # Quantities and prices beyond this are typing mistakes, not orders.
 MAX_AMOUNT = Decimal(1_000_000_000)
@@ -73,7 +80,16 @@ class OrderLine(BaseModel):
 class PurchaseOrder(BaseModel):
     # No "-" in account numbers, so the order id order-{account}-{po} is unambiguous.
     account_number: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.]+$")
-    po_number: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_./-]+$")
+    # What procurement systems put in PO numbers: spaces inside, and punctuation such
+    # as : # / - . (Oracle EBS sends "2015000957:0:55"). Refused: control characters,
+    # leading or trailing whitespace, and "." or ".." as a path segment.
+    po_number: str = Field(
+        min_length=1,
+        max_length=60,
+        pattern=PO_NUMBER_PATTERN,
+        description="the buyer's PO number; any printable text without surrounding spaces",
+        examples=["4500123", "2015000957:0:55", "PO#77", "PO-77/2026"],
+    )
     order_date: datetime | None = None
     ship_to: Address
     bill_to: Address | None = None
@@ -84,6 +100,13 @@ class PurchaseOrder(BaseModel):
     test: bool = False
     # The sender's document id (cXML payloadID); not part of the order's content.
     payload_id: str | None = None
+
+    @field_validator("po_number")
+    @classmethod
+    def _po_number_is_not_a_path_segment(cls, po_number: str) -> str:
+        if any(segment in (".", "..") for segment in re.split(r"[/\\]", po_number)):
+            raise ValueError("may not have '.' or '..' between slashes")
+        return po_number
 
     @field_validator("lines")
     @classmethod

@@ -512,9 +512,60 @@ def test_missing_order_id():
     assert err.text == "OrderRequestHeader has no orderID (the PO number)"
 
 
-def test_po_number_the_order_cannot_carry():
-    err = refused(mutate('orderID="4500123"', 'orderID="PO 4500123"'))
-    assert "orderID 'PO 4500123'" in err.text
+@pytest.mark.parametrize(
+    "attribute, po_number",
+    [
+        ("2015000957:0:55", "2015000957:0:55"),  # Oracle EBS: PO, release, revision
+        ("PO 4500 123", "PO 4500 123"),
+        ("PO#77", "PO#77"),
+        ("PO-77/2026", "PO-77/2026"),
+        ("4500?123&amp;x=1", "4500?123&x=1"),
+        ("50% off+more", "50% off+more"),
+        ("Bestellung Nr. 12", "Bestellung Nr. 12"),
+        ("  4500123  ", "4500123"),  # surrounding spaces of the attribute are not the PO's
+    ],
+)
+def test_po_numbers_procurement_systems_send(attribute: str, po_number: str):
+    req = parse_order_request(mutate('orderID="4500123"', f'orderID="{attribute}"'))
+    assert req.to_purchase_order("401693").po_number == po_number
+
+
+@pytest.mark.parametrize(
+    "attribute, reason",
+    [
+        ("../../etc/passwd", "may not have '.' or '..' between slashes"),
+        ("..", "may not have '.' or '..' between slashes"),
+        ("PO/./1", "may not have '.' or '..' between slashes"),
+        ("PO&#9;1", "may not hold control characters nor begin or end with a space"),
+        ("PO&#10;1", "may not hold control characters nor begin or end with a space"),
+    ],
+)
+def test_po_number_the_order_cannot_carry(attribute: str, reason: str):
+    err = refused(mutate('orderID="4500123"', f'orderID="{attribute}"'))
+    assert err.text.startswith("orderID '") and err.text.endswith(reason), err.text
+
+
+def _with_from_credentials(n: int) -> bytes:
+    text = sample_text()
+    start, end = text.index("<From>"), text.index("</From>")
+    first = text[start + len("<From>") : end]
+    others = "".join(
+        f'<Credential domain="PrivateID"><Identity>BUYER-{i}</Identity></Credential>'
+        for i in range(n - 1)
+    )
+    return (text[:start] + "<From>" + others + first + text[end:]).encode()
+
+
+def test_a_handful_of_from_credentials_is_read_in_order():
+    req = parse_order_request(_with_from_credentials(5))
+    assert [c.identity for c in req.from_credentials][:4] == [f"BUYER-{i}" for i in range(4)]
+    assert req.from_credentials[-1].identity == "AN01000401693"
+
+
+def test_a_header_repeating_its_from_credential_is_refused():
+    err = refused(_with_from_credentials(6))
+    assert err.text == "Header/From has more than 5 Credentials"
+    assert refused(_with_from_credentials(400)).text == err.text
 
 
 def test_no_item_out():
