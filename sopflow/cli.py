@@ -1,4 +1,7 @@
-"""`sopflow` command: the dev stack and each process on its own."""
+"""`sopflow` command: the dev stack and each process on its own.
+
+Every setting also comes from the environment (SOPFLOW_*, DATABASE_URL,
+TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE); an option given here wins."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import json
 import os
 import signal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -15,9 +18,29 @@ from sopflow.config import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
+
+# Each setting's default, for the options and their help: Settings stays the one
+# source (built without reading the environment).
+DEFAULTS = Settings.model_construct()
+
+
+def port_option(name: str, what: str) -> Any:
+    return typer.Option(envvar=f"SOPFLOW_{name.upper()}", help=what)
+
+
 DataDir = Annotated[
-    Path | None, typer.Option(envvar="SOPFLOW_DATA_DIR", help="state folder (default ./.sopflow)")
+    Path,
+    typer.Option(
+        envvar="SOPFLOW_DATA_DIR",
+        help="state folder: Temporal's and PostgreSQL's data, demo keys, logs",
+    ),
 ]
+ApiPort = Annotated[int, port_option("api_port", "port of the HTTP API")]
+TemporalPort = Annotated[
+    int, port_option("temporal_port", "port of the Temporal dev server (gRPC)")
+]
+UiPort = Annotated[int, port_option("ui_port", "port of the Temporal Web UI")]
+SimPort = Annotated[int, port_option("sim_port", "port of the simulators")]
 
 
 def _settings(**overrides: object) -> Settings:
@@ -34,16 +57,19 @@ def _database_url(settings: Settings) -> str:
     return resolve_database_url(settings.database_url, settings.data_dir)
 
 
-@app.command()
+@app.command(
+    help="The whole service on this machine: Temporal dev server and UI, PostgreSQL, "
+    "demo data, simulators, a worker and the API.\n\n"
+    "PostgreSQL is embedded in the data folder unless DATABASE_URL is set. "
+    "Ctrl-C stops everything; the state stays in the data folder."
+)
 def dev(
-    data_dir: DataDir = None,
-    api_port: Annotated[int | None, typer.Option(envvar="SOPFLOW_API_PORT")] = None,
-    temporal_port: Annotated[int | None, typer.Option(envvar="SOPFLOW_TEMPORAL_PORT")] = None,
-    ui_port: Annotated[int | None, typer.Option(envvar="SOPFLOW_UI_PORT")] = None,
-    sim_port: Annotated[int | None, typer.Option(envvar="SOPFLOW_SIM_PORT")] = None,
+    data_dir: DataDir = DEFAULTS.data_dir,
+    api_port: ApiPort = DEFAULTS.api_port,
+    temporal_port: TemporalPort = DEFAULTS.temporal_port,
+    ui_port: UiPort = DEFAULTS.ui_port,
+    sim_port: SimPort = DEFAULTS.sim_port,
 ) -> None:
-    """The whole service on this machine: Temporal dev server and UI, PostgreSQL,
-    demo data, simulators, a worker and the API."""
     from sopflow.devstack import run_dev_stack
 
     settings = _settings(
@@ -57,9 +83,12 @@ def dev(
     raise typer.Exit(asyncio.run(run_dev_stack(settings)))
 
 
-@app.command()
+@app.command(
+    help="Run a worker for every workflow and activity on the task queue "
+    f"(SOPFLOW_TASK_QUEUE, default {DEFAULTS.task_queue}). Reads DATABASE_URL and "
+    "TEMPORAL_ADDRESS; with SOPFLOW_METRICS_PORT set, serves Prometheus metrics there."
+)
 def worker() -> None:
-    """Run a worker for every workflow and activity on the task queue."""
     from db.connection import create_pool
     from sopflow.temporal import connect
     from workers.main import run_worker
@@ -81,9 +110,11 @@ def worker() -> None:
     asyncio.run(main())
 
 
-@app.command()
+@app.command(
+    help="Run the HTTP API on SOPFLOW_HOST:SOPFLOW_API_PORT "
+    f"(default {DEFAULTS.host}:{DEFAULTS.api_port})."
+)
 def api() -> None:
-    """Run the HTTP API."""
     import uvicorn
 
     from api.app import create_app
@@ -93,9 +124,12 @@ def api() -> None:
     uvicorn.run(application, host=settings.host, port=settings.api_port, log_config=None)
 
 
-@app.command()
+@app.command(
+    help="Run the HTTP stand-ins for OMS, iSeries, email and the helpdesk on "
+    f"SOPFLOW_HOST:SOPFLOW_SIM_PORT (default {DEFAULTS.host}:{DEFAULTS.sim_port}); "
+    "their state is kept in the data folder (SOPFLOW_DATA_DIR)."
+)
 def simulators() -> None:
-    """Run the HTTP stand-ins for OMS, iSeries, email and the helpdesk."""
     import uvicorn
 
     from simulators.app import create_app
@@ -126,7 +160,7 @@ def migrate() -> None:
 
 
 @app.command("seed-demo")
-def seed_demo(data_dir: DataDir = None) -> None:
+def seed_demo(data_dir: DataDir = DEFAULTS.data_dir) -> None:
     """Load demo reference data and write one API key per role to <data-dir>/demo-keys.json."""
     settings = _settings(data_dir=data_dir)
     keys = asyncio.run(seed_demo_data(settings, _database_url(settings)))

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -54,6 +57,104 @@ def temporal_dev_server_args(settings: Settings, db_file: Path) -> list[str]:
     for value in DYNAMIC_CONFIG:
         args += ["--dynamic-config-value", value]
     return args + search.cli_flags()
+
+
+@dataclass(frozen=True)
+class PortUse:
+    """A port the dev stack listens on, and how a user moves it."""
+
+    what: str
+    host: str
+    port: int
+    option: str | None  # the `sopflow dev` option, when there is one
+    env: str
+
+    def how_to_move(self) -> str:
+        return f"{self.option} or {self.env}" if self.option else self.env
+
+
+def ports_of(settings: Settings) -> list[PortUse]:
+    uses = [
+        PortUse("Temporal gRPC", "127.0.0.1", settings.temporal_port, "--temporal-port",
+                "SOPFLOW_TEMPORAL_PORT"),
+        PortUse("Temporal UI", "127.0.0.1", settings.ui_port, "--ui-port", "SOPFLOW_UI_PORT"),
+        PortUse("API", settings.host, settings.api_port, "--api-port", "SOPFLOW_API_PORT"),
+        PortUse("simulators", settings.host, settings.sim_port, "--sim-port", "SOPFLOW_SIM_PORT"),
+    ]  # fmt: skip
+    if settings.metrics_port:
+        metrics = PortUse(
+            "worker metrics", settings.host, settings.metrics_port, None, "SOPFLOW_METRICS_PORT"
+        )
+        uses.append(metrics)
+    return uses
+
+
+def bind_problem(host: str, port: int) -> str | None:
+    """None when a server could listen on host:port now; else why not."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        # As the servers themselves do: a connection of an earlier run still in
+        # TIME_WAIT does not block the port, a listener does.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+            s.listen()
+        except OSError as exc:
+            return "already in use" if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc)
+    return None
+
+
+def listener_of(port: int) -> str | None:
+    """The command line of the local process listening on `port`, when this
+    machine lets us see it (Linux /proc); None otherwise."""
+    try:
+        inodes = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with open(table) as f:
+                for line in f.readlines()[1:]:
+                    fields = line.split()
+                    # local address "ADDR:PORT" in hex; state 0A is LISTEN
+                    if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":
+                        inodes.add(f"socket:[{fields[9]}]")
+        if not inodes:
+            return None
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                fds = os.listdir(f"/proc/{pid}/fd")
+                if any(os.readlink(f"/proc/{pid}/fd/{fd}") in inodes for fd in fds):
+                    with open(f"/proc/{pid}/cmdline", "rb") as f:
+                        cmd = " ".join(f.read().decode(errors="replace").split("\0")).split()
+                    return f"pid {pid}: {' '.join(cmd)[:120]}"
+            except OSError:  # gone, or not ours to read
+                continue
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def port_problems(settings: Settings) -> list[str]:
+    """One line per port the dev stack cannot have, naming the port, what it is
+    for and the option or environment variable that moves it."""
+    problems: list[str] = []
+    uses = ports_of(settings)
+    seen: dict[int, PortUse] = {}
+    for use in uses:
+        if use.port in seen:
+            other = seen[use.port]
+            problems.append(
+                f"port {use.port} is set for both the {other.what} ({other.env}) and the "
+                f"{use.what} ({use.env}); move one with {use.how_to_move()}"
+            )
+            continue
+        seen[use.port] = use
+        reason = bind_problem(use.host, use.port)
+        if reason:
+            holder = listener_of(use.port)
+            problems.append(
+                f"port {use.port} for the {use.what} on {use.host} is {reason}"
+                + (f" (by {holder})" if holder else "")
+                + f"; move it with {use.how_to_move()}"
+            )
+    return problems
 
 
 class Processes:
@@ -132,6 +233,10 @@ async def run_dev_stack(settings: Settings) -> int:
     from db.connection import resolve_database_url
     from sopflow.cli import seed_demo_data
 
+    if problems := port_problems(settings):
+        raise SystemExit(
+            "cannot start the dev stack (is another one running?):\n  " + "\n  ".join(problems)
+        )
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     procs = Processes()
@@ -180,15 +285,22 @@ async def _wait_for_temporal(settings: Settings, procs: Processes) -> None:
 
     for _ in range(120):
         if procs.dead() == "temporal":
-            raise SystemExit(
-                f"Temporal dev server exited; see {settings.data_dir / 'temporal.log'}"
-            )
+            log_file = settings.data_dir / "temporal.log"
+            raise SystemExit(f"Temporal dev server exited; see {log_file}{_last_lines(log_file)}")
         try:
             await connect(settings)
             return
         except Exception:  # not listening yet
             await asyncio.sleep(0.5)
     raise SystemExit("Temporal dev server did not start within 60 s")
+
+
+def _last_lines(log_file: Path, count: int = 5) -> str:
+    try:
+        lines = log_file.read_text(errors="replace").strip().splitlines()[-count:]
+    except OSError:
+        return ""
+    return "".join(f"\n  {line[:300]}" for line in lines)
 
 
 async def _watch(procs: Processes) -> int:

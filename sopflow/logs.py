@@ -25,6 +25,23 @@ def _lift_temporal_context(_logger: object, _name: str, event: dict) -> dict:
     return event
 
 
+# uvicorn gives some records a second, ANSI-coloured copy of their message for
+# its own formatter; ours renders `event`, so the copy would only add escape codes.
+_FOREIGN_NOISE = ("color_message",)
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
+def _tidy_foreign(_logger: object, _name: str, event: dict) -> dict:
+    """Records from standard-library loggers: drop uvicorn's coloured message copy,
+    and name uvicorn's server messages `uvicorn` (it files them under
+    `uvicorn.error`, errors or not)."""
+    for key in _FOREIGN_NOISE:
+        event.pop(key, None)
+    if event.get("logger") == "uvicorn.error":
+        event["logger"] = "uvicorn"
+    return event
+
+
 def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
     # Their context goes into fields (below), not onto the message text.
     temporalio.workflow.logger.workflow_info_on_message = False
@@ -50,7 +67,12 @@ def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder(), _lift_temporal_context],
+            foreign_pre_chain=[
+                *shared,
+                structlog.stdlib.ExtraAdder(),
+                _lift_temporal_context,
+                _tidy_foreign,
+            ],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
@@ -64,7 +86,8 @@ def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
     # Per-request chatter from libraries; our own request log says more.
     for name in ("httpx", "pgserver", "uvicorn.access"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    # uvicorn installs its own handlers; route its records through ours.
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    # uvicorn installs its own handlers when given a log config; route its
+    # records through ours instead (run it with `log_config=None`).
+    for name in UVICORN_LOGGERS:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
