@@ -9,7 +9,27 @@ from typing import Any
 from pydantic import BaseModel
 
 from domain.identity import Role
-from domain.order.models import AuditEntry
+
+
+class AuditEntry(BaseModel):
+    at: datetime
+    actor: str
+    action: str
+    from_status: str | None = None
+    to_status: str | None = None
+    comment: str = ""
+
+
+class RecordFields(BaseModel):
+    """What a workflow says of itself in its read-model row."""
+
+    account_number: str | None = None
+    business_key: str | None = None
+    summary: str = ""
+    assignee: str | None = None
+    due_at: datetime | None = None
+    is_test: bool = False
+    view: dict[str, Any] | None = None  # the workflow's query result, as JSON
 
 
 class WorkflowRecord(BaseModel):

@@ -11,6 +11,8 @@ from enum import StrEnum
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from domain.identity import Actor
+from domain.kernel import KernelPolicy, KernelState
+from domain.records import AuditEntry
 
 # A PO number: no control characters (C0, DEL, C1, line/paragraph separators) and no
 # whitespace at either end.
@@ -189,29 +191,36 @@ class Invoice(BaseModel):
     issued_at: datetime
 
 
-class AuditEntry(BaseModel):
-    at: datetime
-    actor: str
-    action: str
-    from_status: str | None = None
-    to_status: str | None = None
-    comment: str = ""
-
-
-class OrderPolicy(BaseModel):
-    """Timing the workflow runs by; filled from Settings at start so that it is
-    recorded in history and a configuration change never breaks a replay."""
-
+class OrderPolicy(KernelPolicy):
     sla: timedelta = timedelta(hours=2)
-    activity_timeout: timedelta = timedelta(seconds=30)
-    max_retry_interval: timedelta = timedelta(minutes=1)
     csc_inbox: str = "csc-inbox@example.com"
+
+
+class OrderState(KernelState):
+    """Everything the order workflow knows; carried whole across continue-as-new."""
+
+    status: OrderStatus = OrderStatus.RECEIVED
+    sla_due_at: datetime | None = None
+    account_name: str = ""
+    branch_id: str | None = None
+    rep_id: str | None = None
+    rep_email: str | None = None
+    holds: list[Hold] = []
+    lines: list[ResolvedLine] = []
+    oms_order_id: str | None = None
+    iseries_order_id: str | None = None
+    pick_ticket_id: str | None = None
+    helpdesk_ticket_id: int | None = None
+    shipments: list[Shipment] = []
+    invoices: list[Invoice] = []
 
 
 class StartOrder(BaseModel):
     order: PurchaseOrder
     policy: OrderPolicy = OrderPolicy()
     submitted_by: Actor
+    # Set by continue-as-new: where the previous run left off.
+    state: OrderState | None = None
 
 
 class OrderView(BaseModel):
@@ -227,6 +236,8 @@ class OrderView(BaseModel):
     oms_order_id: str | None = None
     pick_ticket_id: str | None = None
     helpdesk_ticket_id: int | None = None
+    # The system the order is waiting on while it does not answer.
+    waiting_on: str | None = None
     holds: list[Hold] = []
     lines: list[ResolvedLine] = []
     delivered: dict[int, Decimal] = {}

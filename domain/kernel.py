@@ -1,0 +1,50 @@
+"""What every SOP workflow carries, whatever its business: its status, audit trail,
+open human tasks, read-model bookkeeping, and the timing it runs by. Pure models;
+the behaviour is in workflows/kernel.py."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
+
+from domain.records import AuditEntry, ClosedTask, HumanTask
+
+
+class KernelPolicy(BaseModel):
+    """Timing filled from Settings at start, so it is recorded in history and a
+    configuration change never breaks a replay."""
+
+    # Caps on each activity's own per-try timeout and retry interval (contracts
+    # choose them per system; tests and slow sites may lower or raise them).
+    activity_timeout: timedelta = timedelta(seconds=30)
+    max_retry_interval: timedelta = timedelta(minutes=1)
+    # A system that has not answered for this long is in an outage: the
+    # workflow says so and waits, it does not fail (SOPFLOW_OUTAGE_DETECT_AFTER).
+    outage_after: timedelta = timedelta(seconds=120)
+    # How long a read-model write may keep a workflow (and a person's Update)
+    # waiting before the workflow goes on and catches up later.
+    sync_patience: timedelta = timedelta(seconds=5)
+    sync_catch_up_every: timedelta = timedelta(seconds=30)
+    # Continue-as-new past this many history events (Temporal's own suggestion
+    # also counts).
+    history_limit: int = 5000
+
+
+class KernelState(BaseModel):
+    """Carried whole across continue-as-new."""
+
+    status: str
+    created_at: datetime
+    # The first run of this workflow: idempotency keys derive from it, so a
+    # retry of an operation reuses its key and a resent order gets new ones.
+    origin_run_id: str
+    audit: list[AuditEntry] = []
+    open_tasks: list[HumanTask] = []
+    # Read-model bookkeeping: what the read model has acknowledged.
+    revision: int = 0
+    audit_synced: int = 0
+    closed_unsynced: list[ClosedTask] = []
+    closed_at: datetime | None = None
+    # The system a call is waiting on while it is down, if any.
+    waiting_on: str | None = None

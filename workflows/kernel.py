@@ -1,0 +1,427 @@
+"""What every SOP workflow shares, written once: status moves with an audit entry,
+human tasks opened when a wait starts and closed when it ends, search attributes
+and current details kept current, the read-model sync, calls to other systems
+that tell an outage from a refusal, and continue-as-new carrying the whole state.
+
+A workflow subclasses `SopWorkflow`, keeps its pydantic state (a `KernelState`)
+in `self.state`, and says what its read-model row shows (`record_fields`) and
+what an operator reads in the Temporal UI (`details`). Its module then reads as
+its SOP: wait for this, decide that, call this system.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.contracts import ActivityContract
+    from activities.contracts import read_model as read_model_contract
+    from domain import search
+    from domain.identity import Actor, Role
+    from domain.kernel import KernelPolicy, KernelState
+    from domain.records import (
+        AuditEntry,
+        ClosedTask,
+        HumanTask,
+        ReadModelSync,
+        RecordFields,
+        WorkflowRecord,
+    )
+
+SOPFLOW = "sopflow"
+O = TypeVar("O")
+
+
+class SystemRefused(Exception):
+    """A system said no for good (a non-retryable, typed refusal)."""
+
+    def __init__(self, system: str, reason: str, type: str | None) -> None:
+        super().__init__(reason)
+        self.system = system
+        self.reason = reason
+        self.type = type
+
+
+def failure_reason(err: BaseException) -> str:
+    """The innermost message of an activity failure, as a person reads it."""
+    cause: BaseException | None = err
+    while isinstance(cause, ActivityError) or (
+        cause is not None and not isinstance(cause, ApplicationError) and cause.__cause__
+    ):
+        cause = cause.__cause__
+    if isinstance(cause, ApplicationError):
+        return cause.message
+    return str(cause or err)
+
+
+def refusal(err: ActivityError) -> ApplicationError | None:
+    """The business refusal behind an activity failure; None when it was an
+    outage (retries ran out of time, or a retryable error was the last word)."""
+    cause = err.cause
+    if isinstance(cause, ApplicationError) and cause.non_retryable:
+        return cause
+    return None
+
+
+S = TypeVar("S", bound=KernelState)
+
+
+class SopWorkflow:
+    """The base of every SOP workflow (see the module docstring)."""
+
+    kind: ClassVar[str]
+    status_key: ClassVar[SearchAttributeKey[str]]
+
+    state: Any  # the workflow's own KernelState subclass
+    policy: KernelPolicy
+
+    # ---------------------------------------------------------------- set-up
+    def init_kernel(self, state: KernelState, policy: KernelPolicy) -> None:
+        self.state = state
+        self.policy = policy
+        self._catching_up: asyncio.Task[None] | None = None
+
+    @staticmethod
+    def new_state(factory: Callable[..., S], **fields: Any) -> S:
+        """A fresh state for the first run of a workflow."""
+        info = workflow.info()
+        return factory(
+            created_at=workflow.now(),
+            origin_run_id=info.first_execution_run_id,
+            **fields,
+        )
+
+    # ------------------------------------------------------- what subclasses say
+    def record_fields(self) -> RecordFields:
+        raise NotImplementedError
+
+    def details(self) -> str:
+        raise NotImplementedError
+
+    def carry_over(self) -> Any:
+        """The input of the next run after continue-as-new, holding self.state."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ audit
+    def begin(self, actor: Actor | str, action: str, comment: str = "") -> None:
+        """The first audit entry of a new workflow."""
+        self._audit(actor, action, comment, None, self.state.status)
+        self.refresh_details()
+
+    def note(self, actor: Actor | str, action: str, comment: str = "") -> None:
+        """An audit entry without a change of status."""
+        self._audit(actor, action, comment, None, None)
+
+    def move(
+        self, status: str, action: str, comment: str = "", actor: Actor | str = SOPFLOW
+    ) -> None:
+        """Change status, with an audit entry, the status search attribute and the
+        current details kept current. Callers sync when the step is done."""
+        before = self.state.status
+        self.state.status = status
+        self._audit(actor, action, comment, before, status)
+        if status != before:
+            workflow.upsert_search_attributes([self.status_key.value_set(str(status))])
+            workflow.logger.info("%s %s → %s (%s)", self.kind, before, status, comment)
+        self.refresh_details()
+
+    def _audit(
+        self,
+        actor: Actor | str,
+        action: str,
+        comment: str,
+        from_status: str | None,
+        to_status: str | None,
+    ) -> None:
+        self.state.audit.append(
+            AuditEntry(
+                at=workflow.now(),
+                actor=str(actor),
+                action=action,
+                from_status=str(from_status) if from_status is not None else None,
+                to_status=str(to_status) if to_status is not None else None,
+                comment=comment,
+            )
+        )
+
+    def refresh_details(self) -> None:
+        details = self.details()
+        if self.state.waiting_on:
+            details += f"\n\n**Waiting on {self.state.waiting_on}** (not answering)"
+        workflow.set_current_details(details)
+
+    # ------------------------------------------------------------ human tasks
+    def open_task(
+        self,
+        name: str,
+        *,
+        kind: str,
+        role: Role,
+        due_at: datetime | None,
+        assignee: str | None = None,
+        queue: str | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> str:
+        """A person is now waited on: a task in their queue (or their role's)."""
+        task_id = f"{workflow.info().workflow_id}:{name}"
+        if any(t.task_id == task_id for t in self.state.open_tasks):
+            return task_id
+        self.state.open_tasks.append(
+            HumanTask(
+                task_id=task_id,
+                workflow_id=workflow.info().workflow_id,
+                kind=kind,
+                role=role,
+                assignee=assignee,
+                queue=queue,
+                due_at=due_at,
+                opened_at=workflow.now(),
+                payload=payload or {},
+            )
+        )
+        self._task_attributes()
+        return task_id
+
+    def close_task(self, task_id: str, outcome: str) -> None:
+        """The wait is over, whoever ended it."""
+        if not any(t.task_id == task_id for t in self.state.open_tasks):
+            return
+        self.state.open_tasks = [t for t in self.state.open_tasks if t.task_id != task_id]
+        self.state.closed_unsynced.append(
+            ClosedTask(task_id=task_id, closed_at=workflow.now(), outcome=outcome)
+        )
+        self._task_attributes()
+
+    def close_all_tasks(self, outcome: str) -> None:
+        for task in list(self.state.open_tasks):
+            self.close_task(task.task_id, outcome)
+
+    def _task_attributes(self) -> None:
+        """Assignee and due time of the soonest-due open task, for UI filters."""
+        dated = [t for t in self.state.open_tasks if t.due_at]
+        first = min(dated, key=lambda t: t.due_at) if dated else None  # type: ignore[arg-type,return-value]
+        if first is None and self.state.open_tasks:
+            first = self.state.open_tasks[0]
+        workflow.upsert_search_attributes(
+            [
+                search.ASSIGNEE.value_set(first.assignee or first.queue or first.role.value)
+                if first
+                else search.ASSIGNEE.value_unset(),
+                search.DUE_AT.value_set(first.due_at)
+                if first and first.due_at
+                else search.DUE_AT.value_unset(),
+            ]
+        )
+
+    # ------------------------------------------------------- other systems
+    def key(self, operation: str) -> str:
+        """The idempotency key of one business operation of this workflow: the
+        same on every retry, new for a resent order (a new first run)."""
+        return f"{workflow.info().workflow_id}:{self.state.origin_run_id}:{operation}"
+
+    def _options(self, contract: ActivityContract[Any, Any]) -> dict[str, Any]:
+        retry = contract.retry
+        return {
+            "result_type": contract.output,
+            "start_to_close_timeout": min(contract.start_to_close, self.policy.activity_timeout),
+            "retry_policy": RetryPolicy(
+                initial_interval=retry.initial_interval,
+                backoff_coefficient=retry.backoff_coefficient,
+                maximum_interval=min(
+                    retry.maximum_interval or self.policy.max_retry_interval,
+                    self.policy.max_retry_interval,
+                ),
+                maximum_attempts=retry.maximum_attempts,
+                non_retryable_error_types=retry.non_retryable_error_types,
+            ),
+        }
+
+    async def call(self, contract: ActivityContract[Any, O], arg: Any, *, summary: str) -> O:
+        """Call a system of record. A refusal raises `SystemRefused`; a system
+        that keeps failing past the outage threshold is an outage: the workflow
+        says it is waiting on that system, and tries again until it answers."""
+        while True:
+            try:
+                result = await workflow.execute_activity(
+                    contract.name,
+                    arg,
+                    schedule_to_close_timeout=self.policy.outage_after,
+                    summary=summary,
+                    **self._options(contract),
+                )
+            except ActivityError as err:
+                refused = refusal(err)
+                if refused is not None:
+                    raise SystemRefused(contract.system, refused.message, refused.type) from err
+                await self.on_outage(contract.system, failure_reason(err))
+                continue
+            if self.state.waiting_on == contract.system:
+                await self.on_recovered(contract.system)
+            return result
+
+    async def on_outage(self, system: str, reason: str) -> None:
+        """A system has not answered for `outage_after`. Said once per outage."""
+        if self.state.waiting_on != system:
+            self.state.waiting_on = system
+            self.note(SOPFLOW, "waiting on system", f"{system} is not answering: {reason}")
+            self.refresh_details()
+            await self.sync()
+
+    async def on_recovered(self, system: str) -> None:
+        self.state.waiting_on = None
+        self.note(SOPFLOW, "system answered", f"{system} is answering again")
+        self.refresh_details()
+        await self.sync()
+
+    async def notify(
+        self, contract: ActivityContract[Any, O], arg: Any, *, summary: str
+    ) -> O | None:
+        """A notification (email, helpdesk): tried for a while; a failure for good
+        is recorded in the audit trail and the work goes on."""
+        try:
+            return await workflow.execute_activity(
+                contract.name, arg, summary=summary, **self._options(contract)
+            )
+        except ActivityError as err:
+            self.note(SOPFLOW, "notification failed", f"{summary}: {failure_reason(err)}")
+            return None
+
+    # ------------------------------------------------------------ read model
+    def read_model_sync(self) -> ReadModelSync:
+        st = self.state
+        info = workflow.info()
+        fields = self.record_fields()
+        return ReadModelSync(
+            record=WorkflowRecord(
+                workflow_id=info.workflow_id,
+                kind=self.kind,
+                status=str(st.status),
+                revision=st.revision,
+                run_id=info.run_id,
+                created_at=st.created_at,
+                updated_at=workflow.now(),
+                closed_at=st.closed_at,
+                **fields.model_dump(),
+            ),
+            audit=st.audit[st.audit_synced :],
+            audit_offset=st.audit_synced,
+            open_tasks=list(st.open_tasks),
+            closed_tasks=list(st.closed_unsynced),
+        )
+
+    @workflow.query(name="read_model_snapshot")
+    def read_model_snapshot(self) -> ReadModelSync:
+        """The whole read model of this workflow, for the reconciler."""
+        snapshot = self.read_model_sync()
+        return snapshot.model_copy(update={"audit": self.state.audit, "audit_offset": 0})
+
+    async def sync(self) -> bool:
+        """Hand the current state to the read model: its row, new audit entries,
+        open and closed tasks. Bounded: when PostgreSQL does not answer within
+        `sync_patience` the workflow goes on and catches up in the background.
+        Returns whether the read model took it."""
+        st = self.state
+        st.revision += 1
+        sync = self.read_model_sync()
+        try:
+            await workflow.execute_local_activity(
+                read_model_contract.SYNC.name,
+                sync,
+                start_to_close_timeout=read_model_contract.SYNC.start_to_close,
+                schedule_to_close_timeout=self.policy.sync_patience,
+                retry_policy=read_model_contract.SYNC.retry,
+                summary=f"Read model: {st.status}",
+            )
+        except ActivityError:
+            self._catch_up_later()
+            return False
+        # Acknowledged: later syncs send only what is newer. A concurrent sync
+        # may have sent some of it too; the writes are idempotent.
+        st.audit_synced = max(st.audit_synced, sync.audit_offset + len(sync.audit))
+        sent = {t.task_id for t in sync.closed_tasks}
+        st.closed_unsynced = [t for t in st.closed_unsynced if t.task_id not in sent]
+        return True
+
+    def _catch_up_later(self) -> None:
+        if self._catching_up is None or self._catching_up.done():
+            self._catching_up = asyncio.create_task(self._catch_up())
+
+    async def _catch_up(self) -> None:
+        delay = self.policy.sync_catch_up_every
+        while True:
+            await workflow.sleep(delay, summary="Read model lagging: try again")
+            if await self.sync():
+                return
+            delay = min(delay * 2, timedelta(minutes=10))
+
+    async def final_sync(self) -> None:
+        """The last write must land: the workflow waits for PostgreSQL rather
+        than end with a read model that still shows it open."""
+        self.state.closed_at = workflow.now()
+        delay = self.policy.sync_catch_up_every
+        while not await self.sync():
+            await workflow.sleep(delay, summary="Read model unavailable: final write pending")
+            delay = min(delay * 2, timedelta(minutes=10))
+
+    # -------------------------------------------------------------- lifecycle
+    async def finish(
+        self, status: str, action: str, comment: str, actor: Actor | str = SOPFLOW
+    ) -> None:
+        """End: the last move, every task closed, the final write."""
+        if self.state.status != status:
+            self.move(status, action, comment, actor)
+        self.close_all_tasks(f"workflow {status}")
+        await self.final_sync()
+
+    async def cancelled(self) -> None:
+        """Cancelled from Temporal (an operator): record it and leave the read
+        model closed. Activities started now are not cancelled."""
+        self.move("cancelled", "cancelled", "cancelled in Temporal", "operator")
+        self.close_all_tasks("workflow cancelled")
+        await self.final_sync()
+
+    async def run_to_end(self, process: Callable[[], Awaitable[None]]) -> None:
+        """Run the SOP. A refusal for good ends it `failed`, visibly (and the
+        workflow fails, so the business object may be sent again); a cancel
+        from Temporal ends it `cancelled`. Either way the read model is closed."""
+        try:
+            await process()
+        except asyncio.CancelledError:
+            await self.cancelled()
+            raise
+        except SystemRefused as err:
+            reason = f"{err.system} refused: {err.reason}"
+            await self.finish("failed", "failed", reason)
+            raise ApplicationError(f"{self.kind} failed: {reason}", type="SystemRefused") from None
+
+    def continue_as_new_due(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self.policy.history_limit
+        )
+
+    async def wait_until(self, condition: Callable[[], bool], *, summary: str = "") -> None:
+        """Wait for `condition`; when the history has grown long meanwhile,
+        continue as new with the whole state (the next run resumes from it)."""
+        while True:
+            await workflow.wait_condition(lambda: condition() or self.continue_as_new_due())
+            if condition():
+                return
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            if condition():
+                return
+            self.note(
+                SOPFLOW,
+                "continued as new",
+                f"history of {workflow.info().get_current_history_length()} events",
+            )
+            await self.sync()
+            workflow.continue_as_new(self.carry_over())
