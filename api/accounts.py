@@ -1,7 +1,9 @@
-"""Account onboarding: a buyer's PunchOut (cXML) credential."""
+"""Account onboarding: a buyer's PunchOut (cXML) credential, and the integration
+(PunchOut network) whose system keys may submit the buyer's orders."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -10,7 +12,7 @@ from pydantic import BaseModel, Field
 from api.auth import require
 from api.errors import ApiError
 from db import read_model, reference
-from db.keys import hash_shared_secret
+from db.keys import add_integration_account, hash_shared_secret, integration_exists
 from domain.identity import Actor, Role
 
 router = APIRouter(prefix="/accounts", tags=["accounts"])
@@ -20,12 +22,21 @@ class PunchoutCredential(BaseModel):
     domain: str = Field(min_length=1, max_length=100, examples=["NetworkID"])
     identity: str = Field(min_length=1, max_length=200, examples=["AN01000401693"])
     shared_secret: str = Field(min_length=8, max_length=200)
+    integration_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="the integration (PunchOut network) the buyer orders through: its system "
+        "keys may then submit this account's orders",
+        examples=["punchout-network"],
+    )
 
 
 class CredentialRegistered(BaseModel):
     account_number: str
     domain: str
     identity: str
+    integration_id: str | None = None
 
 
 @router.post(
@@ -33,6 +44,10 @@ class CredentialRegistered(BaseModel):
     response_model=CredentialRegistered,
     status_code=201,
     summary="Register a buyer's cXML credential (From domain/identity and Sender SharedSecret)",
+    responses={
+        404: {"description": "no such account or integration"},
+        409: {"description": "the credential belongs to another account"},
+    },
 )
 async def register_punchout_credential(
     request: Request,
@@ -40,15 +55,16 @@ async def register_punchout_credential(
     credential: PunchoutCredential,
     actor: Annotated[Actor, Depends(require(Role.OPERATOR))],
 ) -> CredentialRegistered:
-    async with request.app.state.pool.acquire() as conn:
+    integration = credential.integration_id
+    # scrypt: tens of milliseconds of CPU, off the event loop.
+    secret_hash = await asyncio.to_thread(hash_shared_secret, credential.shared_secret)
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
         if await reference.account_name(conn, account_number) is None:
             raise ApiError(404, f"account {account_number} does not exist", "NotFound")
+        if integration is not None and not await integration_exists(conn, integration):
+            raise ApiError(404, f"integration {integration} does not exist", "NotFound")
         registered = await reference.upsert_punchout_credential(
-            conn,
-            account_number,
-            credential.domain,
-            credential.identity,
-            hash_shared_secret(credential.shared_secret),
+            conn, account_number, credential.domain, credential.identity, secret_hash
         )
         if not registered:
             raise ApiError(
@@ -56,13 +72,19 @@ async def register_punchout_credential(
                 f"credential {credential.domain}:{credential.identity} belongs to another account",
                 "CredentialConflict",
             )
+        if integration is not None:
+            await add_integration_account(conn, integration, account_number)
         await read_model.append_audit(
             conn,
             f"account:{account_number}",
             actor.person_id,
             "punchout credential registered",
-            f"{credential.domain}:{credential.identity}",
+            f"{credential.domain}:{credential.identity}"
+            + (f" via integration {integration}" if integration else ""),
         )
     return CredentialRegistered(
-        account_number=account_number, domain=credential.domain, identity=credential.identity
+        account_number=account_number,
+        domain=credential.domain,
+        identity=credential.identity,
+        integration_id=integration,
     )

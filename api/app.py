@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import structlog
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
@@ -87,7 +88,9 @@ def create_app(
             if own_pool:
                 await app.state.pool.close()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc with their assets served by the app itself (under
+    # /static-offline-docs), so /docs works on a machine without internet access.
+    app = FastAPIOffline(
         title="sopflow",
         summary="Customer-service SOPs as durable Temporal workflows",
         version="0.1.0",

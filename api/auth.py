@@ -23,6 +23,8 @@ async def current_actor(request: Request) -> Actor:
     if row is None:
         raise ApiError(401, "unknown or revoked API key", "Unauthorized")
     actor = Actor(person_id=row["person_id"], name=row["name"], roles=frozenset(row["roles"]))
+    # Which key it was: order intake checks the accounts the key is bound to.
+    request.state.api_key_hash = row["key_hash"]
     structlog.contextvars.bind_contextvars(actor=actor.person_id)
     return actor
 

@@ -1,19 +1,30 @@
-"""Readiness: PostgreSQL answers, Temporal answers, and a worker polls our queue."""
+"""Readiness: PostgreSQL answers, Temporal answers, and a worker polls our queue.
+
+Unauthenticated, so the answer names only what is missing; what went wrong
+(exception text, addresses) goes to the log."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
 router = APIRouter(tags=["operations"])
+log = structlog.get_logger()
 CHECK_TIMEOUT = timedelta(seconds=3)
 # A polling worker renews its long poll at least once a minute.
 POLLER_FRESHNESS = timedelta(minutes=2)
+
+
+class Health(BaseModel):
+    status: str
+    problems: list[str] = []
 
 
 async def _problems(request: Request) -> list[str]:
@@ -21,8 +32,9 @@ async def _problems(request: Request) -> list[str]:
     try:
         async with request.app.state.pool.acquire(timeout=CHECK_TIMEOUT.total_seconds()) as conn:
             await conn.fetchval("SELECT 1", timeout=CHECK_TIMEOUT.total_seconds())
-    except Exception as exc:  # any failure means "not ready"; say which
-        problems.append(f"postgresql: {type(exc).__name__}: {exc}")
+    except Exception as exc:  # any failure means "not ready"
+        log.warning("health: postgresql unavailable", error=f"{type(exc).__name__}: {exc}")
+        problems.append("postgresql unavailable")
     client = request.app.state.temporal
     settings = request.app.state.settings
     try:
@@ -34,20 +46,28 @@ async def _problems(request: Request) -> list[str]:
             ),
             timeout=CHECK_TIMEOUT,
         )
-        now = datetime.now(UTC)
-        fresh = [
-            p
-            for p in resp.pollers
-            if now - p.last_access_time.ToDatetime(tzinfo=UTC) < POLLER_FRESHNESS
-        ]
-        if not fresh:
-            problems.append(f"no worker is polling task queue {settings.task_queue}")
     except Exception as exc:
-        problems.append(f"temporal: {type(exc).__name__}: {exc}")
+        log.warning("health: temporal unavailable", error=f"{type(exc).__name__}: {exc}")
+        problems.append("temporal unavailable")
+        return problems
+    now = datetime.now(UTC)
+    fresh = [
+        p
+        for p in resp.pollers
+        if now - p.last_access_time.ToDatetime(tzinfo=UTC) < POLLER_FRESHNESS
+    ]
+    if not fresh:
+        log.warning("health: no worker polling", task_queue=settings.task_queue)
+        problems.append(f"no worker polling task queue {settings.task_queue}")
     return problems
 
 
-@router.get("/health", summary="200 when PostgreSQL, Temporal and a worker are up; 503 otherwise")
+@router.get(
+    "/health",
+    response_model=Health,
+    summary="200 when PostgreSQL, Temporal and a worker are up; 503 with what is missing",
+    responses={503: {"model": Health, "description": "what is missing, in a few words"}},
+)
 async def health(request: Request) -> JSONResponse:
     problems = await _problems(request)
     if problems:

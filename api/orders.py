@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
-from pydantic import BaseModel, Field, ValidationError
-from temporalio.client import Client
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field, ValidationError, computed_field
+from temporalio.client import (
+    Client,
+    WorkflowUpdateHandle,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
+)
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -20,9 +27,9 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.auth import current_actor, require
 from api.errors import ApiError, cxml_response, wants_cxml
-from api.temporal_calls import workflow_errors
+from api.temporal_calls import unavailable, workflow_errors
 from db import read_model, reference
-from db.keys import shared_secret_matches
+from db.keys import UNKNOWN_SECRET_HASH, key_may_submit_for, shared_secret_matches
 from domain import search
 from domain.identity import Actor, Role
 from domain.order import delivery
@@ -43,13 +50,27 @@ from sopflow.config import Settings
 from workflows.order import OrderWorkflow
 
 router = APIRouter(prefix="/orders", tags=["orders"])
-ORDER_ID = r"^order-[A-Za-z0-9_.]+-[A-Za-z0-9_./-]+$"
+# order-{account}-{po}: a PO number holds any printable text (see PurchaseOrder).
+ORDER_ID = r"^order-[A-Za-z0-9_.]+-[^\x00-\x1f\x7f]+$"
 QUERY_TIMEOUT = timedelta(seconds=10)
+# Paging deeper than this is a mistake (and past int64 a database error).
+MAX_OFFSET = 1_000_000
+
+
+def order_href(order_id: str) -> str:
+    """The order's URL path. PO numbers may hold / # ? % and spaces, so the id is
+    percent-encoded whole; the same encoding makes a valid X-Order-Id header."""
+    return f"/orders/{quote(order_id, safe='')}"
 
 
 class OrderAccepted(BaseModel):
     order_id: str
     created: bool = Field(description="false when this PO was already received")
+
+    @computed_field(description="the order's URL path (its id percent-encoded)")
+    @property
+    def href(self) -> str:
+        return order_href(self.order_id)
 
 
 class OrderListItem(BaseModel):
@@ -62,6 +83,11 @@ class OrderListItem(BaseModel):
     due_at: datetime | None
     test: bool
     updated_at: datetime
+
+    @computed_field(description="the order's URL path (its id percent-encoded)")
+    @property
+    def href(self) -> str:
+        return order_href(self.order_id)
 
 
 class OrderList(BaseModel):
@@ -165,18 +191,35 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 async def _cxml_buyer(request: Request, doc: CxmlOrderRequest) -> str:
-    """The account a cXML document is from: one of its From credentials, whose
-    account's shared secret the Sender presents. Every failure reads the same,
-    so the answer tells nobody which credentials exist."""
+    """The account a cXML document is from: the first of its From credentials that
+    names an account, whose shared secret the Sender must present. One secret
+    check per document, off the event loop (scrypt takes tens of milliseconds).
+    Every failure reads the same, and takes as long, so the answer tells nobody
+    which credentials exist."""
     secret = doc.sender.shared_secret or ""
+    found = None
     async with request.app.state.pool.acquire() as conn:
         for credential in doc.from_credentials or [doc.from_credential]:
             found = await reference.account_for_credential(
                 conn, credential.domain, credential.identity
             )
-            if found and shared_secret_matches(secret, found["secret_hash"]):
-                return found["account_number"]
+            if found:
+                break
+    stored = found["secret_hash"] if found else UNKNOWN_SECRET_HASH
+    if await asyncio.to_thread(shared_secret_matches, secret, stored) and found:
+        return found["account_number"]
     raise ApiError(401, "buyer credential or shared secret not recognised", "Unauthorized")
+
+
+async def _check_key_binding(request: Request, account_number: str) -> None:
+    """A system key submits only for the accounts it is bound to (itself or
+    through its integration), whatever the format of the order."""
+    async with request.app.state.pool.acquire() as conn:
+        bound = await key_may_submit_for(conn, request.state.api_key_hash, account_number)
+    if not bound:
+        raise ApiError(
+            403, f"this API key may not submit orders for account {account_number}", "Forbidden"
+        )
 
 
 _ORDER_BODY = {
@@ -196,10 +239,15 @@ _ORDER_BODY = {
     status_code=202,
     openapi_extra=_ORDER_BODY,
     summary="Submit a purchase order (cXML OrderRequest or JSON)",
-    responses={409: {"description": "same PO already received with different content"}},
+    responses={
+        403: {"description": "the key is not bound to the order's account"},
+        409: {"description": "same PO already received with different content"},
+    },
 )
 async def submit_order(
-    request: Request, actor: Annotated[Actor, Depends(require(Role.SYSTEM))]
+    request: Request,
+    response: Response,
+    actor: Annotated[Actor, Depends(require(Role.SYSTEM))],
 ) -> Response | OrderAccepted:
     settings: Settings = request.app.state.settings
     body = await _read_body(request, settings.max_order_bytes)
@@ -217,7 +265,10 @@ async def submit_order(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:10]
         )
         raise ApiError(422, reasons or "invalid order", "ValidationError") from None
-    return await _start(request, order, actor)
+    await _check_key_binding(request, order.account_number)
+    accepted = await _start(request, order, actor)
+    response.headers["Location"] = accepted.href
+    return accepted
 
 
 async def _start(request: Request, order: PurchaseOrder, actor: Actor) -> OrderAccepted:
@@ -234,6 +285,7 @@ async def _submit_cxml(request: Request, body: bytes, actor: Actor) -> Response:
     try:
         doc = parse_order_request(body, settings.max_order_bytes)
         account_number = await _cxml_buyer(request, doc)
+        await _check_key_binding(request, account_number)
         if doc.request_type != "new":
             # cXML 450: "Not Implemented". Changes and cancellations arrive with
             # the hold-resolution work; until then a person handles them.
@@ -252,7 +304,7 @@ async def _submit_cxml(request: Request, body: bytes, actor: Actor) -> Response:
         200,
         "OK",
         f"{'Accepted' if accepted.created else 'Already received'}: {accepted.order_id}",
-        headers={"X-Order-Id": accepted.order_id},
+        headers={"X-Order-Id": quote(accepted.order_id, safe="")},
     )
 
 
@@ -263,7 +315,7 @@ async def list_orders(
     account: str | None = None,
     status: OrderStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> OrderList:
     async with request.app.state.pool.acquire() as conn:
         rows = await read_model.list_records(
@@ -291,7 +343,8 @@ async def list_orders(
     return OrderList(items=items, next_offset=offset + limit if len(rows) > limit else None)
 
 
-# ":path" because PO numbers may hold "/" (PO-77/2026), sent as is or as %2F.
+# ":path" because PO numbers may hold "/" (PO-77/2026). Clients send the id
+# percent-encoded (the href of every answer); routing sees it decoded.
 @router.get(
     "/{order_id:path}", response_model=OrderView, summary="An order's full state and audit trail"
 )
@@ -316,24 +369,71 @@ def _check_order_id(order_id: str) -> None:
         raise ApiError(404, f"{order_id} is not an order id (order-<account>-<po>)", "NotFound")
 
 
+class ShipmentProcessing(BaseModel):
+    """A shipment report the order took but has not finished processing in time."""
+
+    status: Literal["processing"] = "processing"
+    order_id: str
+    shipment_id: str
+    detail: str
+    href: str = Field(description="the order: its shipments and invoices")
+
+
 @router.post(
     "/{order_id:path}/shipments",
     response_model=Invoice,
     status_code=201,
     summary="Report a shipment (lines, quantities, proof of delivery); answers with its invoice",
+    responses={
+        202: {
+            "model": ShipmentProcessing,
+            "description": "accepted, still being invoiced; resend the same report for the invoice",
+        },
+        403: {"description": "this role may not report shipments"},
+        409: {"description": "the order cannot ship now, or the shipment id has other content"},
+        503: {"description": "no answer in time and nothing accepted; safe to retry"},
+    },
 )
 async def report_shipment(
     request: Request,
     order_id: str,
     shipment: ShipmentIn,
     actor: Annotated[Actor, Depends(require(Role.BRANCH_MANAGER, Role.SYSTEM))],
-) -> Invoice:
+) -> Invoice | JSONResponse:
+    """Answers within the configured update wait: the invoice (201); a refusal
+    (403/409/422) at once; 202 when the order accepted the report but invoicing
+    has not answered yet (resending the same shipment id is safe and answers with
+    the invoice once it exists); 503 when no worker took the report in time."""
     _check_order_id(order_id)
+    wait = request.app.state.settings.update_wait
+    report = ShipmentReport(actor=actor, shipment=shipment.to_shipment())
     handle = request.app.state.temporal.get_workflow_handle(order_id)
+    update: WorkflowUpdateHandle[Invoice] | None = None
     with workflow_errors(order_id):
-        return await handle.execute_update(
-            OrderWorkflow.report_shipment,
-            ShipmentReport(actor=actor, shipment=shipment.to_shipment()),
-            # The branch may resend the same shipment id safely if this times out.
-            rpc_timeout=request.app.state.settings.update_wait,
-        )
+        try:
+            async with asyncio.timeout(wait.total_seconds()):
+                # Accepted = the validator passed and the report is in the order's history.
+                update = await handle.start_update(
+                    OrderWorkflow.report_shipment,
+                    report,
+                    wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                    rpc_timeout=wait,
+                )
+                return await update.result(rpc_timeout=wait)
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            if update is None:
+                raise unavailable(order_id) from None
+    shipment_id = report.shipment.shipment_id
+    return JSONResponse(
+        ShipmentProcessing(
+            order_id=order_id,
+            shipment_id=shipment_id,
+            href=order_href(order_id),
+            detail=(
+                f"shipment {shipment_id} is accepted and still being processed (no invoice "
+                f"within {wait.total_seconds():g} s); send the same report again (same "
+                "shipment_id) to get its invoice once it exists, or read the order at href"
+            ),
+        ).model_dump(mode="json"),
+        status_code=202,
+    )

@@ -13,6 +13,8 @@ from db import read_model
 from domain.identity import Actor
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
+# Paging deeper than this is a mistake (and past int64 a database error).
+MAX_OFFSET = 1_000_000
 
 
 class TaskItem(BaseModel):
@@ -32,7 +34,7 @@ async def my_tasks(
     request: Request,
     actor: Annotated[Actor, Depends(current_actor)],
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[TaskItem]:
     async with request.app.state.pool.acquire() as conn:
         rows = await read_model.open_tasks(

@@ -25,7 +25,8 @@ REFUSAL_STATUS = {
 }
 
 
-def _unavailable(workflow_id: str) -> ApiError:
+def unavailable(workflow_id: str) -> ApiError:
+    """503: nothing was done; the caller may safely try again."""
     return ApiError(
         503, f"no answer for {workflow_id} in time (is a worker running?); try again", "Unavailable"
     )
@@ -44,7 +45,7 @@ def workflow_errors(workflow_id: str) -> Iterator[None]:
             raise ApiError(status, cause.message, cause.type) from None
         raise ApiError(409, f"{workflow_id}: the update failed", "UpdateFailed") from None
     except (WorkflowUpdateRPCTimeoutOrCancelledError, WorkflowQueryFailedError):
-        raise _unavailable(workflow_id) from None
+        raise unavailable(workflow_id) from None
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             if "completed" in exc.message:
@@ -52,4 +53,4 @@ def workflow_errors(workflow_id: str) -> Iterator[None]:
             raise ApiError(404, f"{workflow_id} not found", "NotFound") from None
         if exc.status == RPCStatusCode.INVALID_ARGUMENT:
             raise ApiError(400, f"{workflow_id}: {exc.message}", "BadRequest") from None
-        raise _unavailable(workflow_id) from None
+        raise unavailable(workflow_id) from None

@@ -6,7 +6,7 @@ from importlib import resources
 
 import asyncpg
 
-from db.keys import create_api_key, hash_shared_secret, lookup_api_key
+from db.keys import bind_api_key, create_api_key, hash_shared_secret, lookup_api_key
 from db.reference import account_for_credential, upsert_punchout_credential
 from domain.identity import Role
 
@@ -21,6 +21,9 @@ DEMO_PEOPLE = {
     Role.OPERATOR: "ops.admin",
 }
 
+
+# The integration (demo_data.sql) whose accounts the demo system key may submit for.
+DEMO_INTEGRATION = "punchout-network"
 
 # Buyers' PunchOut credentials: (domain, identity) → account, shared secret.
 DEMO_CREDENTIALS = [
@@ -45,8 +48,12 @@ async def ensure_demo_keys(conn: asyncpg.Connection, existing: dict[str, str]) -
     invalidate what a user already pasted."""
     keys: dict[str, str] = {}
     for role in Role:
+        # The system key submits orders for the demo accounts (those of the demo network).
+        integration = DEMO_INTEGRATION if role is Role.SYSTEM else None
         key = existing.get(role.value)
         if key and (found := await lookup_api_key(conn, key)) and role.value in found["roles"]:
+            if integration and found["integration_id"] is None:
+                await bind_api_key(conn, key, integration_id=integration)  # made before binding
             keys[role.value] = key
             continue
         person_id = DEMO_PEOPLE.get(role, f"demo-{role.value.replace('_', '-')}")
@@ -57,5 +64,7 @@ async def ensure_demo_keys(conn: asyncpg.Connection, existing: dict[str, str]) -
             f"Demo {role.value.replace('_', ' ')}",
             f"{person_id}@example.com",
         )
-        keys[role.value] = await create_api_key(conn, person_id, [role.value], label="demo")
+        keys[role.value] = await create_api_key(
+            conn, person_id, [role.value], label="demo", integration_id=integration
+        )
     return keys

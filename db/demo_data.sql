@@ -102,4 +102,17 @@ INSERT INTO processed_invoices (invoice_number, account_number, part_id, uom, un
     ('INV-88120', '401693', 'FL-7007', 'EA', 6200, '2026-09-14')
 ON CONFLICT DO NOTHING;
 
+-- The demo PunchOut network: its system key (db/demo.py) may submit orders for
+-- every demo account, so every validation rule can be walked.
+INSERT INTO integrations (integration_id, name) VALUES
+    ('punchout-network', 'Demo PunchOut network')
+ON CONFLICT DO NOTHING;
+
+INSERT INTO integration_accounts (integration_id, account_number) VALUES
+    ('punchout-network', '401693'),
+    ('punchout-network', '402110'),
+    ('punchout-network', '403500'),
+    ('punchout-network', '404820')
+ON CONFLICT DO NOTHING;
+
 -- Buyers' cXML credentials are added by db/demo.py: their secrets need hashing.

@@ -213,7 +213,10 @@ async def test_json_orders_and_their_validation_errors(
     }
     created = await api.post("/orders", json=order, headers=headers)
     assert created.status_code == 202
-    assert created.json() == {"order_id": f"order-401693-{po}", "created": True}
+    order_id = f"order-401693-{po}"
+    href = f"/orders/{order_id}"
+    assert created.json() == {"order_id": order_id, "created": True, "href": href}
+    assert created.headers["Location"] == href
     assert (await api.post("/orders", json=order, headers=headers)).json()["created"] is False
 
     bad = await api.post(
@@ -273,7 +276,7 @@ async def test_health_reports_what_is_missing(
     async with api_server(unserved, pool, dev_server.client) as lonely:
         resp = await lonely.get("/health")
     assert resp.status_code == 503
-    assert resp.json()["problems"] == ["no worker is polling task queue nobody-polls-this"]
+    assert resp.json()["problems"] == ["no worker polling task queue nobody-polls-this"]
 
 
 async def test_an_order_failing_validation_waits_on_hold_with_a_task_for_the_rep(
