@@ -1,12 +1,22 @@
-"""Order latency against a bare Temporal workflow on the same server.
+"""Order latency and throughput against two bare-workflow floors on the same server.
 
-Drives N happy-path PunchOut orders through the HTTP API (POST the order, wait
-for `released`, report one shipment with every line, wait for `completed`), then
-N bare workflows that run the same number K of no-op activities and wait for the
-same number of updates, on the same Temporal server. Prints throughput, median
-and p99 latency of both and their ratios. See benchmarks/README.md.
+Drives happy-path PunchOut orders through the HTTP API (POST the order, wait for
+`released`, report one shipment with every line, wait for `completed`) and two
+bare workflows of no-op activities on the same Temporal server:
 
-    python -m benchmarks.order_latency -n 50 --concurrency 10
+- floor: what the business needs, the order's business activities (validate, OMS
+  create, release, pick ticket; invoice inside the shipment Update) and the same
+  Update, no read-model writes;
+- today's floor: the order's shape as its history shows it, read-model writes
+  (local activities) included.
+
+At each concurrency it runs several rounds, each with one phase of every kind in
+a rotating order, and prints both ratios (median latency and throughput), the CPU
+each process spent per run and, with --profile, where the worker (and the API)
+spent it. See benchmarks/README.md.
+
+    python -m benchmarks.order_latency                       # 1 and 10 in flight, 3 rounds
+    python -m benchmarks.order_latency --profile /tmp/prof   # and a py-spy profile
 """
 
 from __future__ import annotations
@@ -24,74 +34,35 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
-from datetime import timedelta
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
-from temporalio import activity, workflow
+import httpx
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-with workflow.unsafe.imports_passed_through():  # the sandbox imports this module
-    import httpx
-
-POLL = 0.01  # seconds between reads while waiting for an order's status
+POLL = 0.01  # seconds between reads while waiting for a status
 STATUS_TIMEOUT = 120.0
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
 LINES = [  # the demo order (tests/factories.py: propetro_order)
     {"line_number": 1, "customer_part_number": "PP-BOLT-12", "supplier_part_id": "HX-1001",
      "quantity": "100", "uom": "EA", "unit_price": "2.35"},
     {"line_number": 2, "customer_part_number": "PP-GASKET", "quantity": "2", "uom": "CS", "unit_price": "49.20"},
     {"line_number": 3, "supplier_part_id": "PV-3300", "quantity": "1", "uom": "EA", "unit_price": "189.00"},
 ]  # fmt: skip
+KINDS = ("order", "floor", "today")
+TITLES = {"order": "order", "floor": "floor", "today": "today's floor"}
+GOAL_LATENCY, GOAL_THROUGHPUT = 1.25, 0.80
+READ_MODEL_PREFIX = "read_model."  # activity names of the read-model writes
 
 
-def repo() -> Path:  # a function: the sandbox forbids Path.resolve at import
+def repo() -> Path:
     return Path(__file__).resolve().parent.parent
-
-
-# ---------------------------------------------------------------- the baseline
-@activity.defn
-async def noop() -> None:
-    return None
-
-
-@workflow.defn  # sandboxed like the order workflow, unless --unsandboxed (see bare_worker)
-class BareWorkflow:
-    """No-op activities (`before` regular and `before_local` local ones), then
-    `updates` updates, then `after` and `after_local` more: the order's shape."""
-
-    def __init__(self) -> None:
-        self.waiting = False
-        self.updates = 0
-
-    @workflow.run
-    async def run(
-        self, before: int, before_local: int, updates: int, after: int, after_local: int
-    ) -> None:
-        await self.noops(before, before_local)
-        self.waiting = True
-        await workflow.wait_condition(
-            lambda: self.updates >= updates and workflow.all_handlers_finished()
-        )
-        await self.noops(after, after_local)
-
-    async def noops(self, regular: int, local: int) -> None:
-        for _ in range(local):
-            await workflow.execute_local_activity(noop, start_to_close_timeout=ACTIVITY_TIMEOUT)
-        for _ in range(regular):
-            await workflow.execute_activity(noop, start_to_close_timeout=ACTIVITY_TIMEOUT)
-
-    @workflow.query
-    def is_waiting(self) -> bool:
-        return self.waiting
-
-    @workflow.update
-    async def ship(self) -> None:
-        self.updates += 1
 
 
 # ------------------------------------------------------------------ the drivers
@@ -113,92 +84,296 @@ async def drive(
 
 
 class Orders:
-    def __init__(self, http: httpx.AsyncClient, keys: dict[str, str], run_id: str) -> None:
-        self.http, self.run_id = http, run_id
+    def __init__(self, http: httpx.AsyncClient, keys: dict[str, str]) -> None:
+        self.http = http
         self.system = {"Authorization": f"Bearer {keys['system']}"}
         self.branch = {"Authorization": f"Bearer {keys['branch_manager']}"}
-        self.ids: list[str] = []
 
-    async def one(self, i: int) -> None:
-        body = {"account_number": "401693", "po_number": f"BENCH-{self.run_id}-{i:05d}",
+    def driver(self, tag: str) -> Callable[[int], Awaitable[None]]:
+        """Orders with PO numbers `BENCH-<tag>-<i>`."""
+
+        async def one(i: int) -> None:
+            await self.one(f"BENCH-{tag}-{i:04d}")
+
+        return one
+
+    async def one(self, po_number: str) -> str:
+        body = {"account_number": "401693", "po_number": po_number,
                 "ship_to": {"address_id": "PP-ODESSA"}, "lines": LINES}  # fmt: skip
         resp = await self.http.post("/orders", json=body, headers=self.system)
         resp.raise_for_status()
         order_id = resp.json()["order_id"]
-        self.ids.append(order_id)
-        await self.wait_for(order_id, "released")
+        path = f"/orders/{quote(order_id, safe='')}"
+        await self.wait_for(path, "released")
         shipment = {
-            "shipment_id": f"SHP-{i}",
+            "shipment_id": "SHP-1",
             "lines": [
                 {"line_number": ln["line_number"], "quantity": ln["quantity"]} for ln in LINES
             ],
             "proof_of_delivery": {"signed_by": "J. Ruiz", "signed_at": "2026-11-26T15:00:00Z"},
         }
-        resp = await self.http.post(
-            f"/orders/{order_id}/shipments", json=shipment, headers=self.branch
-        )
+        resp = await self.http.post(f"{path}/shipments", json=shipment, headers=self.branch)
         resp.raise_for_status()
-        await self.wait_for(order_id, "completed")
+        await self.wait_for(path, "completed")
+        return order_id
 
-    async def wait_for(self, order_id: str, status: str) -> None:
+    async def wait_for(self, path: str, status: str) -> None:
         deadline = time.monotonic() + STATUS_TIMEOUT
         while time.monotonic() < deadline:
-            resp = await self.http.get(f"/orders/{order_id}", headers=self.system)
+            resp = await self.http.get(path, headers=self.system)
             if resp.status_code in (401, 403, 404):
                 resp.raise_for_status()
             now = resp.json().get("status") if resp.status_code == 200 else None
             if now == status:
                 return
             if now in ("on_hold", "failed"):
-                raise RuntimeError(f"{order_id} is {now}, not on the happy path")
+                raise RuntimeError(f"{path} is {now}, not on the happy path")
             await asyncio.sleep(POLL)
-        raise TimeoutError(f"{order_id} did not reach {status} in {STATUS_TIMEOUT:.0f} s")
+        raise TimeoutError(f"{path} did not reach {status} in {STATUS_TIMEOUT:.0f} s")
 
 
-Shape = tuple[int, int, int, int, int]
+@dataclass(frozen=True)
+class Shape:
+    """An order's history: activities and local activities before the first
+    update and after it, the updates, and the activity types it ran."""
+
+    before: int
+    before_local: int
+    updates: int
+    after: int
+    after_local: int
+    activity_types: tuple[str, ...]
+
+    @property
+    def plan(self) -> tuple[int, int, int, int, int]:
+        return self.before, self.before_local, self.updates, self.after, self.after_local
+
+    @property
+    def business(self) -> tuple[str, ...]:
+        return tuple(t for t in self.activity_types if not t.startswith(READ_MODEL_PREFIX))
 
 
 async def shape(client: Client, workflow_id: str) -> Shape:
-    """(activities and local activities before the first update, updates,
-    activities and local activities after it)."""
-    counts = [0, 0, 0, 0, 0]
+    counts, types = [0, 0, 0, 0, 0], []
     async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
         after = 3 if counts[2] else 0
         if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
             counts[2] += 1
         elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             counts[after] += 1
-        elif event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
-            counts[after + 1] += 1  # the marker a local activity leaves
-    before, before_local, updates, after, after_local = counts
-    return before, before_local, updates, after, after_local
+            types.append(event.activity_task_scheduled_event_attributes.activity_type.name)
+        elif (
+            event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+            and event.marker_recorded_event_attributes.marker_name == "core_local_activity"
+        ):
+            counts[after + 1] += 1  # patch markers are not local activities
+    return Shape(*counts, activity_types=tuple(types))
 
 
-def bare_driver(client: Client, queue: str, run_id: str, plan: Shape) -> Callable:
+async def until_waiting(handle, query) -> None:  # type: ignore[no-untyped-def]
+    """Poll as the branch polls the order before reporting a shipment."""
+    while not await handle.query(query):
+        await asyncio.sleep(POLL)
+
+
+def floor_driver(client: Client, queue: str, tag: str) -> Callable[[int], Awaitable[None]]:
+    from benchmarks.floor import BUSINESS_BEFORE_UPDATE, BUSINESS_IN_UPDATE, FloorWorkflow
+
     async def one(i: int) -> None:
         handle = await client.start_workflow(
-            BareWorkflow.run, args=plan, id=f"bench-bare-{run_id}-{i:05d}", task_queue=queue
-        )
-        for _ in range(plan[2]):  # send the update once it waits, as the branch does
-            while not await handle.query(BareWorkflow.is_waiting):
-                await asyncio.sleep(POLL)
-            await handle.execute_update(BareWorkflow.ship)
+            FloorWorkflow.run, BUSINESS_BEFORE_UPDATE, id=f"bench-floor-{tag}-{i:04d}",
+            task_queue=queue,
+        )  # fmt: skip
+        await until_waiting(handle, FloorWorkflow.is_waiting)
+        await handle.execute_update(FloorWorkflow.ship, BUSINESS_IN_UPDATE)
         await handle.result()
 
     return one
 
 
-def bare_worker(client: Client, queue: str, sandboxed: bool) -> Worker:
-    if not sandboxed:
-        return Worker(client, task_queue=queue, workflows=[BareWorkflow], activities=[noop],
-                      workflow_runner=UnsandboxedWorkflowRunner())  # fmt: skip
-    # The sandbox re-imports a workflow's module by name, which `__main__` is not.
-    sys.path.insert(0, str(repo()))
-    from benchmarks.order_latency import BareWorkflow as importable
-    from workers.main import WORKFLOW_RUNNER  # the order worker's sandbox settings
+def todays_floor_driver(
+    client: Client, queue: str, tag: str, plan: tuple[int, ...]
+) -> Callable[[int], Awaitable[None]]:
+    from benchmarks.floor import TodaysFloorWorkflow
 
-    return Worker(client, task_queue=queue, workflows=[importable], activities=[noop],
-                  workflow_runner=WORKFLOW_RUNNER)  # fmt: skip
+    async def one(i: int) -> None:
+        handle = await client.start_workflow(
+            TodaysFloorWorkflow.run, args=plan, id=f"bench-today-{tag}-{i:04d}", task_queue=queue
+        )
+        for _ in range(plan[2]):
+            await until_waiting(handle, TodaysFloorWorkflow.is_waiting)
+            await handle.execute_update(TodaysFloorWorkflow.ship)
+        await handle.result()
+
+    return one
+
+
+def production_runner():  # type: ignore[no-untyped-def]
+    """The production worker's sandbox settings."""
+    try:
+        from workers.sandbox import WORKFLOW_RUNNER
+    except ImportError:  # before the sandbox settings had a module of their own
+        from workers.main import WORKFLOW_RUNNER
+    return WORKFLOW_RUNNER
+
+
+def floor_worker(client: Client, queue: str, sandboxed: bool) -> Worker:
+    # The sandbox re-imports a workflow's module by name: make `benchmarks` importable.
+    if str(repo()) not in sys.path:
+        sys.path.insert(0, str(repo()))
+    from benchmarks.floor import FloorWorkflow, TodaysFloorWorkflow, noop
+
+    runner = production_runner() if sandboxed else UnsandboxedWorkflowRunner()
+    return Worker(client, task_queue=queue, workflows=[FloorWorkflow, TodaysFloorWorkflow],
+                  activities=[noop], workflow_runner=runner)  # fmt: skip
+
+
+# ------------------------------------------------------- CPU per process (Linux)
+def _processes() -> dict[int, tuple[int, str, float]]:
+    """pid -> (parent pid, command line, CPU seconds incl. exited children)."""
+    tick, table = os.sysconf("SC_CLK_TCK"), {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        rest = stat[stat.rindex(")") + 2 :].split()
+        cpu = sum(int(x) for x in rest[11:15]) / tick  # utime stime cutime cstime
+        table[int(name)] = (int(rest[1]), cmd, cpu)
+    return table
+
+
+def _role(pid: int, cmd: str) -> str:
+    if pid == os.getpid():
+        return "driver"  # the script: HTTP/gRPC drivers and the floors' worker
+    for marker, role in (("start-dev", "temporal"), ("sopflow worker", "worker"),
+                         ("sopflow api", "api"), ("sopflow simulators", "simulators"),
+                         ("sopflow dev", "dev"), ("postgres", "postgres")):  # fmt: skip
+        if marker in cmd:
+            return role
+    return "other"
+
+
+class Stack:
+    """The processes of the stack this script started (or only itself)."""
+
+    def __init__(self, root: subprocess.Popen | None = None, data_dir: Path | None = None):
+        self.root, self.data_dir = root, data_dir
+
+    def pids(self) -> dict[int, str]:
+        """pid -> role, for every process of the stack."""
+        if sys.platform != "linux":
+            return {}
+        table = _processes()
+        ours = {os.getpid()}
+        if self.root is not None:
+            ours.add(self.root.pid)
+            ours |= {p for p, (_, cmd, _) in table.items() if str(self.data_dir) in cmd}
+        grew = True
+        while grew:  # and their descendants
+            more = {p for p, (parent, _, _) in table.items() if parent in ours} - ours
+            ours |= more
+            grew = bool(more)
+        return {p: _role(p, table[p][1]) for p in ours if p in table}
+
+    def cpu(self) -> dict[str, float]:
+        if sys.platform != "linux":
+            return {}
+        table, used = _processes(), defaultdict(float)
+        for pid, role in self.pids().items():
+            if pid in table:
+                used[role] += table[pid][2]
+        return used
+
+    def pid_of(self, role: str) -> int | None:
+        return next((p for p, r in self.pids().items() if r == role), None)
+
+
+# ------------------------------------------------------------------- profiling
+CATEGORIES = [  # (what, substrings of a frame's function or file); a sample counts once per category
+    ("read-model sync (activities/read_model)", ("read_model",)),
+    ("asyncpg (PostgreSQL)", ("asyncpg/",)),
+    ("pydantic (models, validation, dumps)", ("pydantic/", "pydantic_core", "contrib/pydantic")),
+    ("workflow sandbox (re-import, restrictions)", ("workflow_sandbox/",)),
+    ("workflow code (workflows/, domain/)", ("workflows/", "domain/", "benchmarks/floor")),
+    ("search attributes / details", ("search_attribute", "current_details")),
+    ("payload converter (temporalio.converter)", ("temporalio/converter",)),
+    ("protobuf + core bridge", ("google/protobuf", "temporalio/bridge", "_pb2")),
+    ("httpx/httpcore (system clients)", ("httpx/", "httpcore/", "h11/")),
+    ("logging (structlog, logging)", ("structlog/", "logging/")),
+    ("workflow activations (SDK worker)", ("temporalio/worker/_workflow",)),
+    ("activity tasks (SDK worker)", ("temporalio/worker/_activity",)),
+    ("FastAPI / Starlette / uvicorn", ("fastapi/", "starlette/", "uvicorn/")),
+]
+
+
+def py_spy() -> str | None:
+    beside = Path(sys.executable).parent / "py-spy"
+    return str(beside) if beside.exists() else shutil.which("py-spy")
+
+
+def start_profile(pid: int, out: Path) -> subprocess.Popen:
+    tool = py_spy()
+    if not tool:
+        raise SystemExit("--profile needs py-spy: pip install -e '.[bench]'")
+    args = [tool, "record", "--pid", str(pid), "--format", "raw", "--function", "--nonblocking",
+            "--rate", "100", "--output", str(out)]  # fmt: skip
+    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def stop_profile(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def summarize_profile(raw: Path, label: str, runs: int, top: int = 12) -> None:
+    stacks: list[tuple[list[str], int]] = []
+    for line in raw.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if stack and count.isdigit():
+            stacks.append((stack.split(";"), int(count)))
+    total = sum(c for _, c in stacks)
+    if not total:
+        print(f"\nprofile of the {label}: no samples ({raw})")
+        return
+    print(f"\nprofile of the {label}: {total} samples on CPU at 100/s over {runs} orders "
+          f"(~{total * 10 / runs:.0f} ms CPU per order); {raw}")  # fmt: skip
+    print("  share of samples whose stack passes through (a sample can count in several):")
+    shares = []
+    for what, needles in CATEGORIES:
+        hit = sum(c for frames, c in stacks if any(n in f for f in frames for n in needles))
+        shares.append((hit, what))
+    for hit, what in sorted(shares, reverse=True):
+        if hit:
+            print(f"  {100 * hit / total:5.1f}%  {what}")
+    inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    for frames, c in stacks:
+        for f in set(frames):
+            inclusive[f] += c
+        own[frames[-1]] += c
+    generic = ("asyncio/", "threading.py", "concurrent/futures", "<module>", "runpy.py",
+               "typer/", "click/", "sopflow/cli.py", "events.py")  # fmt: skip
+    print(f"  top {top} functions by time inside them (inclusive), event-loop plumbing left out:")
+    shown = 0
+    for f, c in inclusive.most_common():
+        if any(g in f for g in generic):
+            continue
+        print(f"  {100 * c / total:5.1f}%  {f}")
+        shown += 1
+        if shown == top:
+            break
+    print(f"  top {top} functions by own time:")
+    for f, c in own.most_common(top):
+        print(f"  {100 * c / total:5.1f}%  {f}")
 
 
 # --------------------------------------------------------------- the dev stack
@@ -249,63 +424,196 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 # ---------------------------------------------------------------------- report
-def row(kind: str, latencies: list[float], total: float) -> tuple[float, float, float]:
-    ms = sorted(x * 1000 for x in latencies)
-    p99 = statistics.quantiles(ms, n=100, method="inclusive")[98] if len(ms) > 1 else ms[0]
-    rate, median = len(ms) / total, statistics.median(ms)
-    print(f"{kind:<6} {len(ms):>5} {total:>9.2f} {rate:>8.1f} {median:>10.1f} {p99:>8.1f}")
-    return rate, median, p99
+@dataclass
+class Phase:
+    kind: str
+    round: int
+    latencies: list[float]
+    total: float
+    cpu: dict[str, float]  # CPU seconds per process role during the phase
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.total
+
+
+@dataclass
+class Results:
+    concurrency: int
+    phases: list[Phase] = field(default_factory=list)
+
+    def of(self, kind: str) -> list[Phase]:
+        return [p for p in self.phases if p.kind == kind]
+
+    def median_ms(self, kind: str) -> float:
+        return 1000 * statistics.median(x for p in self.of(kind) for x in p.latencies)
+
+    def p99_ms(self, kind: str) -> float:
+        ms = sorted(1000 * x for p in self.of(kind) for x in p.latencies)
+        return statistics.quantiles(ms, n=100, method="inclusive")[98] if len(ms) > 1 else ms[0]
+
+    def rate(self, kind: str) -> float:
+        """Throughput: the median of the rounds' rates."""
+        return statistics.median(p.rate for p in self.of(kind))
+
+
+def ms(xs: list[float], q: float) -> float:
+    s = sorted(1000 * x for x in xs)
+    return s[min(len(s) - 1, round(q * (len(s) - 1)))]
+
+
+def report(results: Results) -> None:
+    c = results.concurrency
+    print(f"\nconcurrency {c}: {len(results.of('order'))} rounds, kinds alternating")
+    print(f"{'round':<6} {'kind':<14} {'n':>4} {'total s':>8} {'per s':>7} "
+          f"{'median ms':>10} {'p90 ms':>8}")  # fmt: skip
+    for p in results.phases:
+        print(f"{p.round:<6} {TITLES[p.kind]:<14} {len(p.latencies):>4} {p.total:>8.2f} "
+              f"{p.rate:>7.1f} {ms(p.latencies, 0.5):>10.1f} {ms(p.latencies, 0.9):>8.1f}")  # fmt: skip
+    print(f"\n{'all':<6} {'kind':<14} {'n':>4} {'per s':>7} {'median ms':>10} {'p99 ms':>8}"
+          "   (per s: median of the rounds)")  # fmt: skip
+    for kind in KINDS:
+        n = sum(len(p.latencies) for p in results.of(kind))
+        print(f"{'':<6} {TITLES[kind]:<14} {n:>4} {results.rate(kind):>7.1f} "
+              f"{results.median_ms(kind):>10.1f} {results.p99_ms(kind):>8.1f}")  # fmt: skip
+    for floor in ("floor", "today"):
+        latency = results.median_ms("order") / results.median_ms(floor)
+        throughput = results.rate("order") / results.rate(floor)
+        per_round = " ".join(
+            f"{statistics.median(o.latencies) / statistics.median(f.latencies):.2f}"
+            for o, f in zip(results.of("order"), results.of(floor), strict=True)
+        )
+        goal = (f"   goal ≤ {GOAL_LATENCY:.2f}x / ≥ {GOAL_THROUGHPUT:.2f}x: "
+                f"{'met' if latency <= GOAL_LATENCY and throughput >= GOAL_THROUGHPUT else 'not met'}"
+                if floor == "floor" else "")  # fmt: skip
+        print(f"order vs {TITLES[floor] + ':':<14} median latency {latency:.2f}x, "
+              f"throughput {throughput:.2f}x (latency per round: {per_round}){goal}")  # fmt: skip
+    roles = sorted({r for p in results.phases for r in p.cpu if r not in ("dev", "other")})
+    if roles:
+        print("\nCPU ms per run (median of the rounds); 'driver' is this script with the floors' "
+              "worker")  # fmt: skip
+        print(f"{'kind':<14} " + " ".join(f"{r:>10}" for r in roles) + f" {'sum':>8}")
+        for kind in KINDS:
+            per_run = {r: statistics.median(1000 * p.cpu.get(r, 0) / len(p.latencies)
+                                            for p in results.of(kind)) for r in roles}  # fmt: skip
+            print(f"{TITLES[kind]:<14} " + " ".join(f"{per_run[r]:>10.1f}" for r in roles)
+                  + f" {sum(per_run.values()):>8.1f}")  # fmt: skip
+
+
+async def run_phase(
+    kind: str, rnd: int, n: int, concurrency: int, one: Callable, stack: Stack
+) -> Phase:
+    before = stack.cpu()
+    latencies, total = await drive(n, concurrency, one)
+    after = stack.cpu()
+    return Phase(kind, rnd, latencies, total, {r: after[r] - before.get(r, 0) for r in after})
 
 
 async def benchmark(
-    args: argparse.Namespace, api_url: str, keys: dict[str, str], address: str
+    args: argparse.Namespace, api_url: str, keys: dict[str, str], address: str, stack: Stack
 ) -> None:
     run_id = uuid.uuid4().hex[:8]
     client = await Client.connect(
         address, namespace=args.namespace, data_converter=pydantic_data_converter
     )
-    async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:
-        orders = Orders(http, keys, run_id)
-        await orders.one(-1)  # warm-up; also tells K and where the update falls
-        plan = await shape(client, orders.ids.pop())
-        order_lat, order_total = await drive(args.orders, args.concurrency, orders.one)
-    shapes = {await shape(client, order_id) for order_id in orders.ids}
-    queue = f"bench-bare-{run_id}"
-    async with bare_worker(client, queue, not args.unsandboxed):
-        one_bare = bare_driver(client, queue, run_id, plan)
-        await one_bare(-1)  # warm-up
-        bare_lat, bare_total = await drive(args.orders, args.concurrency, one_bare)
+    queue = f"bench-floor-{run_id}"
+    async with (
+        httpx.AsyncClient(base_url=api_url, timeout=60) as http,
+        floor_worker(client, queue, not args.unsandboxed),
+    ):
+        orders = Orders(http, keys)
+        # Warm-up, one of each; the order also tells today's floor its shape.
+        order_shape = await shape(client, await orders.one(f"BENCH-{run_id}-warm"))
+        plan = order_shape.plan
+        await floor_driver(client, queue, f"{run_id}-warm")(0)
+        await todays_floor_driver(client, queue, f"{run_id}-warm", plan)(0)
 
-    before, before_local, updates, after, after_local = plan
-    print(f"\nK = {before + after} activities + {before_local + after_local} local activities per order "
-          f"({before} + {before_local} before the shipment update, {after} + {after_local} after), "
-          f"{updates} update(s); CPUs: {os.cpu_count()}; concurrency {args.concurrency}; "
-          f"bare workflow {'outside' if args.unsandboxed else 'in'} the sandbox")  # fmt: skip
-    if shapes != {plan}:
-        print(f"warning: the timed orders had other shapes too: {sorted(shapes)}")
-    print(f"\n{'kind':<6} {'n':>5} {'total s':>9} {'per s':>8} {'median ms':>10} {'p99 ms':>8}")
-    order_rate, order_median, order_p99 = row("order", order_lat, order_total)
-    bare_rate, bare_median, bare_p99 = row("bare", bare_lat, bare_total)
-    print(f"\norder/bare median {order_median / bare_median:.2f}x, p99 {order_p99 / bare_p99:.2f}x; "
-          f"bare/order throughput {bare_rate / order_rate:.2f}x")  # fmt: skip
+        from benchmarks.floor import BUSINESS_BEFORE_UPDATE, BUSINESS_IN_UPDATE
+
+        before, before_local, updates, after, after_local = plan
+        print(f"order: {len(order_shape.business)} business activities "
+              f"({', '.join(order_shape.business)}), {before + after - len(order_shape.business)} "
+              f"read-model activities, {before_local + after_local} local activities "
+              f"({before} + {before_local} before the update, {after} + {after_local} after); "
+              f"{updates} update(s)")  # fmt: skip
+        print(f"floor: {BUSINESS_BEFORE_UPDATE} + {BUSINESS_IN_UPDATE} (in the update) no-op "
+              f"activities; today's floor: the order's shape above, no-ops; "
+              f"{'outside' if args.unsandboxed else 'in'} the production sandbox settings; "
+              f"CPUs: {os.cpu_count()}")  # fmt: skip
+        if len(order_shape.business) != BUSINESS_BEFORE_UPDATE + BUSINESS_IN_UPDATE or updates != 1:
+            print("warning: the order's happy path no longer has the floor's shape")
+
+        all_results = []
+        for c in args.concurrency:
+            n = args.orders or (10 if c == 1 else 3 * c)
+            results = Results(c)
+            for rnd in range(1, args.rounds + 1):
+                kinds = KINDS[rnd - 1 :] + KINDS[: rnd - 1]  # each kind goes first once
+                for kind in kinds:
+                    tag = f"{run_id}-c{c}-r{rnd}"
+                    one = {
+                        "order": lambda tag=tag: orders.driver(tag),
+                        "floor": lambda tag=tag: floor_driver(client, queue, tag),
+                        "today": lambda tag=tag: todays_floor_driver(client, queue, tag, plan),
+                    }[kind]()
+                    phase = await run_phase(kind, rnd, n, c, one, stack)
+                    results.phases.append(phase)
+                    print(f"  c={c} round {rnd} {TITLES[kind]}: {phase.rate:.1f}/s, median "
+                          f"{ms(phase.latencies, 0.5):.0f} ms", flush=True)  # fmt: skip
+            all_results.append(results)
+        for results in all_results:
+            report(results)
+
+        if args.profile:
+            await profile(args, orders, stack, run_id)
+
+
+async def profile(args: argparse.Namespace, orders: Orders, stack: Stack, run_id: str) -> None:
+    """One more order phase (not counted above) with py-spy on the worker and the API."""
+    args.profile.mkdir(parents=True, exist_ok=True)
+    c = max(args.concurrency)
+    n = args.orders or 3 * c
+    targets = {role: stack.pid_of(role) for role in ("worker", "api")}
+    if not all(targets.values()):
+        print("\n--profile needs the stack this script starts (no --api-url)")
+        return
+    spies = {role: start_profile(pid, args.profile / f"{role}.txt")  # type: ignore[arg-type]
+             for role, pid in targets.items()}  # fmt: skip
+    await asyncio.sleep(1)  # attached
+    try:
+        phase = await run_phase("order", 0, n, c, orders.driver(f"{run_id}-prof"), stack)
+    finally:
+        for spy in spies.values():
+            stop_profile(spy)
+    print(f"\nprofiled order phase: {n} orders at concurrency {c}, {phase.rate:.1f}/s, "
+          f"median {ms(phase.latencies, 0.5):.0f} ms (py-spy attached; not counted above)")  # fmt: skip
+    for role, spy in spies.items():
+        err = spy.stderr.read().decode(errors="replace").strip() if spy.stderr else ""
+        out = args.profile / f"{role}.txt"
+        if out.exists():
+            summarize_profile(out, f"{role} (pid {targets[role]})", n)
+        else:
+            print(f"\nno profile of the {role}: {err[-500:]}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "-n", "--orders", type=int, default=50, help="orders, and bare workflows (default 50)"
-    )
-    parser.add_argument(
-        "--concurrency", type=int, default=10, help="requests in flight (default 10)"
-    )
+    parser.add_argument("-n", "--orders", type=int, default=0,
+                        help="runs per phase (default: 10 at concurrency 1, else 3 x concurrency)")  # fmt: skip
+    parser.add_argument("--concurrency", type=lambda s: [int(x) for x in s.split(",")],
+                        default=[1, 10], help="runs in flight, comma-separated (default 1,10)")  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds per concurrency, each with one phase of every kind (default 3)")  # fmt: skip
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="after the rounds, one order phase with py-spy on the worker and the "
+                             "API; raw profiles go to DIR")  # fmt: skip
     parser.add_argument("--api-url", help="use this running stack instead of starting one")
     parser.add_argument("--keys-file", type=Path, help="its demo-keys.json (with --api-url)")
     parser.add_argument(
         "--temporal-address", help="its Temporal frontend, host:port (with --api-url)"
     )
     parser.add_argument("--unsandboxed", action="store_true",
-                        help="run the bare workflow outside the workflow sandbox (the order worker uses it), "
-                             "to see what the sandbox costs")  # fmt: skip
+                        help="run the floors outside the workflow sandbox, to see what it costs")  # fmt: skip
     parser.add_argument(
         "--namespace", default="default", help="Temporal namespace (default: default)"
     )
@@ -315,16 +623,18 @@ def main() -> None:
             parser.error("--api-url needs --keys-file and --temporal-address")
         asyncio.run(wait_healthy(args.api_url, None, seconds=10))
         keys = json.loads(args.keys_file.read_text())
-        asyncio.run(benchmark(args, args.api_url.rstrip("/"), keys, args.temporal_address))
+        asyncio.run(benchmark(args, args.api_url.rstrip("/"), keys, args.temporal_address, Stack()))
         return
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops the stack
     data_dir = Path(tempfile.mkdtemp(prefix="sopflow-bench-"))
     proc, api_url, address = start_dev_stack(data_dir)
     try:
         print(f"starting a dev stack in {data_dir} (API {api_url}, Temporal {address})", flush=True)
+        started = time.perf_counter()
         asyncio.run(wait_healthy(api_url, proc))
+        print(f"healthy after {time.perf_counter() - started:.0f} s", flush=True)
         keys = json.loads((data_dir / "demo-keys.json").read_text())
-        asyncio.run(benchmark(args, api_url, keys, address))
+        asyncio.run(benchmark(args, api_url, keys, address, Stack(proc, data_dir)))
     except Exception:
         print(f"--- last lines of {data_dir / 'dev.log'}:", file=sys.stderr)
         print(
