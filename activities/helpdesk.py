@@ -1,68 +1,104 @@
-"""Helpdesk (Freshdesk v2 tickets API): one ticket per order with holds, found
-again by its sopflow reference so a retried open never makes a second one."""
+"""Helpdesk (Freshdesk v2 tickets API): one ticket per order with holds.
+
+A ticket carries the key of the operation that opened it (a custom field), and a
+retried open finds it again before it creates one. It looks with a read that sees
+every ticket at once: the requester's tickets listed newest first from the time
+the activity was first scheduled (`GET /tickets?email=&updated_since=`), then the
+key matched here. Freshdesk's search API (`/search/tickets`) would be the obvious
+lookup, but its index lags ("updates can take a few minutes to be searchable"), so
+a retry after a lost create response would find nothing and open a second ticket."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from pydantic import BaseModel
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from activities.contracts import helpdesk as contract
 from activities.contracts.helpdesk import ResolveTicket, TicketRequest
 from activities.http import SystemClient, activity_logger
 from sopflow.config import Settings
 
-REF_FIELD = "cf_sopflow_ref"
+KEY_FIELD = "cf_sopflow_ref"
 OPEN, PENDING, RESOLVED, CLOSED = 2, 3, 4, 5
 PRIORITY_MEDIUM = 2
+# Freshdesk's largest page.
+PAGE_SIZE = 100
+# How far the helpdesk's clock may be behind Temporal's: a ticket made by an
+# earlier attempt is looked for from this long before the activity was scheduled.
+CLOCK_SKEW = timedelta(minutes=15)
+
+
+class Ticket(BaseModel):
+    id: int
+    status: int
+    created_at: datetime
+    updated_at: datetime
+    custom_fields: dict[str, Any] = {}
+
+    @property
+    def key(self) -> Any:
+        return self.custom_fields.get(KEY_FIELD)
+
+
+class Agent(BaseModel):
+    id: int
 
 
 class HelpdeskClient(SystemClient):
-    def __init__(
-        self,
-        base_url: str,
-        api_key: str,
-        timeout: Any = 10.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        # Freshdesk: basic auth with the API key as user name and any password.
-        super().__init__(base_url, timeout, "helpdesk", transport, auth=(api_key, "X"))
+    system = "helpdesk"
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
-    ) -> HelpdeskClient:
-        return cls(
-            settings.system_url("helpdesk"),
-            settings.helpdesk_api_key,
-            settings.http_timeout,
-            transport,
-        )
+    def auth_from(cls, settings: Settings) -> httpx.Auth:
+        return api_key_auth(settings.helpdesk_api_key)
 
-    async def create_ticket(self, ticket: dict[str, Any]) -> dict[str, Any]:
-        return await self.request("POST", "/api/v2/tickets", json=ticket)
+    async def create_ticket(self, ticket: dict[str, Any]) -> Ticket:
+        return await self.request("POST", "/api/v2/tickets", Ticket, json=ticket)
 
-    async def get_ticket(self, ticket_id: int) -> dict[str, Any]:
-        return await self.request("GET", f"/api/v2/tickets/{ticket_id}")
+    async def get_ticket(self, ticket_id: int) -> Ticket:
+        return await self.request("GET", f"/api/v2/tickets/{ticket_id}", Ticket)
 
-    async def update_ticket(self, ticket_id: int, changes: dict[str, Any]) -> dict[str, Any]:
-        return await self.request("PUT", f"/api/v2/tickets/{ticket_id}", json=changes)
+    async def update_ticket(self, ticket_id: int, changes: dict[str, Any]) -> Ticket:
+        return await self.request("PUT", f"/api/v2/tickets/{ticket_id}", Ticket, json=changes)
 
-    async def find_by_ref(self, ref: str) -> list[dict[str, Any]]:
-        if "'" in ref or '"' in ref:
-            raise ApplicationError(
-                f"ref {ref!r} cannot be searched", type="InvalidTicket", non_retryable=True
+    async def find_by_key(self, requester_email: str, key: str, since: datetime) -> Ticket | None:
+        """The ticket `requester_email` asked for under `key`, made at or after
+        `since`; None if there is none. Lists, newest first, only tickets updated
+        since then (a ticket is updated when it is made), and stops at the first
+        ticket made before."""
+        page = 1
+        while True:
+            tickets = await self.request(
+                "GET",
+                "/api/v2/tickets",
+                list[Ticket],
+                params={
+                    "email": requester_email,
+                    "updated_since": since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "order_by": "created_at",
+                    "order_type": "desc",
+                    "per_page": PAGE_SIZE,
+                    "page": page,
+                },
             )
-        body = await self.request(
-            "GET", "/api/v2/search/tickets", params={"query": f"\"{REF_FIELD}:'{ref}'\""}
-        )
-        return body["results"]
+            for ticket in tickets:
+                if ticket.key == key:
+                    return ticket
+            if len(tickets) < PAGE_SIZE or tickets[-1].created_at < since:
+                return None
+            page += 1
 
     async def agent_id(self, email: str) -> int | None:
-        agents = await self.request("GET", "/api/v2/agents", params={"email": email})
-        return agents[0]["id"] if agents else None
+        agents = await self.request("GET", "/api/v2/agents", list[Agent], params={"email": email})
+        return agents[0].id if agents else None
+
+
+def api_key_auth(api_key: str) -> httpx.Auth:
+    # Freshdesk: basic auth with the API key as user name and any password.
+    return httpx.BasicAuth(api_key, "X")
 
 
 class HelpdeskActivities:
@@ -71,12 +107,14 @@ class HelpdeskActivities:
 
     @activity.defn(name=contract.OPEN_TICKET.name)
     async def open_ticket(self, req: TicketRequest) -> int:
-        log = activity_logger().bind(ref=req.idempotency_key)
-        # Search first: a retry after a lost create response must find that ticket.
-        existing = await self.client.find_by_ref(req.idempotency_key)
-        if existing:
-            log.info("helpdesk ticket already open", ticket_id=existing[0]["id"])
-            return existing[0]["id"]
+        log = activity_logger().bind(idempotency_key=req.idempotency_key)
+        # Every attempt of this activity runs after its first scheduling, so the
+        # ticket an earlier attempt made (its response lost) is no older than that.
+        since = activity.info().scheduled_time - CLOCK_SKEW
+        existing = await self.client.find_by_key(req.requester_email, req.idempotency_key, since)
+        if existing is not None:
+            log.info("helpdesk ticket already open", ticket_id=existing.id)
+            return existing.id
         responder_id = None
         if req.assignee_email:
             responder_id = await self.client.agent_id(req.assignee_email)
@@ -92,13 +130,13 @@ class HelpdeskActivities:
             "priority": PRIORITY_MEDIUM,
             "status": OPEN,
             "tags": ["sopflow"],
-            "custom_fields": {REF_FIELD: req.idempotency_key},
+            "custom_fields": {KEY_FIELD: req.idempotency_key},
         }
         if responder_id is not None:
             ticket["responder_id"] = responder_id
         created = await self.client.create_ticket(ticket)
-        log.info("helpdesk ticket opened", ticket_id=created["id"], responder_id=responder_id)
-        return created["id"]
+        log.info("helpdesk ticket opened", ticket_id=created.id, responder_id=responder_id)
+        return created.id
 
     @activity.defn(name=contract.RESOLVE_TICKET.name)
     async def resolve_ticket(self, req: ResolveTicket) -> None:

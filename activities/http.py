@@ -1,16 +1,23 @@
-"""The one base for clients of external systems: a timeout, and the mapping from
-HTTP outcomes to the typed errors workflows branch on."""
+"""The one base for clients of external systems: where the system is, a timeout,
+and the mapping from HTTP outcomes to the typed errors workflows branch on.
+
+A client is a subclass that names its system (`system = "oms"`) and adds one
+method per call it makes; construction, settings, transport and errors live here."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import httpx
 import structlog
+from pydantic import TypeAdapter, ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
+
+from sopflow.config import Settings
 
 SYSTEM_UNAVAILABLE = "SystemUnavailable"
 # Statuses that say "not now" rather than "no": worth retrying.
@@ -44,20 +51,47 @@ def _reason(response: httpx.Response) -> str:
     return str(body)[:500]
 
 
+@functools.cache
+def _adapter(shape: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(shape)
+
+
 class SystemClient:
+    """One external system over HTTP. Every outcome of `request` is either the
+    decoded answer or an `ApplicationError`: `SystemUnavailable` (retryable, the
+    system is failing) or `<System>Refused` (non-retryable, the system said no),
+    each with `{"system", "status_code", "reason"}` as its details."""
+
+    # The name settings know the system by (`oms_url`), and errors report.
+    system: ClassVar[str]
+
     def __init__(
         self,
         base_url: str,
-        timeout: float | timedelta,
-        system_name: str,
+        timeout: float | timedelta = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
-        **client_kwargs: Any,
+        auth: httpx.Auth | None = None,
     ) -> None:
-        self.system_name = system_name
         self.timeout = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
         self._http = httpx.AsyncClient(
-            base_url=base_url, timeout=self.timeout, transport=transport, **client_kwargs
+            base_url=base_url, timeout=self.timeout, transport=transport, auth=auth
         )
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+    ) -> Self:
+        return cls(
+            settings.system_url(cls.system),
+            settings.http_timeout,
+            transport,
+            auth=cls.auth_from(settings),
+        )
+
+    @classmethod
+    def auth_from(cls, settings: Settings) -> httpx.Auth | None:
+        """How this system wants callers to authenticate; none by default."""
+        return None
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -66,17 +100,17 @@ class SystemClient:
         self, message: str, status_code: int | None = None, reason: str | None = None
     ) -> ApplicationError:
         return ApplicationError(
-            f"{self.system_name} unavailable: {message}",
-            {"system": self.system_name, "status_code": status_code, "reason": reason or message},
+            f"{self.system} unavailable: {message}",
+            {"system": self.system, "status_code": status_code, "reason": reason or message},
             type=SYSTEM_UNAVAILABLE,
             non_retryable=False,
         )
 
     def refused(self, status_code: int, reason: str) -> ApplicationError:
         return ApplicationError(
-            f"{self.system_name} refused ({status_code}): {reason}",
-            {"system": self.system_name, "status_code": status_code, "reason": reason},
-            type=refused_type(self.system_name),
+            f"{self.system} refused ({status_code}): {reason}",
+            {"system": self.system, "status_code": status_code, "reason": reason},
+            type=refused_type(self.system),
             non_retryable=True,
         )
 
@@ -84,13 +118,17 @@ class SystemClient:
         self,
         method: str,
         path: str,
+        answer: Any = None,
         *,
         json: Any = None,
         params: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
     ) -> Any:
-        """Send one request and return the decoded JSON body (None when empty)."""
+        """Send one request and return its answer validated as `answer` (a model,
+        or a type such as `list[Model]`); with no `answer`, the decoded JSON body
+        (None when empty). An answer of the wrong shape is the system failing."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        what = f"{method} {path}"
         try:
             # An overall deadline: httpx's timeout is per network operation, and a
             # slow trickle (or an in-process transport) would never hit it.
@@ -99,23 +137,33 @@ class SystemClient:
                     method, path, json=json, params=params, headers=headers
                 )
         except TimeoutError:
-            raise self.unavailable(f"{method} {path} timed out after {self.timeout:g}s") from None
+            raise self.unavailable(f"{what} timed out after {self.timeout:g}s") from None
         except httpx.TimeoutException as err:
-            raise self.unavailable(f"{method} {path} timed out: {err!r}") from err
+            raise self.unavailable(f"{what} timed out: {err!r}") from err
         except httpx.TransportError as err:
-            raise self.unavailable(f"{method} {path} failed: {err!r}") from err
+            raise self.unavailable(f"{what} failed: {err!r}") from err
 
         status = response.status_code
         if status >= 500 or status in _RETRYABLE_STATUS:
             reason = _reason(response)
-            raise self.unavailable(f"{method} {path} -> {status} {reason}", status, reason)
+            raise self.unavailable(f"{what} -> {status} {reason}", status, reason)
         if status >= 400:
             raise self.refused(status, _reason(response))
-        if not response.content:
+        if not response.content and answer is None:
             return None
         try:
-            return response.json()
+            body = response.json()
         except ValueError as err:
             raise self.unavailable(
-                f"{method} {path} answered {status} with a non-JSON body"
+                f"{what} answered {status} with a non-JSON body", status
+            ) from err
+        if answer is None:
+            return body
+        try:
+            return _adapter(answer).validate_python(body)
+        except ValidationError as err:
+            raise self.unavailable(
+                f"{what} answered {status} with an unexpected body: "
+                f"{err.error_count()} error(s), first: {err.errors()[0]['msg']}",
+                status,
             ) from err

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
-import httpx
 from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -23,7 +21,6 @@ from activities.contracts.iseries import (
 from activities.contracts.oms import OmsLine
 from activities.http import SystemClient, activity_logger
 from domain.order.models import Invoice
-from sopflow.config import Settings
 
 
 class IseriesOrderRequest(BaseModel):
@@ -58,48 +55,47 @@ class IseriesInvoiceRequest(BaseModel):
 
 
 class IseriesClient(SystemClient):
-    def __init__(
-        self, base_url: str, timeout: Any = 10.0, transport: httpx.AsyncBaseTransport | None = None
-    ) -> None:
-        super().__init__(base_url, timeout, "iseries", transport)
-
-    @classmethod
-    def from_settings(
-        cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
-    ) -> IseriesClient:
-        return cls(settings.system_url("iseries"), settings.http_timeout, transport)
+    system = "iseries"
 
     async def create_order(self, idempotency_key: str, order: IseriesOrderRequest) -> IseriesOrder:
-        body = await self.request(
-            "POST", "/orders", json=order.model_dump(mode="json"), idempotency_key=idempotency_key
+        return await self.request(
+            "POST",
+            "/orders",
+            IseriesOrder,
+            json=order.model_dump(mode="json"),
+            idempotency_key=idempotency_key,
         )
-        return IseriesOrder.model_validate(body)
 
     async def get_order(self, iseries_order_id: str) -> IseriesOrder:
-        return IseriesOrder.model_validate(await self.request("GET", f"/orders/{iseries_order_id}"))
+        return await self.request("GET", f"/orders/{iseries_order_id}", IseriesOrder)
 
     async def find_orders(self, external_ref: str) -> list[IseriesOrder]:
-        body = await self.request("GET", "/orders", params={"external_ref": external_ref})
-        return [IseriesOrder.model_validate(o) for o in body]
+        return await self.request(
+            "GET", "/orders", list[IseriesOrder], params={"external_ref": external_ref}
+        )
 
     async def print_pick_ticket(self, req: PickTicketRequest) -> PickTicket:
-        body = await self.request(
+        return await self.request(
             "POST",
             "/pick-tickets",
+            PickTicket,
             json=req.model_dump(mode="json", exclude={"idempotency_key"}),
             idempotency_key=req.idempotency_key,
         )
-        return PickTicket.model_validate(body)
 
     async def create_invoice(self, idempotency_key: str, req: IseriesInvoiceRequest) -> Invoice:
-        body = await self.request(
-            "POST", "/invoices", json=req.model_dump(mode="json"), idempotency_key=idempotency_key
+        return await self.request(
+            "POST",
+            "/invoices",
+            Invoice,
+            json=req.model_dump(mode="json"),
+            idempotency_key=idempotency_key,
         )
-        return Invoice.model_validate(body)
 
     async def find_invoices(self, order_ref: str) -> list[Invoice]:
-        body = await self.request("GET", "/invoices", params={"order_ref": order_ref})
-        return [Invoice.model_validate(i) for i in body]
+        return await self.request(
+            "GET", "/invoices", list[Invoice], params={"order_ref": order_ref}
+        )
 
 
 class IseriesActivities:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-import httpx
 from pydantic import BaseModel
 from temporalio import activity
 
@@ -19,7 +18,6 @@ from activities.contracts.oms import (
     OmsUpdateOrder,
 )
 from activities.http import SystemClient, activity_logger
-from sopflow.config import Settings
 
 
 class OmsOrderRequest(BaseModel):
@@ -49,29 +47,24 @@ class OmsOrder(BaseModel):
 
 
 class OmsClient(SystemClient):
-    def __init__(
-        self, base_url: str, timeout: Any = 10.0, transport: httpx.AsyncBaseTransport | None = None
-    ) -> None:
-        super().__init__(base_url, timeout, "oms", transport)
-
-    @classmethod
-    def from_settings(
-        cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
-    ) -> OmsClient:
-        return cls(settings.system_url("oms"), settings.http_timeout, transport)
+    system = "oms"
 
     async def create_order(self, idempotency_key: str, order: OmsOrderRequest) -> OmsOrder:
-        body = await self.request(
-            "POST", "/orders", json=order.model_dump(mode="json"), idempotency_key=idempotency_key
+        return await self.request(
+            "POST",
+            "/orders",
+            OmsOrder,
+            json=order.model_dump(mode="json"),
+            idempotency_key=idempotency_key,
         )
-        return OmsOrder.model_validate(body)
 
     async def get_order(self, oms_order_id: str) -> OmsOrder:
-        return OmsOrder.model_validate(await self.request("GET", f"/orders/{oms_order_id}"))
+        return await self.request("GET", f"/orders/{oms_order_id}", OmsOrder)
 
     async def find_orders(self, external_ref: str) -> list[OmsOrder]:
-        body = await self.request("GET", "/orders", params={"external_ref": external_ref})
-        return [OmsOrder.model_validate(o) for o in body]
+        return await self.request(
+            "GET", "/orders", list[OmsOrder], params={"external_ref": external_ref}
+        )
 
     async def update_order(
         self,
@@ -86,22 +79,16 @@ class OmsClient(SystemClient):
             patch["lines"] = [ln.model_dump(mode="json") for ln in lines]
         if branch_id is not None:
             patch["branch_id"] = branch_id
-        return OmsOrder.model_validate(
-            await self.request("PATCH", f"/orders/{oms_order_id}", json=patch)
-        )
+        return await self.request("PATCH", f"/orders/{oms_order_id}", OmsOrder, json=patch)
 
     async def confirm_order(self, oms_order_id: str, idempotency_key: str) -> OmsOrder:
-        return OmsOrder.model_validate(
-            await self.request(
-                "POST", f"/orders/{oms_order_id}/confirm", idempotency_key=idempotency_key
-            )
+        return await self.request(
+            "POST", f"/orders/{oms_order_id}/confirm", OmsOrder, idempotency_key=idempotency_key
         )
 
     async def release_order(self, oms_order_id: str, idempotency_key: str) -> OmsRelease:
-        return OmsRelease.model_validate(
-            await self.request(
-                "POST", f"/orders/{oms_order_id}/release", idempotency_key=idempotency_key
-            )
+        return await self.request(
+            "POST", f"/orders/{oms_order_id}/release", OmsRelease, idempotency_key=idempotency_key
         )
 
 

@@ -6,8 +6,10 @@ import contextlib
 import pickle
 import random
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
+import structlog
 from fastapi import FastAPI
 
 from simulators import email, faults, helpdesk, iseries, oms
@@ -16,8 +18,14 @@ from simulators import email, faults, helpdesk, iseries, oms
 class SimState:
     """Everything the simulators remember; one per app so apps never share state."""
 
-    def __init__(self, helpdesk_api_key: str, seed: int | None) -> None:
+    def __init__(
+        self,
+        helpdesk_api_key: str,
+        seed: int | None,
+        helpdesk_search_lag: timedelta = helpdesk.DEFAULT_SEARCH_LAG,
+    ) -> None:
         self._helpdesk_api_key = helpdesk_api_key
+        self._helpdesk_search_lag = helpdesk_search_lag
         self._seed = seed
         self.reset()
 
@@ -28,29 +36,47 @@ class SimState:
         self.oms = oms.OmsState()
         self.iseries = iseries.IseriesState()
         self.email = email.EmailState()
-        self.helpdesk = helpdesk.HelpdeskState(self._helpdesk_api_key)
+        self.helpdesk = helpdesk.HelpdeskState(self._helpdesk_api_key, self._helpdesk_search_lag)
 
     # What the systems hold survives a restart of the dev stack (its workflows
     # do too, and would otherwise point at orders the simulators forgot).
     # Injected faults do not.
     _KEPT = ("oms", "iseries", "email", "helpdesk")
+    # Raised when what is kept changes shape; a file of another version is set aside.
+    _VERSION = 2
 
     def save(self, path: Path) -> None:
-        path.write_bytes(pickle.dumps({name: getattr(self, name) for name in self._KEPT}))
+        kept = {name: getattr(self, name) for name in self._KEPT}
+        path.write_bytes(pickle.dumps({"version": self._VERSION, "systems": kept}))
 
     def load(self, path: Path) -> None:
-        if path.exists():
-            for name, value in pickle.loads(path.read_bytes()).items():
-                setattr(self, name, value)
+        if not path.exists():
+            return
+        saved = pickle.loads(path.read_bytes())
+        if not isinstance(saved, dict) or saved.get("version") != self._VERSION:
+            aside = path.with_suffix(path.suffix + ".old")
+            path.replace(aside)
+            structlog.get_logger().warning(
+                "simulator state from an older version set aside; starting empty",
+                path=str(aside),
+            )
+            return
+        for name, value in saved["systems"].items():
+            setattr(self, name, value)
+        # Configuration is the current run's, not the saved one's.
+        self.helpdesk.api_key = self._helpdesk_api_key
+        self.helpdesk.search_lag = self._helpdesk_search_lag
 
 
 def create_app(
     helpdesk_api_key: str = "sim-helpdesk-key",
     seed: int | None = None,
     state_file: Path | None = None,
+    helpdesk_search_lag: timedelta = helpdesk.DEFAULT_SEARCH_LAG,
 ) -> FastAPI:
-    """`state_file`: where the systems' state is kept between runs (none: memory only)."""
-    sim = SimState(helpdesk_api_key, seed)
+    """`state_file`: where the systems' state is kept between runs (none: memory only).
+    `helpdesk_search_lag`: how long a helpdesk write takes to reach its search index."""
+    sim = SimState(helpdesk_api_key, seed, helpdesk_search_lag)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from simulators.idempotency import IdempotencyStore, require_key
+from simulators.idempotency import IdempotencyStore, Idempotent
 
 
 class MessageIn(BaseModel):
@@ -27,6 +26,15 @@ class EmailState:
         self.messages: dict[str, Message] = {}
         self.keys = IdempotencyStore()
 
+    def send(self, body: MessageIn) -> Message:
+        message = Message(
+            message_id=f"MSG-{len(self.messages) + 1:06d}",
+            sent_at=datetime.now(UTC),
+            **body.model_dump(),
+        )
+        self.messages[message.message_id] = message
+        return message
+
 
 def _state(request: Request) -> EmailState:
     return request.app.state.sim.email
@@ -36,24 +44,9 @@ router = APIRouter(prefix="/email", tags=["email"])
 
 
 @router.post("/messages", status_code=201)
-async def send_message(
-    body: MessageIn,
-    request: Request,
-    response: Response,
-    idempotency_key: Annotated[str | None, Header()] = None,
-) -> Message:
-    state, key = _state(request), require_key(idempotency_key)
-    if (existing := state.keys.lookup(key, body)) is not None:
-        response.status_code = 200
-        return state.messages[existing]
-    message = Message(
-        message_id=f"MSG-{len(state.messages) + 1:06d}",
-        sent_at=datetime.now(UTC),
-        **body.model_dump(),
-    )
-    state.messages[message.message_id] = message
-    state.keys.remember(key, body, message.message_id)
-    return message
+async def send_message(body: MessageIn, request: Request, key: Idempotent) -> Message:
+    state = _state(request)
+    return key.once(state.keys, body, lambda: state.send(body))
 
 
 @router.get("/messages")

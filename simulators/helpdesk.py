@@ -1,13 +1,19 @@
-"""Helpdesk stand-in in the shape of the Freshdesk v2 tickets API (the subset sopflow uses)."""
+"""Helpdesk stand-in in the shape of the Freshdesk v2 tickets API (the subset sopflow uses).
+
+Like Freshdesk, it has two ways to find tickets: listing (`GET /tickets`, filtered
+by requester and `updated_since`), which sees every write at once, and search
+(`GET /search/tickets`), served from an index that lags behind the writes by
+`search_lag` ("updates can take a few minutes to be searchable")."""
 
 from __future__ import annotations
 
 import re
 import secrets
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from collections import deque
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, Field
 
@@ -54,11 +60,35 @@ class Agent(BaseModel):
     created_at: datetime
 
 
+# Freshdesk lists only tickets created in the last 30 days unless asked for
+# `updated_since`.
+DEFAULT_LIST_WINDOW = timedelta(days=30)
+# Freshdesk says a few minutes; a few seconds show the same race in the dev stack.
+DEFAULT_SEARCH_LAG = timedelta(seconds=5)
+
+
 class HelpdeskState:
-    def __init__(self, api_key: str) -> None:
+    def __init__(self, api_key: str, search_lag: timedelta = DEFAULT_SEARCH_LAG) -> None:
         self.api_key = api_key
+        self.search_lag = search_lag
         self.tickets: dict[int, Ticket] = {}
         self.agents: dict[str, Agent] = {}  # by lower-cased email
+        # The search index: what it has taken in, and the writes it has not yet.
+        self._indexed: dict[int, Ticket] = {}
+        self._unindexed: deque[Ticket] = deque()
+
+    def save(self, ticket: Ticket) -> Ticket:
+        self.tickets[ticket.id] = ticket
+        self._unindexed.append(ticket)
+        return ticket
+
+    def searchable(self) -> list[Ticket]:
+        """The tickets as the search index has them: writes older than the lag."""
+        indexed_until = datetime.now(UTC) - self.search_lag
+        while self._unindexed and self._unindexed[0].updated_at <= indexed_until:
+            ticket = self._unindexed.popleft()
+            self._indexed[ticket.id] = ticket
+        return list(self._indexed.values())
 
     def ticket(self, ticket_id: int) -> Ticket:
         try:
@@ -103,8 +133,32 @@ async def create_ticket(body: TicketIn, request: Request) -> Ticket:
     state.check_responder(body.responder_id)
     now = datetime.now(UTC)
     ticket = Ticket(id=len(state.tickets) + 1, created_at=now, updated_at=now, **body.model_dump())
-    state.tickets[ticket.id] = ticket
-    return ticket
+    return state.save(ticket)
+
+
+@router.get("/tickets")
+async def list_tickets(
+    request: Request,
+    email: str | None = None,
+    updated_since: datetime | None = None,
+    order_by: Literal["created_at", "updated_at"] = "created_at",
+    order_type: Literal["asc", "desc"] = "desc",
+    per_page: Annotated[int, Query(ge=1, le=100)] = 30,
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> list[Ticket]:
+    """Read from the tickets themselves: a ticket is listed as soon as it is made."""
+    tickets = list(_state(request).tickets.values())
+    if email is not None:
+        tickets = [t for t in tickets if t.email.lower() == email.lower()]
+    if updated_since is not None:
+        if updated_since.tzinfo is None:
+            updated_since = updated_since.replace(tzinfo=UTC)
+        tickets = [t for t in tickets if t.updated_at >= updated_since]
+    else:
+        created_since = datetime.now(UTC) - DEFAULT_LIST_WINDOW
+        tickets = [t for t in tickets if t.created_at >= created_since]
+    tickets.sort(key=lambda t: (getattr(t, order_by), t.id), reverse=order_type == "desc")
+    return tickets[(page - 1) * per_page : page * per_page]
 
 
 @router.get("/tickets/{ticket_id}")
@@ -120,9 +174,7 @@ async def update_ticket(ticket_id: int, body: TicketUpdate, request: Request) ->
     state.check_responder(changes.get("responder_id"))
     if "custom_fields" in changes:
         changes["custom_fields"] = {**ticket.custom_fields, **(changes["custom_fields"] or {})}
-    updated = ticket.model_copy(update={**changes, "updated_at": datetime.now(UTC)})
-    state.tickets[ticket_id] = updated
-    return updated
+    return state.save(ticket.model_copy(update={**changes, "updated_at": datetime.now(UTC)}))
 
 
 _REF_QUERY = re.compile(r"""^"cf_sopflow_ref:'([^']*)'"$""")
@@ -135,12 +187,13 @@ class SearchResult(BaseModel):
 
 @router.get("/search/tickets")
 async def search_tickets(request: Request, query: str) -> SearchResult:
+    """From the lagging index: a ticket made a moment ago is not found yet."""
     match = _REF_QUERY.match(query)
     if match is None:
         raise HTTPException(400, detail="only the query \"cf_sopflow_ref:'<ref>'\" is supported")
     ref = match.group(1)
     found = [
-        t for t in _state(request).tickets.values() if t.custom_fields.get("cf_sopflow_ref") == ref
+        t for t in _state(request).searchable() if t.custom_fields.get("cf_sopflow_ref") == ref
     ]
     return SearchResult(results=found, total=len(found))
 

@@ -1,35 +1,70 @@
-"""Idempotency-Key handling shared by the simulated systems that create things."""
+"""Idempotency-Key handling, written once for every simulated endpoint that makes
+or changes something (create an order, release it, print a pick ticket, ...).
+
+A key names one attempt of one business operation. The same key with the same
+request gets the same answer again, and nothing is made twice; the same key with
+another request is a client bug and refused with 409; no key at all is a 400.
+A request that fails (404, 409 ...) is not remembered: it made nothing, and a
+retry under its key is tried afresh."""
 
 from __future__ import annotations
 
-from fastapi import HTTPException
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, Header, HTTPException, Request, Response
 from pydantic import BaseModel
 
-
-def require_key(key: str | None) -> str:
-    if not key:
-        raise HTTPException(400, detail="Idempotency-Key header is required")
-    return key
+M = TypeVar("M", bound=BaseModel)
 
 
 class IdempotencyStore:
-    """Remembers, per key, which request body it came with and what it created."""
+    """Per key: the request it came with and the answer it got."""
 
     def __init__(self) -> None:
-        self._seen: dict[str, tuple[str, str]] = {}
+        self._seen: dict[str, tuple[str, BaseModel]] = {}
 
-    def lookup(self, key: str, body: BaseModel) -> str | None:
-        """The id created earlier under this key, or None if the key is new.
-        A key reused with a different body is a client bug, never a replay."""
+    def once(self, key: str, fingerprint: str, make: Callable[[], M]) -> tuple[M, bool]:
+        """(`make()`'s answer, False), or (the first answer, True) for a replay."""
         seen = self._seen.get(key)
         if seen is None:
-            return None
-        fingerprint, created_id = seen
-        if fingerprint != body.model_dump_json():
+            answer = make()
+            self._seen[key] = (fingerprint, answer)
+            return answer, False
+        first, answer = seen
+        if first != fingerprint:
             raise HTTPException(
-                409, detail=f"Idempotency-Key {key!r} was already used with a different request"
+                409, detail=f"Idempotency-Key {key!r} already used with a different request"
             )
-        return created_id
+        return answer, True  # type: ignore[return-value]
 
-    def remember(self, key: str, body: BaseModel, created_id: str) -> None:
-        self._seen[key] = (body.model_dump_json(), created_id)
+
+class IdempotentRequest:
+    """A FastAPI dependency: the request's Idempotency-Key (required) and what the
+    handler needs to do its work at most once per key."""
+
+    def __init__(
+        self,
+        request: Request,
+        response: Response,
+        idempotency_key: Annotated[
+            str | None,
+            Header(description="One attempt of one operation; a retry sends it again."),
+        ] = None,
+    ) -> None:
+        if not idempotency_key:
+            raise HTTPException(400, detail="Idempotency-Key header is required")
+        self.key = idempotency_key
+        self._target = f"{request.method} {request.url.path}"
+        self._response = response
+
+    def once(self, store: IdempotencyStore, body: BaseModel | None, make: Callable[[], M]) -> M:
+        """`make()`'s answer, or, for a replay, the answer the first request got."""
+        fingerprint = f"{self._target} {body.model_dump_json() if body is not None else ''}"
+        answer, replayed = store.once(self.key, fingerprint, make)
+        if replayed:
+            self._response.status_code = 200
+        return answer
+
+
+Idempotent = Annotated[IdempotentRequest, Depends()]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Header, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from simulators.idempotency import IdempotencyStore, require_key
+from simulators.idempotency import IdempotencyStore, Idempotent
 
 CENT = Decimal("0.01")
 
@@ -80,10 +80,9 @@ class Invoice(BaseModel):
 class IseriesState:
     def __init__(self) -> None:
         self.orders: dict[str, IseriesOrder] = {}
-        self.pick_tickets: dict[str, PickTicket] = {}  # by iseries_order_id
+        self.pick_tickets: dict[str, PickTicket] = {}
         self.invoices: dict[str, Invoice] = {}
-        self.order_keys = IdempotencyStore()
-        self.invoice_keys = IdempotencyStore()
+        self.keys = IdempotencyStore()
 
     def add_order(
         self, order: OrderIn, source: Literal["oms", "direct"], oms_order_id: str | None = None
@@ -105,26 +104,42 @@ class IseriesState:
         except KeyError:
             raise HTTPException(404, detail=f"iSeries order {iseries_order_id} not found") from None
 
+    def print_pick_ticket(self, body: PickTicketIn) -> PickTicket:
+        """Each print is a piece of paper at the branch: a reprint is a new ticket."""
+        self.order(body.iseries_order_id)
+        ticket = PickTicket(
+            pick_ticket_id=f"PT-{len(self.pick_tickets) + 1:06d}",
+            iseries_order_id=body.iseries_order_id,
+            branch_id=body.branch_id,
+            printed_at=datetime.now(UTC),
+        )
+        self.pick_tickets[ticket.pick_ticket_id] = ticket
+        return ticket
+
+    def add_invoice(self, body: InvoiceIn) -> Invoice:
+        self.order(body.iseries_order_id)
+        amount = sum((ln.quantity * ln.unit_price for ln in body.lines), Decimal(0))
+        invoice = Invoice(
+            invoice_number=f"INV-{len(self.invoices) + 1:06d}",
+            amount=amount.quantize(CENT, rounding=ROUND_HALF_UP),
+            issued_at=datetime.now(UTC),
+            **body.model_dump(),
+        )
+        self.invoices[invoice.invoice_number] = invoice
+        return invoice
+
 
 def _state(request: Request) -> IseriesState:
     return request.app.state.sim.iseries
 
 
 router = APIRouter(prefix="/iseries", tags=["iseries"])
-IdempotencyKey = Annotated[str | None, Header()]
 
 
 @router.post("/orders", status_code=201)
-async def create_order(
-    body: OrderIn, request: Request, response: Response, idempotency_key: IdempotencyKey = None
-) -> IseriesOrder:
-    state, key = _state(request), require_key(idempotency_key)
-    if (existing := state.order_keys.lookup(key, body)) is not None:
-        response.status_code = 200
-        return state.orders[existing]
-    created = state.add_order(body, source="direct")
-    state.order_keys.remember(key, body, created.iseries_order_id)
-    return created
+async def create_order(body: OrderIn, request: Request, key: Idempotent) -> IseriesOrder:
+    state = _state(request)
+    return key.once(state.keys, body, lambda: state.add_order(body, source="direct"))
 
 
 @router.get("/orders")
@@ -139,42 +154,25 @@ async def get_order(iseries_order_id: str, request: Request) -> IseriesOrder:
 
 
 @router.post("/pick-tickets", status_code=201)
-async def print_pick_ticket(body: PickTicketIn, request: Request, response: Response) -> PickTicket:
+async def print_pick_ticket(body: PickTicketIn, request: Request, key: Idempotent) -> PickTicket:
     state = _state(request)
-    state.order(body.iseries_order_id)
-    # One pick ticket per order: a retried print must not send the branch picking twice.
-    if (existing := state.pick_tickets.get(body.iseries_order_id)) is not None:
-        response.status_code = 200
-        return existing
-    ticket = PickTicket(
-        pick_ticket_id=f"PT-{len(state.pick_tickets) + 1:06d}",
-        iseries_order_id=body.iseries_order_id,
-        branch_id=body.branch_id,
-        printed_at=datetime.now(UTC),
-    )
-    state.pick_tickets[body.iseries_order_id] = ticket
-    return ticket
+    return key.once(state.keys, body, lambda: state.print_pick_ticket(body))
+
+
+@router.get("/pick-tickets")
+async def list_pick_tickets(
+    request: Request, iseries_order_id: str | None = None
+) -> list[PickTicket]:
+    tickets = _state(request).pick_tickets.values()
+    return [
+        t for t in tickets if iseries_order_id is None or t.iseries_order_id == iseries_order_id
+    ]
 
 
 @router.post("/invoices", status_code=201)
-async def create_invoice(
-    body: InvoiceIn, request: Request, response: Response, idempotency_key: IdempotencyKey = None
-) -> Invoice:
-    state, key = _state(request), require_key(idempotency_key)
-    if (existing := state.invoice_keys.lookup(key, body)) is not None:
-        response.status_code = 200
-        return state.invoices[existing]
-    state.order(body.iseries_order_id)
-    amount = sum((ln.quantity * ln.unit_price for ln in body.lines), Decimal(0))
-    invoice = Invoice(
-        invoice_number=f"INV-{len(state.invoices) + 1:06d}",
-        amount=amount.quantize(CENT, rounding=ROUND_HALF_UP),
-        issued_at=datetime.now(UTC),
-        **body.model_dump(),
-    )
-    state.invoices[invoice.invoice_number] = invoice
-    state.invoice_keys.remember(key, body, invoice.invoice_number)
-    return invoice
+async def create_invoice(body: InvoiceIn, request: Request, key: Idempotent) -> Invoice:
+    state = _state(request)
+    return key.once(state.keys, body, lambda: state.add_invoice(body))
 
 
 @router.get("/invoices")

@@ -4,13 +4,13 @@ confirmed, and released to iSeries."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Header, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from simulators import iseries
-from simulators.idempotency import IdempotencyStore, require_key
+from simulators.idempotency import IdempotencyStore, Idempotent
 
 
 class OrderIn(BaseModel):
@@ -61,6 +61,53 @@ class OmsState:
         except KeyError:
             raise HTTPException(404, detail=f"OMS order {oms_order_id} not found") from None
 
+    def add_order(self, body: OrderIn) -> OmsOrder:
+        now = datetime.now(UTC)
+        order = OmsOrder(
+            oms_order_id=f"OMS-{len(self.orders) + 1:06d}",
+            created_at=now,
+            updated_at=now,
+            **body.model_dump(),
+        )
+        self.orders[order.oms_order_id] = order
+        return order
+
+    def confirm(self, oms_order_id: str) -> OmsOrder:
+        order = self.order(oms_order_id)
+        if order.status == "draft":
+            order = order.model_copy(
+                update={"status": "confirmed", "updated_at": datetime.now(UTC)}
+            )
+            self.orders[oms_order_id] = order
+        return order
+
+    def release(self, oms_order_id: str, branch_system: iseries.IseriesState) -> Release:
+        order = self.order(oms_order_id)
+        # An order is released once: asking again answers with the same iSeries order.
+        if order.iseries_order_id is not None:
+            return Release(oms_order_id=oms_order_id, iseries_order_id=order.iseries_order_id)
+        if order.status != "confirmed":
+            raise HTTPException(
+                409,
+                detail=f"order {oms_order_id} is {order.status}; only a confirmed order is released",
+            )
+        if not order.branch_id:
+            raise HTTPException(409, detail=f"order {oms_order_id} has no branch to release to")
+        # The real OMS pushes the order to iSeries; here both live in one process.
+        pushed = branch_system.add_order(
+            iseries.OrderIn(**order.model_dump(include=set(iseries.OrderIn.model_fields))),
+            source="oms",
+            oms_order_id=oms_order_id,
+        )
+        self.orders[oms_order_id] = order.model_copy(
+            update={
+                "status": "released",
+                "iseries_order_id": pushed.iseries_order_id,
+                "updated_at": datetime.now(UTC),
+            }
+        )
+        return Release(oms_order_id=oms_order_id, iseries_order_id=pushed.iseries_order_id)
+
 
 def _state(request: Request) -> OmsState:
     return request.app.state.sim.oms
@@ -70,26 +117,9 @@ router = APIRouter(prefix="/oms", tags=["oms"])
 
 
 @router.post("/orders", status_code=201)
-async def create_order(
-    body: OrderIn,
-    request: Request,
-    response: Response,
-    idempotency_key: Annotated[str | None, Header()] = None,
-) -> OmsOrder:
-    state, key = _state(request), require_key(idempotency_key)
-    if (existing := state.keys.lookup(key, body)) is not None:
-        response.status_code = 200
-        return state.orders[existing]
-    now = datetime.now(UTC)
-    order = OmsOrder(
-        oms_order_id=f"OMS-{len(state.orders) + 1:06d}",
-        created_at=now,
-        updated_at=now,
-        **body.model_dump(),
-    )
-    state.orders[order.oms_order_id] = order
-    state.keys.remember(key, body, order.oms_order_id)
-    return order
+async def create_order(body: OrderIn, request: Request, key: Idempotent) -> OmsOrder:
+    state = _state(request)
+    return key.once(state.keys, body, lambda: state.add_order(body))
 
 
 @router.get("/orders")
@@ -122,39 +152,14 @@ async def update_order(oms_order_id: str, body: OrderPatch, request: Request) ->
 
 
 @router.post("/orders/{oms_order_id}/confirm")
-async def confirm_order(oms_order_id: str, request: Request) -> OmsOrder:
+async def confirm_order(oms_order_id: str, request: Request, key: Idempotent) -> OmsOrder:
     state = _state(request)
-    order = state.order(oms_order_id)
-    if order.status == "draft":
-        order = order.model_copy(update={"status": "confirmed", "updated_at": datetime.now(UTC)})
-        state.orders[oms_order_id] = order
-    return order
+    return key.once(state.keys, None, lambda: state.confirm(oms_order_id))
 
 
 @router.post("/orders/{oms_order_id}/release")
-async def release_order(oms_order_id: str, request: Request) -> Release:
+async def release_order(oms_order_id: str, request: Request, key: Idempotent) -> Release:
     state = _state(request)
-    order = state.order(oms_order_id)
-    if order.iseries_order_id is not None:
-        return Release(oms_order_id=oms_order_id, iseries_order_id=order.iseries_order_id)
-    if order.status != "confirmed":
-        raise HTTPException(
-            409,
-            detail=f"order {oms_order_id} is {order.status}; only a confirmed order is released",
-        )
-    if not order.branch_id:
-        raise HTTPException(409, detail=f"order {oms_order_id} has no branch to release to")
-    # The real OMS pushes the order to iSeries; here both live in one process.
-    pushed = request.app.state.sim.iseries.add_order(
-        iseries.OrderIn(**order.model_dump(include=set(iseries.OrderIn.model_fields))),
-        source="oms",
-        oms_order_id=oms_order_id,
+    return key.once(
+        state.keys, None, lambda: state.release(oms_order_id, request.app.state.sim.iseries)
     )
-    state.orders[oms_order_id] = order.model_copy(
-        update={
-            "status": "released",
-            "iseries_order_id": pushed.iseries_order_id,
-            "updated_at": datetime.now(UTC),
-        }
-    )
-    return Release(oms_order_id=oms_order_id, iseries_order_id=pushed.iseries_order_id)

@@ -46,16 +46,12 @@ class SystemClients:
     def from_settings(
         cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
     ) -> SystemClients:
-        return cls(
-            oms=OmsClient.from_settings(settings, transport),
-            iseries=IseriesClient.from_settings(settings, transport),
-            email=EmailClient.from_settings(settings, transport),
-            helpdesk=HelpdeskClient.from_settings(settings, transport),
-        )
+        clients = (OmsClient, IseriesClient, EmailClient, HelpdeskClient)
+        return cls(**{c.system: c.from_settings(settings, transport) for c in clients})
 
     async def close(self) -> None:
-        for c in (self.oms, self.iseries, self.email, self.helpdesk):
-            await c.close()
+        for client in vars(self).values():
+            await client.close()
 
 
 def activities_for(pool: asyncpg.Pool, clients: SystemClients) -> list:

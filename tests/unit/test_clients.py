@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import pkgutil
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -12,12 +14,14 @@ from structlog.testing import capture_logs
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+import activities.contracts
+from activities.contracts import ActivityContract
 from activities.contracts.email import EmailMessage
 from activities.contracts.helpdesk import ResolveTicket, TicketRequest
 from activities.contracts.iseries import InvoiceRequest, IseriesCreateOrder, PickTicketRequest
 from activities.contracts.oms import OmsCreateOrder, OmsOrderAction, OmsUpdateOrder
 from activities.email import EmailActivities, EmailClient
-from activities.helpdesk import HelpdeskActivities, HelpdeskClient
+from activities.helpdesk import HelpdeskActivities, HelpdeskClient, api_key_auth
 from activities.iseries import IseriesActivities, IseriesClient
 from activities.oms import OmsActivities, OmsClient
 from domain.order.models import (
@@ -34,6 +38,7 @@ from sopflow.config import Settings
 from workers.main import SystemClients, activities_for
 
 TIMEOUT = 0.2
+SIM_KEY = "sim-helpdesk-key"
 
 
 @pytest.fixture
@@ -85,18 +90,19 @@ async def email(transport):
 
 @pytest.fixture
 async def helpdesk(transport):
-    client = HelpdeskClient("http://sim/helpdesk", "sim-helpdesk-key", TIMEOUT, transport)
+    client = HelpdeskClient("http://sim/helpdesk", TIMEOUT, transport, auth=api_key_auth(SIM_KEY))
     yield HelpdeskActivities(client)
     await client.close()
 
 
-def run(fn, *args, activity_type="test"):
+def run(fn, *args, activity_type="test", scheduled_time=None):
     env = ActivityEnvironment()
     env.info = dataclasses.replace(
         env.info,
         activity_type=activity_type,
         workflow_id="order-401693-PO1",
         workflow_run_id="run-1",
+        scheduled_time=scheduled_time or datetime.now(UTC),
     )
     return env.run(fn, *args)
 
@@ -304,7 +310,7 @@ async def test_pick_ticket(oms, iseries):
         await run(
             iseries.print_pick_ticket,
             PickTicketRequest(
-                idempotency_key="pick-1", iseries_order_id="ISO-404", branch_id="B12"
+                idempotency_key="pick-2", iseries_order_id="ISO-404", branch_id="B12"
             ),
         )
     assert caught.value.type == "IseriesRefused" and caught.value.details[0]["status_code"] == 404
@@ -400,7 +406,7 @@ async def test_helpdesk_ticket_is_opened_once_per_ref(helpdesk, sim):
 
 
 async def test_helpdesk_wrong_api_key_is_refused(transport, sim):
-    client = HelpdeskClient("http://sim/helpdesk", "wrong-key", TIMEOUT, transport)
+    client = HelpdeskClient("http://sim/helpdesk", TIMEOUT, transport, auth=api_key_auth("wrong"))
     request = TicketRequest(
         idempotency_key="r", subject="s", description="d", requester_email="csc@example.com"
     )
@@ -435,25 +441,231 @@ def test_clients_from_settings():
     assert str(EmailClient.from_settings(settings)._http.base_url) == "http://10.0.0.5:9100/email/"
     helpdesk = HelpdeskClient.from_settings(settings)
     assert str(helpdesk._http.base_url) == "http://10.0.0.5:9100/helpdesk/"
-    assert helpdesk._http.auth is not None
 
 
-def test_the_worker_registers_every_activity():
-    names = {
-        fn.__temporal_activity_definition.name
+async def test_the_worker_builds_each_client_from_settings(transport):
+    settings = Settings(host="sim", sim_port=80, helpdesk_api_key=SIM_KEY)
+    clients = SystemClients.from_settings(settings, transport)
+    # Each client reaches its own simulator; the helpdesk with its API key.
+    assert await clients.oms.find_orders("order-x") == []
+    assert await clients.iseries.find_invoices("order-x") == []
+    assert await clients.email.list_messages() == []
+    assert await clients.helpdesk.agent_id("rep@example.com") is not None
+    await clients.close()
+
+    wrong_key = HelpdeskClient.from_settings(settings.model_copy(update={"helpdesk_api_key": "x"}))
+    with pytest.raises(ApplicationError) as caught:
+        await HelpdeskClient(
+            "http://sim/helpdesk", TIMEOUT, transport, auth=wrong_key._http.auth
+        ).agent_id("rep@example.com")
+    assert caught.value.type == "HelpdeskRefused"
+    await wrong_key.close()
+
+
+def contracts() -> dict[str, ActivityContract]:
+    """Every activity contract a workflow can call, from activities/contracts/."""
+    found = {}
+    for module_info in pkgutil.iter_modules(activities.contracts.__path__):
+        module = importlib.import_module(f"activities.contracts.{module_info.name}")
+        for value in vars(module).values():
+            if isinstance(value, ActivityContract):
+                found[value.name] = value
+    return found
+
+
+def test_the_worker_registers_an_activity_for_every_contract():
+    registered = {
+        fn.__temporal_activity_definition.name: fn
         for fn in activities_for(None, SystemClients(None, None, None, None))  # type: ignore[arg-type]
     }
-    assert names == {
-        "reference.validate_order",
-        "read_model.sync",
-        "oms.create_order",
-        "oms.update_order",
-        "oms.confirm_order",
-        "oms.release_order",
-        "iseries.print_pick_ticket",
-        "iseries.invoice_shipment",
-        "iseries.create_order",
-        "email.send",
-        "helpdesk.open_ticket",
-        "helpdesk.resolve_ticket",
-    }
+    assert set(registered) == set(contracts())
+    assert {"oms.release_order", "iseries.print_pick_ticket", "helpdesk.open_ticket"} <= set(
+        registered
+    )
+    for name, contract in contracts().items():
+        definition = registered[name].__temporal_activity_definition
+        assert definition.arg_types == [contract.input], name
+
+
+class LosesResponses(httpx.AsyncBaseTransport):
+    """The request reaches the system and is done there, but the answer to the
+    first `times` requests matching `method` and `path_suffix` never comes back."""
+
+    def __init__(self, inner, method, path_suffix, times=1):
+        self.inner, self.method, self.path_suffix, self.times = inner, method, path_suffix, times
+
+    async def handle_async_request(self, request):
+        response = await self.inner.handle_async_request(request)
+        if (
+            self.times
+            and request.method == self.method
+            and request.url.path.endswith(self.path_suffix)
+        ):
+            self.times -= 1
+            await response.aclose()
+            raise httpx.ReadTimeout("response lost on the way back", request=request)
+        return response
+
+
+TICKET = TicketRequest(
+    idempotency_key="order-401693-PO1:run-1:on-hold",
+    subject="PO1 on hold",
+    description="PRICE hold",
+    requester_email="csc@example.com",
+)
+
+
+async def open_ticket_by_search(client: HelpdeskClient, req: TicketRequest) -> int:
+    """How open_ticket used to do it: search the ref, create when none is found."""
+    query = f"\"cf_sopflow_ref:'{req.idempotency_key}'\""
+    found = await client.request("GET", "/api/v2/search/tickets", params={"query": query})
+    if found["results"]:
+        return found["results"][0]["id"]
+    created = await client.create_ticket(
+        {
+            "subject": req.subject,
+            "description": req.description,
+            "email": req.requester_email,
+            "custom_fields": {"cf_sopflow_ref": req.idempotency_key},
+        }
+    )
+    return created.id
+
+
+@pytest.mark.parametrize("way", ["search then create", "list then create"])
+async def test_helpdesk_retry_after_a_lost_create_opens_one_ticket(way):
+    # Freshdesk's search index lags the tickets by minutes.
+    app = create_app(helpdesk_search_lag=timedelta(minutes=5))
+    lossy = LosesResponses(httpx.ASGITransport(app=app), "POST", "/api/v2/tickets")
+    client = HelpdeskClient("http://sim/helpdesk", TIMEOUT, lossy, auth=api_key_auth(SIM_KEY))
+    if way == "search then create":
+
+        def attempt():
+            return open_ticket_by_search(client, TICKET)
+    else:
+        scheduled = datetime.now(UTC)
+
+        def attempt():
+            return run(HelpdeskActivities(client).open_ticket, TICKET, scheduled_time=scheduled)
+
+    with pytest.raises(ApplicationError) as lost:
+        await attempt()
+    assert lost.value.type == "SystemUnavailable" and not lost.value.non_retryable
+    assert len(app.state.sim.helpdesk.tickets) == 1  # made, though the caller never heard
+
+    ticket_id = await attempt()  # Temporal's retry
+    tickets = app.state.sim.helpdesk.tickets
+    if way == "search then create":
+        assert len(tickets) == 2 and ticket_id == 2  # the bug this design removes
+    else:
+        assert len(tickets) == 1 and ticket_id == 1
+        assert tickets[1].custom_fields == {"cf_sopflow_ref": TICKET.idempotency_key}
+    await client.close()
+
+
+async def test_helpdesk_retry_finds_its_ticket_among_many_of_the_same_requester(transport, sim):
+    lossy = LosesResponses(transport, "POST", "/api/v2/tickets")
+    client = HelpdeskClient("http://sim/helpdesk", TIMEOUT, lossy, auth=api_key_auth(SIM_KEY))
+    activities = HelpdeskActivities(client)
+    scheduled = datetime.now(UTC)
+    with pytest.raises(ApplicationError):
+        await run(activities.open_ticket, TICKET, scheduled_time=scheduled)
+    # Before the retry, the CSC inbox asks for 150 more tickets (other orders' holds):
+    # the one this operation made is on the second page of the newest-first list.
+    for n in range(150):
+        other = TICKET.model_copy(update={"idempotency_key": f"order-{n}:run-1:on-hold"})
+        await run(activities.open_ticket, other)
+    assert len(sim.helpdesk.tickets) == 151
+
+    assert await run(activities.open_ticket, TICKET, scheduled_time=scheduled) == 1
+    assert len(sim.helpdesk.tickets) == 151
+    await client.close()
+
+
+async def test_helpdesk_key_of_an_earlier_operation_opens_a_new_ticket(helpdesk, sim):
+    first = await run(helpdesk.open_ticket, TICKET)
+    # A new hold later in the order's life: a new operation, a new key, a new ticket.
+    second = await run(
+        helpdesk.open_ticket,
+        TICKET.model_copy(update={"idempotency_key": "order-401693-PO1:run-2:on-hold"}),
+    )
+    assert second != first and len(sim.helpdesk.tickets) == 2
+
+
+async def _confirmed_oms_order(oms):
+    return (await run(oms.create_order, create_request(confirmed=True))).oms_order_id
+
+
+async def _iseries_order(iseries):
+    entered = await run(
+        iseries.create_order,
+        IseriesCreateOrder(idempotency_key="direct-1", order=PO, lines=LINES, branch_id="B12"),
+    )
+    return entered.iseries_order_id
+
+
+@pytest.mark.parametrize("operation", ["release", "pick ticket", "invoice", "email"])
+async def test_retry_after_a_lost_response_makes_nothing_twice(operation, transport, sim):
+    suffix = {
+        "release": "/release",
+        "pick ticket": "/pick-tickets",
+        "invoice": "/invoices",
+        "email": "/messages",
+    }[operation]
+    lossy = LosesResponses(transport, "POST", suffix)
+    oms = OmsActivities(OmsClient("http://sim/oms", TIMEOUT, lossy))
+    iseries = IseriesActivities(IseriesClient("http://sim/iseries", TIMEOUT, lossy))
+    email = EmailActivities(EmailClient("http://sim/email", TIMEOUT, lossy))
+    if operation == "release":
+        oms_order_id = await _confirmed_oms_order(oms)
+        call = oms.release_order, OmsOrderAction(idempotency_key="rel-1", oms_order_id=oms_order_id)
+
+        def made():
+            return sim.iseries.orders
+    elif operation == "pick ticket":
+        iso = await _iseries_order(iseries)
+        call = (
+            iseries.print_pick_ticket,
+            PickTicketRequest(idempotency_key="pick-1", iseries_order_id=iso, branch_id="B12"),
+        )
+
+        def made():
+            return sim.iseries.pick_tickets
+    elif operation == "invoice":
+        iso = await _iseries_order(iseries)
+        call = iseries.invoice_shipment, invoice_request(iso)
+
+        def made():
+            return sim.iseries.invoices
+    else:
+        call = (
+            email.send,
+            EmailMessage(idempotency_key="mail-1", to=["csc@example.com"], subject="s", body="b"),
+        )
+
+        def made():
+            return sim.email.messages
+
+    with pytest.raises(ApplicationError) as lost:
+        await run(*call)
+    assert lost.value.type == "SystemUnavailable" and not lost.value.non_retryable
+    assert len(made()) == 1
+    retried = await run(*call)
+    assert len(made()) == 1
+    assert retried == await run(*call)
+    for client in (oms.client, iseries.client, email.client):
+        await client.close()
+
+
+async def test_an_answer_of_the_wrong_shape_is_a_retryable_failure_of_that_system():
+    def answer(request):
+        return httpx.Response(200, json={"id": "not what OMS answers"})
+
+    client = OmsClient("http://oms.test", TIMEOUT, httpx.MockTransport(answer))
+    with pytest.raises(ApplicationError) as caught:
+        await client.release_order("OMS-1", "rel-1")
+    assert caught.value.type == "SystemUnavailable" and not caught.value.non_retryable
+    assert caught.value.details[0]["system"] == "oms"
+    assert caught.value.details[0]["status_code"] == 200
+    assert "unexpected body" in caught.value.details[0]["reason"]
+    await client.close()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import pickle
 import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -64,6 +66,10 @@ async def create_order(http, key="k1", **overrides):
     )
 
 
+async def post(http, path, key, json=None):
+    return await http.post(path, json=json, headers={"Idempotency-Key": key})
+
+
 async def test_health(http):
     assert (await http.get("/health")).json() == {"status": "ok"}
 
@@ -98,27 +104,61 @@ async def test_oms_create_needs_an_idempotency_key(http):
 
 async def test_oms_release_flow_creates_the_iseries_order_once(http):
     oms_id = (await create_order(http)).json()["oms_order_id"]
-    refused = await http.post(f"/oms/orders/{oms_id}/release")
+    refused = await post(http, f"/oms/orders/{oms_id}/release", "release-1")
     assert refused.status_code == 409 and "draft" in refused.json()["detail"]
 
-    for _ in range(2):
-        confirmed = await http.post(f"/oms/orders/{oms_id}/confirm")
-        assert confirmed.json()["status"] == "confirmed"
-    first = (await http.post(f"/oms/orders/{oms_id}/release")).json()
-    again = (await http.post(f"/oms/orders/{oms_id}/release")).json()
-    assert first == again
-    assert first["status"] == "released" and first["iseries_order_id"].startswith("ISO-")
+    for key in ("confirm-1", "confirm-1", "confirm-2"):
+        confirmed = await post(http, f"/oms/orders/{oms_id}/confirm", key)
+        assert confirmed.status_code == 200 and confirmed.json()["status"] == "confirmed"
+    # The refused release made nothing, so its key is free for the try that works.
+    first = await post(http, f"/oms/orders/{oms_id}/release", "release-1")
+    again = await post(http, f"/oms/orders/{oms_id}/release", "release-1")
+    assert first.status_code == again.status_code == 200
+    assert first.json() == again.json()
+    assert first.json()["status"] == "released"
+    assert first.json()["iseries_order_id"].startswith("ISO-")
+    # Another key for an order already released: the same iSeries order, not a second.
+    other_key = await post(http, f"/oms/orders/{oms_id}/release", "release-2")
+    assert other_key.json() == first.json()
 
-    pushed = (await http.get(f"/iseries/orders/{first['iseries_order_id']}")).json()
+    pushed = (await http.get(f"/iseries/orders/{first.json()['iseries_order_id']}")).json()
     assert pushed["oms_order_id"] == oms_id and pushed["source"] == "oms"
     assert pushed["branch_id"] == "B12" and len(pushed["lines"]) == 2
     assert len((await http.get("/iseries/orders")).json()) == 1
     assert (await http.get(f"/oms/orders/{oms_id}")).json()["status"] == "released"
 
 
+async def test_oms_release_and_confirm_need_an_idempotency_key(http):
+    oms_id = (await create_order(http)).json()["oms_order_id"]
+    no_key = await http.post(f"/oms/orders/{oms_id}/confirm")
+    assert no_key.status_code == 400 and "Idempotency-Key" in no_key.json()["detail"]
+    assert (await http.get(f"/oms/orders/{oms_id}")).json()["status"] == "draft"
+    await post(http, f"/oms/orders/{oms_id}/confirm", "confirm-1")
+    assert (await http.post(f"/oms/orders/{oms_id}/release")).status_code == 400
+    assert (await http.get(f"/oms/orders/{oms_id}")).json()["status"] == "confirmed"
+    assert (await http.get("/iseries/orders")).json() == []
+
+
+async def test_oms_release_key_reused_for_another_request_is_refused(http):
+    first = (await create_order(http, key="c1", status="confirmed")).json()["oms_order_id"]
+    second = (await create_order(http, key="c2", status="confirmed")).json()["oms_order_id"]
+    released = await post(http, f"/oms/orders/{first}/release", "release-1")
+    assert released.status_code == 200
+
+    # The same key for another order's release, or for another operation.
+    for path in (f"/oms/orders/{second}/release", f"/oms/orders/{first}/confirm"):
+        reused = await post(http, path, "release-1")
+        assert reused.status_code == 409
+        assert reused.json()["detail"] == (
+            "Idempotency-Key 'release-1' already used with a different request"
+        )
+    assert (await http.get(f"/oms/orders/{second}")).json()["status"] == "confirmed"
+    assert len((await http.get("/iseries/orders")).json()) == 1
+
+
 async def test_oms_patch_changes_lines_and_reaches_iseries_once_released(http):
     oms_id = (await create_order(http, status="confirmed")).json()["oms_order_id"]
-    iso = (await http.post(f"/oms/orders/{oms_id}/release")).json()["iseries_order_id"]
+    iso = (await post(http, f"/oms/orders/{oms_id}/release", "r1")).json()["iseries_order_id"]
     new_lines = order_body()["lines"][:1]
     patched = await http.patch(f"/oms/orders/{oms_id}", json={"lines": new_lines})
     assert patched.status_code == 200
@@ -129,7 +169,7 @@ async def test_oms_patch_changes_lines_and_reaches_iseries_once_released(http):
 
 async def test_release_without_branch_is_refused(http):
     oms_id = (await create_order(http, status="confirmed", branch_id=None)).json()["oms_order_id"]
-    response = await http.post(f"/oms/orders/{oms_id}/release")
+    response = await post(http, f"/oms/orders/{oms_id}/release", "r1")
     assert response.status_code == 409 and "branch" in response.json()["detail"]
 
 
@@ -145,16 +185,13 @@ async def test_iseries_direct_entry_pick_ticket_and_invoices(http):
     ] == iso
     assert created.json()["source"] == "direct"
 
-    ticket = await http.post(
-        "/iseries/pick-tickets", json={"iseries_order_id": iso, "branch_id": "B12"}
-    )
-    again = await http.post(
-        "/iseries/pick-tickets", json={"iseries_order_id": iso, "branch_id": "B12"}
-    )
+    pick = {"iseries_order_id": iso, "branch_id": "B12"}
+    ticket = await post(http, "/iseries/pick-tickets", "pick-1", pick)
+    again = await post(http, "/iseries/pick-tickets", "pick-1", pick)
     assert ticket.status_code == 201 and again.status_code == 200
-    assert ticket.json()["pick_ticket_id"] == again.json()["pick_ticket_id"]
-    unknown = await http.post(
-        "/iseries/pick-tickets", json={"iseries_order_id": "ISO-9", "branch_id": "B12"}
+    assert ticket.json() == again.json()
+    unknown = await post(
+        http, "/iseries/pick-tickets", "pick-2", {"iseries_order_id": "ISO-9", "branch_id": "B12"}
     )
     assert unknown.status_code == 404
 
@@ -217,7 +254,7 @@ async def test_helpdesk_api_key_comes_from_the_constructor():
         ).status_code == 200
 
 
-async def test_helpdesk_tickets_search_and_agents(http):
+async def test_helpdesk_tickets_and_agents(http):
     api = "/helpdesk/api/v2"
     agent = (
         await http.get(f"{api}/agents", params={"email": "Rep@Example.com"}, auth=HELPDESK_AUTH)
@@ -241,18 +278,6 @@ async def test_helpdesk_tickets_search_and_agents(http):
     ticket_id = created.json()["id"]
     assert created.json()["created_at"] and created.json()["updated_at"]
 
-    query = {"query": "\"cf_sopflow_ref:'order-401693-PO1'\""}
-    found = (await http.get(f"{api}/search/tickets", params=query, auth=HELPDESK_AUTH)).json()
-    assert found["total"] == 1 and found["results"][0]["id"] == ticket_id
-    none = {"query": "\"cf_sopflow_ref:'order-x'\""}
-    assert (await http.get(f"{api}/search/tickets", params=none, auth=HELPDESK_AUTH)).json()[
-        "total"
-    ] == 0
-    bad = {"query": "status:2"}
-    assert (
-        await http.get(f"{api}/search/tickets", params=bad, auth=HELPDESK_AUTH)
-    ).status_code == 400
-
     resolved = await http.put(f"{api}/tickets/{ticket_id}", json={"status": 4}, auth=HELPDESK_AUTH)
     assert resolved.json()["status"] == 4
     assert resolved.json()["custom_fields"] == {"cf_sopflow_ref": "order-401693-PO1"}
@@ -267,6 +292,218 @@ async def test_helpdesk_tickets_search_and_agents(http):
     assert (
         await http.post(f"{api}/tickets", json=bad_priority, auth=HELPDESK_AUTH)
     ).status_code == 422
+
+
+async def test_iseries_pick_ticket_is_printed_once_per_key(http):
+    created = await post(http, "/iseries/orders", "direct-1", order_body())
+    iso = created.json()["iseries_order_id"]
+    pick = {"iseries_order_id": iso, "branch_id": "B12"}
+    first = await post(http, "/iseries/pick-tickets", "pick-1", pick)
+    retried = await post(http, "/iseries/pick-tickets", "pick-1", pick)
+    assert first.status_code == 201 and retried.status_code == 200
+    assert retried.json() == first.json()
+    printed = (await http.get("/iseries/pick-tickets", params={"iseries_order_id": iso})).json()
+    assert [t["pick_ticket_id"] for t in printed] == [first.json()["pick_ticket_id"]]
+
+    other_branch = await post(http, "/iseries/pick-tickets", "pick-1", dict(pick, branch_id="B7"))
+    assert other_branch.status_code == 409 and "different request" in other_branch.json()["detail"]
+    assert (await http.post("/iseries/pick-tickets", json=pick)).status_code == 400
+    # A new key is a new operation: a reprint, asked for on purpose.
+    reprint = await post(http, "/iseries/pick-tickets", "pick-2", pick)
+    assert reprint.status_code == 201
+    assert reprint.json()["pick_ticket_id"] != first.json()["pick_ticket_id"]
+    assert len((await http.get("/iseries/pick-tickets")).json()) == 2
+
+
+def ticket_body(ref, email="csc@example.com", **overrides):
+    body = {
+        "subject": f"{ref} on hold",
+        "description": "PRICE hold",
+        "email": email,
+        "priority": 2,
+        "status": 2,
+        "custom_fields": {"cf_sopflow_ref": ref},
+    }
+    return body | overrides
+
+
+async def test_helpdesk_lists_a_requesters_tickets_at_once_newest_first(http):
+    api = "/helpdesk/api/v2"
+    for n in range(5):
+        email = "csc@example.com" if n != 2 else "other@example.com"
+        created = await http.post(
+            f"{api}/tickets", json=ticket_body(f"r{n}", email), auth=HELPDESK_AUTH
+        )
+        assert created.status_code == 201
+
+    listed = await http.get(
+        f"{api}/tickets", params={"email": "CSC@example.com", "per_page": 2}, auth=HELPDESK_AUTH
+    )
+    assert [t["custom_fields"]["cf_sopflow_ref"] for t in listed.json()] == ["r4", "r3"]
+    page_2 = await http.get(
+        f"{api}/tickets",
+        params={"email": "csc@example.com", "per_page": 2, "page": 2},
+        auth=HELPDESK_AUTH,
+    )
+    assert [t["custom_fields"]["cf_sopflow_ref"] for t in page_2.json()] == ["r1", "r0"]
+    oldest_first = await http.get(
+        f"{api}/tickets", params={"order_type": "asc", "per_page": 1}, auth=HELPDESK_AUTH
+    )
+    assert oldest_first.json()[0]["id"] == 1
+    assert (
+        await http.get(f"{api}/tickets", params={"per_page": 101}, auth=HELPDESK_AUTH)
+    ).status_code == 422
+
+
+async def test_helpdesk_list_window_is_30_days_unless_updated_since(http, app):
+    api = "/helpdesk/api/v2"
+    await http.post(f"{api}/tickets", json=ticket_body("old"), auth=HELPDESK_AUTH)
+    await http.post(f"{api}/tickets", json=ticket_body("new"), auth=HELPDESK_AUTH)
+    state = app.state.sim.helpdesk
+    long_ago = datetime.now(UTC) - timedelta(days=40)
+    state.tickets[1] = state.tickets[1].model_copy(
+        update={"created_at": long_ago, "updated_at": long_ago}
+    )
+
+    def refs(response):
+        return [t["custom_fields"]["cf_sopflow_ref"] for t in response.json()]
+
+    assert refs(await http.get(f"{api}/tickets", auth=HELPDESK_AUTH)) == ["new"]
+    since = (datetime.now(UTC) - timedelta(days=50)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    everything = await http.get(
+        f"{api}/tickets", params={"updated_since": since}, auth=HELPDESK_AUTH
+    )
+    assert refs(everything) == ["new", "old"]
+    recent = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    updated = await http.get(f"{api}/tickets", params={"updated_since": recent}, auth=HELPDESK_AUTH)
+    assert refs(updated) == ["new"]
+
+
+async def test_helpdesk_search_sees_writes_only_after_its_index_lag():
+    app = create_app(helpdesk_search_lag=timedelta(seconds=0.3))
+    api = "/helpdesk/api/v2"
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://sim", auth=HELPDESK_AUTH
+    ) as http:
+
+        async def search(ref):
+            query = {"query": f"\"cf_sopflow_ref:'{ref}'\""}
+            return (await http.get(f"{api}/search/tickets", params=query)).json()
+
+        created = (await http.post(f"{api}/tickets", json=ticket_body("order-1"))).json()
+        assert (await search("order-1")) == {"results": [], "total": 0}
+        # The list sees it at once.
+        listed = (await http.get(f"{api}/tickets", params={"email": "csc@example.com"})).json()
+        assert [t["id"] for t in listed] == [created["id"]]
+
+        await asyncio.sleep(0.35)
+        found = await search("order-1")
+        assert found["total"] == 1 and found["results"][0]["status"] == 2
+        # An update lags the same way: search still has the ticket as it was.
+        await http.put(f"{api}/tickets/{created['id']}", json={"status": 4})
+        assert (await search("order-1"))["results"][0]["status"] == 2
+        await asyncio.sleep(0.35)
+        assert (await search("order-1"))["results"][0]["status"] == 4
+        assert (await search("order-x"))["total"] == 0
+        assert (
+            await http.get(f"{api}/search/tickets", params={"query": "status:2"})
+        ).status_code == 400
+
+
+INVOICE = {
+    "iseries_order_id": "ISO-000001",
+    "order_ref": "order-401693-PO1",
+    "shipment_id": "SH-1",
+    "lines": [{"line_number": 1, "quantity": "1", "unit_price": "1"}],
+}
+DIRECT_ORDER = {k: v for k, v in order_body().items() if k != "status"}
+PICK = {"iseries_order_id": "ISO-000001", "branch_id": "B12"}
+MESSAGE = {"to": ["a@example.com"], "subject": "s", "body": "b"}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "changed_path", "changed_body", "listing"),
+    [
+        (
+            "/oms/orders",
+            order_body(),
+            "/oms/orders",
+            order_body(po_number="PO2"),
+            "/oms/orders",
+        ),
+        (
+            "/oms/orders/OMS-000001/confirm",
+            None,
+            "/oms/orders/OMS-000002/confirm",
+            None,
+            None,
+        ),
+        (
+            "/oms/orders/OMS-000001/release",
+            None,
+            "/oms/orders/OMS-000002/release",
+            None,
+            "/iseries/orders",
+        ),
+        (
+            "/iseries/orders",
+            DIRECT_ORDER,
+            "/iseries/orders",
+            dict(DIRECT_ORDER, po_number="PO2"),
+            "/iseries/orders",
+        ),
+        (
+            "/iseries/pick-tickets",
+            PICK,
+            "/iseries/pick-tickets",
+            dict(PICK, branch_id="B7"),
+            "/iseries/pick-tickets",
+        ),
+        (
+            "/iseries/invoices",
+            INVOICE,
+            "/iseries/invoices",
+            dict(INVOICE, shipment_id="SH-2"),
+            "/iseries/invoices",
+        ),
+        (
+            "/email/messages",
+            MESSAGE,
+            "/email/messages",
+            dict(MESSAGE, subject="other"),
+            "/email/messages",
+        ),
+    ],
+)
+async def test_every_operation_that_makes_something_is_idempotent_per_key(
+    http, path, body, changed_path, changed_body, listing
+):
+    # Two confirmed OMS orders and an iSeries order to act on.
+    await create_order(http, key="setup-1", status="confirmed")
+    await create_order(http, key="setup-2", status="confirmed")
+    await post(http, "/iseries/orders", "setup-3", DIRECT_ORDER)
+
+    async def made() -> int:
+        return len((await http.get(listing)).json()) if listing else 0
+
+    before = await made()
+    missing = await http.post(path, json=body)
+    assert missing.status_code == 400
+    assert missing.json()["detail"] == "Idempotency-Key header is required"
+    assert await made() == before
+
+    first = await post(http, path, "op-1", body)
+    retried = await post(http, path, "op-1", body)
+    assert first.status_code in (200, 201) and retried.status_code == 200
+    assert retried.json() == first.json()
+    assert await made() == before + (1 if listing else 0)
+
+    changed = await post(http, changed_path, "op-1", changed_body)
+    assert changed.status_code == 409
+    assert (
+        changed.json()["detail"] == "Idempotency-Key 'op-1' already used with a different request"
+    )
+    assert await made() == before + (1 if listing else 0)
 
 
 async def test_fault_down_only_affects_that_system(http):
@@ -362,3 +599,41 @@ async def test_systems_remember_their_orders_across_a_restart_but_not_faults(tmp
                 again.status_code == 200 and again.json()["oms_order_id"] == created["oms_order_id"]
             )
             assert (await create_order(http, key="k2")).json()["oms_order_id"] == "OMS-000002"
+
+
+async def test_a_restart_keeps_idempotency_keys_but_takes_its_own_configuration(tmp_path):
+    state_file = tmp_path / "simulators.pickle"
+    first = create_app(state_file=state_file)
+    async with first.router.lifespan_context(first):
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=first), base_url="http://sim"
+        ) as http:
+            oms_id = (await create_order(http, status="confirmed")).json()["oms_order_id"]
+            released = (await post(http, f"/oms/orders/{oms_id}/release", "release-1")).json()
+
+    second = create_app(helpdesk_api_key="rotated-key", state_file=state_file)
+    async with second.router.lifespan_context(second):
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=second), base_url="http://sim"
+        ) as http:
+            again = await post(http, f"/oms/orders/{oms_id}/release", "release-1")
+            assert again.status_code == 200 and again.json() == released
+            assert len((await http.get("/iseries/orders")).json()) == 1
+            # The key this run was started with, not the one saved with the state.
+            agents = "/helpdesk/api/v2/agents"
+            assert (await http.get(agents, auth=HELPDESK_AUTH)).status_code == 401
+            assert (await http.get(agents, auth=("rotated-key", "X"))).status_code == 200
+
+
+async def test_state_saved_by_an_older_version_is_set_aside(tmp_path):
+    state_file = tmp_path / "simulators.pickle"
+    state_file.write_bytes(pickle.dumps({"oms": "an older shape"}))
+    app = create_app(state_file=state_file)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://sim"
+        ) as http:
+            assert (await http.get("/oms/orders")).json() == []
+            assert (await create_order(http)).status_code == 201
+    assert (tmp_path / "simulators.pickle.old").exists()
+    assert pickle.loads(state_file.read_bytes())["version"] == 2
