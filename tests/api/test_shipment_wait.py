@@ -1,0 +1,110 @@
+"""Every call that waits on a workflow answers within SOPFLOW_UPDATE_WAIT: a
+shipment report that the order took while iSeries is down answers 202 (resend
+for the invoice), a refusal answers at once, and with no worker a 503."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import timedelta
+
+import asyncpg
+import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from sopflow.config import Settings
+from tests.conftest import Simulators
+from tests.integration.conftest import api_server, bearer
+from tests.integration.test_order_e2e import post_cxml, sample, wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]
+
+WAIT = timedelta(seconds=2)
+POD = {"signed_by": "J. Ruiz", "signed_at": "2026-11-26T15:00:00Z"}
+# Time for one HTTP round trip on top of the wait, on a slow shared machine.
+SLACK = 1.5
+
+
+def shipment(shipment_id: str | None = "RUN-1", line: int = 1, quantity: int = 100) -> dict:
+    body: dict = {"lines": [{"line_number": line, "quantity": quantity}], "proof_of_delivery": POD}
+    if shipment_id:
+        body["shipment_id"] = shipment_id
+    return body
+
+
+async def timed_post(api: httpx.AsyncClient, path: str, body: dict, key: str):  # noqa: ANN201
+    started = time.monotonic()
+    resp = await api.post(path, json=body, headers=bearer(key))
+    return resp, time.monotonic() - started
+
+
+async def test_a_shipment_while_iseries_is_down_answers_202_within_the_wait(
+    it_settings: Settings,
+    pool: asyncpg.Pool,
+    dev_server: WorkflowEnvironment,
+    sims: Simulators,
+    demo_keys: dict[str, str],
+) -> None:
+    settings = it_settings.model_copy(update={"update_wait": WAIT})
+    branch = demo_keys["branch_manager"]
+    async with api_server(settings, pool, dev_server.client) as api:
+        po = f"SW{uuid.uuid4().int % 10**8:08d}"
+        order_id = (await post_cxml(api, demo_keys["system"], sample(po))).headers["X-Order-Id"]
+        await wait_for(api, branch, order_id, "released")
+        path = f"/orders/{order_id}/shipments"
+
+        await sims.fault("iseries", down=True)
+        try:
+            taken, took = await timed_post(api, path, shipment(), branch)
+            assert taken.status_code == 202, taken.text
+            assert took < WAIT.total_seconds() + SLACK
+            body = taken.json()
+            assert body["status"] == "processing" and body["shipment_id"] == "RUN-1"
+            assert body["order_id"] == order_id and body["href"] == f"/orders/{order_id}"
+            assert "same shipment_id" in body["detail"]
+
+            # Refusals do not wait for iSeries: answered at once.
+            too_much, took = await timed_post(api, path, shipment("RUN-2", quantity=1000), branch)
+            assert too_much.status_code == 422, too_much.text
+            assert took < WAIT.total_seconds()
+            conflict, took = await timed_post(api, path, shipment("RUN-1", quantity=5), branch)
+            assert conflict.status_code == 409 and "other content" in conflict.json()["detail"]
+            assert took < WAIT.total_seconds()
+
+            # Resending the same report while iSeries is still down: 202 again, in time.
+            again, took = await timed_post(api, path, shipment(), branch)
+            assert again.status_code == 202 and took < WAIT.total_seconds() + SLACK
+        finally:
+            await sims.fault("iseries", down=False)
+
+        # Once iSeries is back, the same report answers with its invoice, once.
+        for _ in range(30):
+            resent = await api.post(path, json=shipment(), headers=bearer(branch))
+            if resent.status_code != 202:
+                break
+        assert resent.status_code == 201, resent.text
+        assert resent.json()["shipment_id"] == "RUN-1"
+        view = (await api.get(f"/orders/{order_id}", headers=bearer(branch))).json()
+        assert [i["invoice_number"] for i in view["invoices"]] == [resent.json()["invoice_number"]]
+
+
+async def test_with_no_worker_a_shipment_answers_503_within_the_wait(
+    it_settings: Settings,
+    pool: asyncpg.Pool,
+    dev_server: WorkflowEnvironment,
+    demo_keys: dict[str, str],
+) -> None:
+    # Orders on a task queue nobody polls: nothing can take the report.
+    settings = it_settings.model_copy(
+        update={"update_wait": WAIT, "task_queue": f"nobody-{uuid.uuid4().hex[:8]}"}
+    )
+    async with api_server(settings, pool, dev_server.client) as api:
+        po = f"SW{uuid.uuid4().int % 10**8:08d}"
+        order_id = (await post_cxml(api, demo_keys["system"], sample(po))).headers["X-Order-Id"]
+        stuck, took = await timed_post(
+            api, f"/orders/{order_id}/shipments", shipment(), demo_keys["branch_manager"]
+        )
+    assert stuck.status_code == 503, stuck.text
+    assert "try again" in stuck.json()["detail"]
+    assert took < WAIT.total_seconds() + SLACK
