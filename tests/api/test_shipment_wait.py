@@ -85,7 +85,7 @@ async def test_a_shipment_while_iseries_is_down_answers_202_within_the_wait(
                 break
         assert resent.status_code == 201, resent.text
         assert resent.json()["shipment_id"] == "RUN-1"
-        view = (await api.get(f"/orders/{order_id}", headers=bearer(branch))).json()
+        view = await wait_for(api, branch, order_id, "partially_shipped")
         assert [i["invoice_number"] for i in view["invoices"]] == [resent.json()["invoice_number"]]
 
 
