@@ -25,6 +25,7 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from api import consistency
 from api.auth import current_actor, require
 from api.errors import ApiError, cxml_response, wants_cxml
 from api.temporal_calls import unavailable, workflow_errors
@@ -354,11 +355,16 @@ async def get_order(
     """From the read model, which every state change updates; just after intake,
     before the first update lands, from the workflow itself."""
     _check_order_id(order_id)
-    async with request.app.state.pool.acquire() as conn:
-        view = await read_model.get_view(conn, order_id)
-        if view is not None:
-            trail = await read_model.audit_trail(conn, order_id)
-            return OrderView.model_validate({**view, "audit": [dict(r) for r in trail]})
+    # The row, unless Temporal says it is behind (api/consistency.py).
+    view = await consistency.current_view(
+        request.app.state.pool,
+        request.app.state.temporal,
+        order_id,
+        status_key=search.ORDER_STATUS,
+        view_query=OrderWorkflow.view,
+    )
+    if view is not None:
+        return OrderView.model_validate(view)
     handle = request.app.state.temporal.get_workflow_handle(order_id)
     with workflow_errors(order_id):
         return await handle.query(OrderWorkflow.view, rpc_timeout=QUERY_TIMEOUT)

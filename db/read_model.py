@@ -3,6 +3,8 @@ never duplicates an audit entry nor rolls a row back to an older revision."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import asyncpg
 
 from domain.records import ReadModelSync
@@ -122,3 +124,134 @@ async def open_tasks(
            LIMIT $3 OFFSET $4""",
         roles, person_id, limit, offset,
     )  # fmt: skip
+
+
+# ------------------------------------------------------------------ reconciler
+# Where the read model disagrees with Temporal, Temporal wins (activities/reconcile.py).
+
+
+async def unclosed_records(
+    conn: asyncpg.Connection,
+    *,
+    limit: int,
+    min_age: timedelta,
+    after: tuple[datetime, str] | None = None,
+) -> list[asyncpg.Record]:
+    """Rows whose workflow the read model believes is still running, oldest update
+    first, leaving alone those written in the last `min_age`; `after` is the last
+    (updated_at, workflow_id) of the previous page."""
+    after_at, after_id = after or (None, None)
+    return await conn.fetch(
+        """SELECT workflow_id, kind, status, run_id, updated_at, revision
+           FROM workflow_records
+           WHERE closed_at IS NULL AND updated_at < now() - $1::interval
+             AND ($2::timestamptz IS NULL OR (updated_at, workflow_id) > ($2, $3::text))
+           ORDER BY updated_at, workflow_id
+           LIMIT $4""",
+        min_age, after_at, after_id, limit,
+    )  # fmt: skip
+
+
+async def close_ended_record(
+    conn: asyncpg.Connection,
+    workflow_id: str,
+    *,
+    status: str,
+    closed_at: datetime,
+    run_id: str | None,
+    comment: str,
+    task_outcome: str,
+) -> str | None:
+    """Close the row of a workflow that ended without its last write (terminated,
+    timed out, or its write lost): the status in the row and in its stored view,
+    its open tasks, and one audit entry by the reconciler. Returns the status the
+    row had; None when it was closed already (nothing written)."""
+    async with conn.transaction():
+        before = await conn.fetchrow(
+            """SELECT status, created_at FROM workflow_records
+               WHERE workflow_id = $1 AND closed_at IS NULL FOR UPDATE""",
+            workflow_id,
+        )
+        if before is None:
+            return None
+        # updated_at and revision move past anything the ended run could still
+        # write (a late retry of its last write), so that write cannot reopen it.
+        await conn.execute(
+            """UPDATE workflow_records SET
+                   status = $2, closed_at = $3, run_id = COALESCE($4, run_id),
+                   assignee = NULL, due_at = NULL,
+                   view = CASE WHEN jsonb_typeof(view) = 'object'
+                               THEN jsonb_set(view, '{status}', to_jsonb($2::text))
+                               ELSE view END,
+                   updated_at = GREATEST(updated_at, $3), revision = revision + 1
+               WHERE workflow_id = $1""",
+            workflow_id, status, closed_at, run_id,
+        )  # fmt: skip
+        await conn.execute(
+            """UPDATE human_tasks SET closed_at = GREATEST(opened_at, $2), outcome = $3
+               WHERE workflow_id = $1 AND closed_at IS NULL""",
+            workflow_id, closed_at, task_outcome,
+        )  # fmt: skip
+        # Keyed by run, so a retried reconcile writes it once.
+        key = f"{workflow_id}@{before['created_at'].isoformat()}#reconciled:{run_id or '-'}"
+        await conn.execute(
+            """INSERT INTO audit_log (entry_key, subject_id, seq, actor, action, from_status,
+                   to_status, comment, at)
+               SELECT $1, $2, COALESCE(max(seq) + 1, 0), 'reconciler', 'reconciled', $3, $4,
+                      $5, $6
+               FROM audit_log WHERE subject_id = $2
+               ON CONFLICT (entry_key) DO NOTHING""",
+            key, workflow_id, before["status"], status, comment, closed_at,
+        )  # fmt: skip
+    return before["status"]
+
+
+async def apply_snapshot(
+    conn: asyncpg.Connection, snapshot: ReadModelSync, *, stale_task_outcome: str
+) -> bool:
+    """Write a workflow's whole read model as Temporal has it now (its
+    `read_model_snapshot` query) over a row that disagrees with it.
+
+    The row is overwritten when it describes another run (a reset, a resent
+    order: a new run's revisions start again) or is not newer than the snapshot
+    (equal counts: a row changed behind the workflow's back keeps its stamp).
+    When the workflow wrote something newer since the snapshot was taken, nothing
+    is written and False is returned. Tasks follow the snapshot: its open ones
+    are open, every other open task of the workflow is closed."""
+    r = snapshot.record
+    async with conn.transaction():
+        # The row lock orders this against the workflow's own concurrent write.
+        taken = await conn.fetchval(
+            """UPDATE workflow_records SET
+                   status = $2, summary = $3, assignee = $4, due_at = $5, view = $6,
+                   revision = $7, updated_at = $8, run_id = $9, closed_at = $10
+               WHERE workflow_id = $1
+                 AND (run_id IS DISTINCT FROM $9 OR (updated_at, revision) <= ($8, $7))
+               RETURNING true""",
+            r.workflow_id, r.status, r.summary, r.assignee, r.due_at, r.view, r.revision,
+            r.updated_at, r.run_id, r.closed_at,
+        )  # fmt: skip
+        exists = taken or await conn.fetchval(
+            "SELECT true FROM workflow_records WHERE workflow_id = $1", r.workflow_id
+        )
+        if exists and not taken:
+            return False
+        # Audit entries (append-only, keyed by position), tasks, and the row when missing.
+        await apply_sync(conn, snapshot)
+        if snapshot.open_tasks:
+            await conn.executemany(
+                """UPDATE human_tasks SET assignee = $2, queue = $3, role = $4, due_at = $5,
+                       payload = $6, closed_at = NULL, outcome = NULL
+                   WHERE task_id = $1""",
+                [
+                    (t.task_id, t.assignee, t.queue, t.role.value, t.due_at, t.payload)
+                    for t in snapshot.open_tasks
+                ],
+            )  # fmt: skip
+        await conn.execute(
+            """UPDATE human_tasks SET closed_at = GREATEST(opened_at, $2), outcome = $3
+               WHERE workflow_id = $1 AND closed_at IS NULL AND NOT (task_id = ANY($4::text[]))""",
+            r.workflow_id, r.updated_at, stale_task_outcome,
+            [t.task_id for t in snapshot.open_tasks],
+        )  # fmt: skip
+    return True

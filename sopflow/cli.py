@@ -188,3 +188,42 @@ async def seed_demo_data(settings: Settings, database_url: str) -> dict[str, str
     with os.fdopen(fd, "w") as out:
         out.write(json.dumps(keys, indent=2) + "\n")
     return keys
+
+
+@app.command(
+    help="Compare the read model with Temporal once and fix it where they disagree "
+    "(rows of terminated, reset or timed-out workflows; rows a lost write left behind); "
+    "prints what it did. The worker also runs this every SOPFLOW_RECONCILE_EVERY "
+    "(default 5 minutes). Exits 1 when Temporal or PostgreSQL did not answer."
+)
+def reconcile(
+    workflow_id: Annotated[
+        str | None, typer.Option(help="only this workflow (default: every open row)")
+    ] = None,
+) -> None:
+    from activities.contracts.reconcile import ReconcileRequest
+    from activities.reconcile import reconcile as run
+    from db.connection import create_pool
+    from sopflow.temporal import connect
+
+    settings = _settings()
+
+    async def main() -> int:
+        try:
+            pool = await create_pool(_database_url(settings), max_size=2)
+        except Exception as exc:
+            typer.echo(f"PostgreSQL not answering: {exc}", err=True)
+            return 1
+        try:
+            try:
+                client = await connect(settings)
+            except Exception as exc:
+                typer.echo(f"Temporal at {settings.temporal_target} not answering: {exc}", err=True)
+                return 1
+            report = await run(pool, client, ReconcileRequest(workflow_id=workflow_id))
+        finally:
+            await pool.close()
+        typer.echo(f"reconciled: {report.line()}")
+        return 1 if report.errors else 0
+
+    raise typer.Exit(asyncio.run(main()))

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # elsewhere; bounds the wait after a worker dies mid-call.
     activity_timeout: timedelta = timedelta(seconds=30)
     activity_max_retry_interval: timedelta = timedelta(minutes=1)
+    # How often the read model is compared with Temporal and fixed (a Schedule
+    # the worker creates: closes rows of terminated or timed-out workflows).
+    reconcile_every: timedelta = timedelta(minutes=5)
 
     # The API
     max_order_bytes: int = 1_000_000

@@ -20,11 +20,13 @@ from activities.helpdesk import HelpdeskActivities, HelpdeskClient
 from activities.iseries import IseriesActivities, IseriesClient
 from activities.oms import OmsActivities, OmsClient
 from activities.read_model import ReadModelActivities
+from activities.reconcile import ReconcileActivities, ensure_schedule
 from activities.reference import ReferenceActivities
 from sopflow.config import Settings
 from workflows.order import OrderWorkflow
+from workflows.reconcile import ReconcileWorkflow
 
-WORKFLOWS = [OrderWorkflow]
+WORKFLOWS = [OrderWorkflow, ReconcileWorkflow]
 # The sandbox still guards each workflow's own code (no clock, no I/O), but the
 # modules it imports are loaded once per process instead of once per run: in
 # benchmarks/order_latency.py that took orders from 5.3/s to 7.3/s on 2 cores.
@@ -54,7 +56,9 @@ class SystemClients:
             await client.close()
 
 
-def activities_for(pool: asyncpg.Pool, clients: SystemClients) -> list:
+def activities_for(
+    pool: asyncpg.Pool, clients: SystemClients, temporal: Client | None = None
+) -> list:
     groups = [
         ReferenceActivities(pool),
         ReadModelActivities(pool),
@@ -62,6 +66,7 @@ def activities_for(pool: asyncpg.Pool, clients: SystemClients) -> list:
         IseriesActivities(clients.iseries),
         EmailActivities(clients.email),
         HelpdeskActivities(clients.helpdesk),
+        ReconcileActivities(pool, temporal),  # type: ignore[arg-type]
     ]
     return [
         getattr(group, name)
@@ -84,7 +89,7 @@ async def build_worker(
             client,
             task_queue=settings.task_queue,
             workflows=WORKFLOWS,
-            activities=activities_for(pool, clients),
+            activities=activities_for(pool, clients, client),
             workflow_runner=WORKFLOW_RUNNER,
         )
     finally:
@@ -95,6 +100,12 @@ async def run_worker(
     settings: Settings, client: Client, pool: asyncpg.Pool, stop: asyncio.Event
 ) -> None:
     """Poll until `stop` is set, then finish in-flight tasks and leave."""
+    try:
+        await ensure_schedule(
+            client, task_queue=settings.task_queue, every=settings.reconcile_every
+        )
+    except Exception as exc:  # the worker's own work goes on; the next start tries again
+        log.warning("reconcile schedule not set up", error=repr(exc))
     async with build_worker(client, settings, pool) as worker, worker:
         log.info("worker started", task_queue=settings.task_queue)
         await stop.wait()
