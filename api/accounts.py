@@ -6,26 +6,32 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 
 from api.auth import require
-from api.errors import ApiError
+from api.errors import ApiError, ErrorBody
 from db import read_model, reference
 from db.keys import add_integration_account, hash_shared_secret, integration_exists
 from domain.identity import Actor, Role
 
 router = APIRouter(prefix="/accounts", tags=["accounts"])
+# Printable text: PostgreSQL text cannot hold NUL, and no identifier holds a control character.
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+ACCOUNT_NUMBER = r"^[A-Za-z0-9_.]+$"
 
 
 class PunchoutCredential(BaseModel):
-    domain: str = Field(min_length=1, max_length=100, examples=["NetworkID"])
-    identity: str = Field(min_length=1, max_length=200, examples=["AN01000401693"])
+    domain: str = Field(min_length=1, max_length=100, pattern=PRINTABLE, examples=["NetworkID"])
+    identity: str = Field(
+        min_length=1, max_length=200, pattern=PRINTABLE, examples=["AN01000401693"]
+    )
     shared_secret: str = Field(min_length=8, max_length=200)
     integration_id: str | None = Field(
         default=None,
         min_length=1,
         max_length=100,
+        pattern=PRINTABLE,
         description="the integration (PunchOut network) the buyer orders through: its system "
         "keys may then submit this account's orders",
         examples=["punchout-network"],
@@ -45,13 +51,14 @@ class CredentialRegistered(BaseModel):
     status_code=201,
     summary="Register a buyer's cXML credential (From domain/identity and Sender SharedSecret)",
     responses={
-        404: {"description": "no such account or integration"},
-        409: {"description": "the credential belongs to another account"},
+        403: {"model": ErrorBody, "description": "only an operator onboards buyers"},
+        404: {"model": ErrorBody, "description": "no such account or integration"},
+        409: {"model": ErrorBody, "description": "the credential belongs to another account"},
     },
 )
 async def register_punchout_credential(
     request: Request,
-    account_number: str,
+    account_number: Annotated[str, Path(max_length=40, pattern=ACCOUNT_NUMBER)],
     credential: PunchoutCredential,
     actor: Annotated[Actor, Depends(require(Role.OPERATOR))],
 ) -> CredentialRegistered:

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
 from api import accounts, health, orders, tasks
-from api.errors import install_error_handlers
+from api.errors import ERROR_RESPONSES, install_error_handlers
 from db.connection import create_pool
 from sopflow.config import Settings
 from sopflow.temporal import connect
@@ -98,7 +98,8 @@ def create_app(
     )
     install_error_handlers(app)
     app.add_middleware(RequestContext)
-    for module in (orders, accounts, tasks, health):
-        app.include_router(module.router)
+    for module in (orders, accounts, tasks):
+        app.include_router(module.router, responses=ERROR_RESPONSES)
+    app.include_router(health.router)
 
     return app

@@ -11,11 +11,27 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.order.cxml import STATUS_TEXT, build_response
 
 log = structlog.get_logger()
+
+
+class ErrorBody(BaseModel):
+    """Every JSON error answer: the reason, and for some a machine-readable type."""
+
+    detail: str = Field(description="what is wrong, in words a person can act on")
+    type: str | None = Field(default=None, description="e.g. ValidationError, NotFound")
+
+
+# Documented on every operation (FastAPI would document its own 422 shape otherwise).
+ERROR_RESPONSES: dict[int | str, dict] = {
+    401: {"model": ErrorBody, "description": "no valid API key"},
+    422: {"model": ErrorBody, "description": "the request is invalid; detail says why"},
+    503: {"model": ErrorBody, "description": "a backing service is unavailable; try again"},
+}
 
 
 class ApiError(Exception):

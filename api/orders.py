@@ -27,7 +27,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api import consistency
 from api.auth import current_actor, require
-from api.errors import ApiError, cxml_response, wants_cxml
+from api.errors import ApiError, ErrorBody, cxml_response, wants_cxml
 from api.temporal_calls import unavailable, workflow_errors
 from db import read_model, reference
 from db.keys import UNKNOWN_SECRET_HASH, key_may_submit_for, shared_secret_matches
@@ -241,8 +241,14 @@ _ORDER_BODY = {
     openapi_extra=_ORDER_BODY,
     summary="Submit a purchase order (cXML OrderRequest or JSON)",
     responses={
-        403: {"description": "the key is not bound to the order's account"},
-        409: {"description": "same PO already received with different content"},
+        200: {
+            "description": "a cXML OrderRequest's answer: a cXML Response (so are its errors)",
+            "content": {"text/xml": {"schema": {"type": "string"}}},
+        },
+        403: {"model": ErrorBody, "description": "the key is not bound to the order's account"},
+        409: {"model": ErrorBody, "description": "same PO already received with other content"},
+        413: {"model": ErrorBody, "description": "the document is too large"},
+        415: {"model": ErrorBody, "description": "neither cXML nor JSON"},
     },
 )
 async def submit_order(
@@ -313,7 +319,7 @@ async def _submit_cxml(request: Request, body: bytes, actor: Actor) -> Response:
 async def list_orders(
     request: Request,
     _: Annotated[Actor, Depends(current_actor)],
-    account: str | None = None,
+    account: Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_.]+$")] = None,
     status: OrderStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
@@ -347,7 +353,10 @@ async def list_orders(
 # ":path" because PO numbers may hold "/" (PO-77/2026). Clients send the id
 # percent-encoded (the href of every answer); routing sees it decoded.
 @router.get(
-    "/{order_id:path}", response_model=OrderView, summary="An order's full state and audit trail"
+    "/{order_id:path}",
+    response_model=OrderView,
+    summary="An order's full state and audit trail",
+    responses={404: {"model": ErrorBody, "description": "no such order"}},
 )
 async def get_order(
     request: Request, order_id: str, _: Annotated[Actor, Depends(current_actor)]
@@ -395,9 +404,16 @@ class ShipmentProcessing(BaseModel):
             "model": ShipmentProcessing,
             "description": "accepted, still being invoiced; resend the same report for the invoice",
         },
-        403: {"description": "this role may not report shipments"},
-        409: {"description": "the order cannot ship now, or the shipment id has other content"},
-        503: {"description": "no answer in time and nothing accepted; safe to retry"},
+        403: {"model": ErrorBody, "description": "this role may not report shipments"},
+        404: {"model": ErrorBody, "description": "no such order"},
+        409: {
+            "model": ErrorBody,
+            "description": "the order cannot ship now, or the shipment id has other content",
+        },
+        503: {
+            "model": ErrorBody,
+            "description": "no answer in time and nothing accepted; safe to retry",
+        },
     },
 )
 async def report_shipment(
