@@ -212,8 +212,9 @@ async def _fix(
         return
 
     ended = ENDED_AS.get(status) if status is not None else None
-    if ended is None:
-        # CONTINUED_AS_NEW as the latest run: the next run is being started.
+    if ended is None or row["closed_at"] is not None:
+        # CONTINUED_AS_NEW as the latest run: the next run is being started. Or
+        # the row already says the workflow ended (asked about one workflow).
         return
 
     if status in (WorkflowExecutionStatus.COMPLETED, WorkflowExecutionStatus.FAILED):
@@ -318,7 +319,9 @@ def schedule_for(task_queue: str, every: timedelta) -> Schedule:
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
         # A run still going when the next is due is enough; after an outage, one
         # run catches up, not one per missed interval.
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=every),
+        policy=SchedulePolicy(
+            overlap=ScheduleOverlapPolicy.SKIP, catchup_window=max(every, timedelta(minutes=1))
+        ),
     )
 
 

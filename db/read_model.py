@@ -142,7 +142,7 @@ async def unclosed_records(
     (updated_at, workflow_id) of the previous page."""
     after_at, after_id = after or (None, None)
     return await conn.fetch(
-        """SELECT workflow_id, kind, status, run_id, updated_at, revision
+        """SELECT workflow_id, kind, status, run_id, updated_at, revision, closed_at
            FROM workflow_records
            WHERE closed_at IS NULL AND updated_at < now() - $1::interval
              AND ($2::timestamptz IS NULL OR (updated_at, workflow_id) > ($2, $3::text))

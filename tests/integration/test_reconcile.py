@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import asyncpg
@@ -261,22 +261,27 @@ class ProbeWorkflow:
         self.status = "on_hold"
         self.revision = 0
         self.tasks = ["first"]
-        self.write = True
-        self.done = False
+        self.closed_at: datetime | None = None
 
     @workflow.run
     async def run(self) -> None:
         self.created_at = workflow.now()
         workflow.upsert_search_attributes([search.ORDER_STATUS.value_set(self.status)])
         await self.sync()
-        await workflow.wait_condition(lambda: self.done)
+        await workflow.wait_condition(lambda: self.closed_at is not None)
 
     @workflow.signal
-    async def move(self, status: str) -> None:
+    def move(self, status: str) -> None:
         """A move whose read-model write is lost."""
         self.status, self.tasks = status, ["second"]
         self.revision += 1
         workflow.upsert_search_attributes([search.ORDER_STATUS.value_set(status)])
+
+    @workflow.signal
+    def finish(self) -> None:
+        """The last move; its write is lost too."""
+        self.move("completed")
+        self.tasks, self.closed_at = [], workflow.now()
 
     @workflow.query(name=contract.SNAPSHOT_QUERY)
     def snapshot(self) -> ReadModelSync:
@@ -290,6 +295,7 @@ class ProbeWorkflow:
                 run_id=info.run_id,
                 created_at=self.created_at,
                 updated_at=workflow.now(),
+                closed_at=self.closed_at,
                 view={"status": self.status},
             ),
             open_tasks=[
@@ -332,7 +338,8 @@ async def probe(dev_server: WorkflowEnvironment, pool: asyncpg.Pool) -> Workflow
                     break
             await asyncio.sleep(0.05)
         yield handle
-        await handle.terminate(reason="test done")
+        if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+            await handle.terminate(reason="test done")
 
 
 async def test_a_move_whose_write_was_lost_is_caught_up_from_the_workflow(
@@ -419,3 +426,23 @@ async def test_the_scheduled_workflow_runs_the_reconciler(
     )
     assert report == ReconcileReport(checked=1, closed=1)
     assert (await row(pool, order_id))["status"] == "terminated"
+
+
+async def test_a_workflow_that_completed_without_its_last_write_gets_its_own_final_state(
+    probe: WorkflowHandle, dev_server: WorkflowEnvironment, pool: asyncpg.Pool
+) -> None:
+    await probe.signal(ProbeWorkflow.finish)
+    await probe.result()
+    described = await probe.describe()
+    assert described.status == WorkflowExecutionStatus.COMPLETED
+    assert (await row(pool, probe.id))["closed_at"] is None
+
+    report = await reconcile(pool, dev_server.client, NOW)
+    assert report.closed >= 1
+    fixed = await row(pool, probe.id)
+    assert (fixed["status"], fixed["view"]) == ("completed", {"status": "completed"})
+    assert fixed["closed_at"] is not None
+    assert [t["outcome"] for t in await open_tasks(pool, probe.id)] == ["workflow completed"]
+    async with pool.acquire() as conn:
+        trail = await read_model.audit_trail(conn, probe.id)
+    assert "reconciler" not in {a["actor"] for a in trail}  # the workflow had its last word
