@@ -47,7 +47,10 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-POLL = 0.01  # seconds between reads while waiting for a status
+# Seconds between one run's reads while it waits for a status, times the
+# concurrency: ~100 reads a second in all, whatever the concurrency, so that the
+# polling itself does not become the load at concurrency 10.
+POLL = 0.01
 STATUS_TIMEOUT = 120.0
 LINES = [  # the demo order (tests/factories.py: propetro_order)
     {"line_number": 1, "customer_part_number": "PP-BOLT-12", "supplier_part_id": "HX-1001",
@@ -83,28 +86,41 @@ async def drive(
     return latencies, time.perf_counter() - started
 
 
+@dataclass
+class Polls:
+    """How often the runs of a phase read a status while waiting."""
+
+    interval: float
+    count: int = 0
+
+    async def wait(self) -> None:
+        self.count += 1
+        await asyncio.sleep(self.interval)
+
+
 class Orders:
-    def __init__(self, http: httpx.AsyncClient, keys: dict[str, str]) -> None:
-        self.http = http
+    def __init__(self, http: httpx.AsyncClient, keys: dict[str, str], client: Client) -> None:
+        self.http, self.client = http, client
         self.system = {"Authorization": f"Bearer {keys['system']}"}
         self.branch = {"Authorization": f"Bearer {keys['branch_manager']}"}
 
-    def driver(self, tag: str) -> Callable[[int], Awaitable[None]]:
+    def driver(self, tag: str, polls: Polls) -> Callable[[int], Awaitable[None]]:
         """Orders with PO numbers `BENCH-<tag>-<i>`."""
 
         async def one(i: int) -> None:
-            await self.one(f"BENCH-{tag}-{i:04d}")
+            await self.one(f"BENCH-{tag}-{i:04d}", polls)
 
         return one
 
-    async def one(self, po_number: str) -> str:
+    async def one(self, po_number: str, polls: Polls) -> str:
         body = {"account_number": "401693", "po_number": po_number,
                 "ship_to": {"address_id": "PP-ODESSA"}, "lines": LINES}  # fmt: skip
         resp = await self.http.post("/orders", json=body, headers=self.system)
         resp.raise_for_status()
         order_id = resp.json()["order_id"]
         path = f"/orders/{quote(order_id, safe='')}"
-        await self.wait_for(path, "released")
+        # As the branch does: read the order until it is released, then report.
+        await self.wait_for(path, "released", polls)
         shipment = {
             "shipment_id": "SHP-1",
             "lines": [
@@ -114,10 +130,12 @@ class Orders:
         }
         resp = await self.http.post(f"{path}/shipments", json=shipment, headers=self.branch)
         resp.raise_for_status()
-        await self.wait_for(path, "completed")
+        # Done when the workflow is (its last read-model write included): a long
+        # poll, as for the floors, instead of reading the order until `completed`.
+        await self.client.get_workflow_handle(order_id).result()
         return order_id
 
-    async def wait_for(self, path: str, status: str) -> None:
+    async def wait_for(self, path: str, status: str, polls: Polls) -> None:
         deadline = time.monotonic() + STATUS_TIMEOUT
         while time.monotonic() < deadline:
             resp = await self.http.get(path, headers=self.system)
@@ -128,7 +146,7 @@ class Orders:
                 return
             if now in ("on_hold", "failed"):
                 raise RuntimeError(f"{path} is {now}, not on the happy path")
-            await asyncio.sleep(POLL)
+            await polls.wait()
         raise TimeoutError(f"{path} did not reach {status} in {STATUS_TIMEOUT:.0f} s")
 
 
@@ -143,6 +161,8 @@ class Shape:
     after: int
     after_local: int
     activity_types: tuple[str, ...]
+    events: int = 0
+    workflow_tasks: int = 0  # completed: each one a round trip worker <-> server
 
     @property
     def plan(self) -> tuple[int, int, int, int, int]:
@@ -154,8 +174,10 @@ class Shape:
 
 
 async def shape(client: Client, workflow_id: str) -> Shape:
-    counts, types = [0, 0, 0, 0, 0], []
+    counts, types, events, tasks = [0, 0, 0, 0, 0], [], 0, 0
     async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
+        events += 1
+        tasks += event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
         after = 3 if counts[2] else 0
         if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
             counts[2] += 1
@@ -167,16 +189,18 @@ async def shape(client: Client, workflow_id: str) -> Shape:
             and event.marker_recorded_event_attributes.marker_name == "core_local_activity"
         ):
             counts[after + 1] += 1  # patch markers are not local activities
-    return Shape(*counts, activity_types=tuple(types))
+    return Shape(*counts, activity_types=tuple(types), events=events, workflow_tasks=tasks)
 
 
-async def until_waiting(handle, query) -> None:  # type: ignore[no-untyped-def]
+async def until_waiting(handle, query, polls: Polls) -> None:  # type: ignore[no-untyped-def]
     """Poll as the branch polls the order before reporting a shipment."""
     while not await handle.query(query):
-        await asyncio.sleep(POLL)
+        await polls.wait()
 
 
-def floor_driver(client: Client, queue: str, tag: str) -> Callable[[int], Awaitable[None]]:
+def floor_driver(
+    client: Client, queue: str, tag: str, polls: Polls
+) -> Callable[[int], Awaitable[None]]:
     from benchmarks.floor import BUSINESS_BEFORE_UPDATE, BUSINESS_IN_UPDATE, FloorWorkflow
 
     async def one(i: int) -> None:
@@ -184,7 +208,7 @@ def floor_driver(client: Client, queue: str, tag: str) -> Callable[[int], Awaita
             FloorWorkflow.run, BUSINESS_BEFORE_UPDATE, id=f"bench-floor-{tag}-{i:04d}",
             task_queue=queue,
         )  # fmt: skip
-        await until_waiting(handle, FloorWorkflow.is_waiting)
+        await until_waiting(handle, FloorWorkflow.is_waiting, polls)
         await handle.execute_update(FloorWorkflow.ship, BUSINESS_IN_UPDATE)
         await handle.result()
 
@@ -192,7 +216,7 @@ def floor_driver(client: Client, queue: str, tag: str) -> Callable[[int], Awaita
 
 
 def todays_floor_driver(
-    client: Client, queue: str, tag: str, plan: tuple[int, ...]
+    client: Client, queue: str, tag: str, plan: tuple[int, ...], polls: Polls
 ) -> Callable[[int], Awaitable[None]]:
     from benchmarks.floor import TodaysFloorWorkflow
 
@@ -201,7 +225,7 @@ def todays_floor_driver(
             TodaysFloorWorkflow.run, args=plan, id=f"bench-today-{tag}-{i:04d}", task_queue=queue
         )
         for _ in range(plan[2]):
-            await until_waiting(handle, TodaysFloorWorkflow.is_waiting)
+            await until_waiting(handle, TodaysFloorWorkflow.is_waiting, polls)
             await handle.execute_update(TodaysFloorWorkflow.ship)
         await handle.result()
 
@@ -295,11 +319,18 @@ class Stack:
 
 
 # ------------------------------------------------------------------- profiling
+PROFILE_RATE = 200  # samples a second
 CATEGORIES = [  # (what, substrings of a frame's function or file); a sample counts once per category
     ("read-model sync (activities/read_model)", ("read_model",)),
     ("asyncpg (PostgreSQL)", ("asyncpg/",)),
     ("pydantic (models, validation, dumps)", ("pydantic/", "pydantic_core", "contrib/pydantic")),
-    ("workflow sandbox (re-import, restrictions)", ("workflow_sandbox/",)),
+    ("workflow sandbox, all of it", ("workflow_sandbox/",)),
+    (
+        "  sandbox: an exec per payload for its serialization context",
+        ("_Instance.get_serialization_context",),
+    ),
+    ("  sandbox: import hook and restriction proxies", ("_importer.py", "_restrictions.py")),
+    ("  sandbox: new run (workflow module re-imported)", ("_Instance.__init__",)),
     ("workflow code (workflows/, domain/)", ("workflows/", "domain/", "benchmarks/floor")),
     ("search attributes / details", ("search_attribute", "current_details")),
     ("payload converter (temporalio.converter)", ("temporalio/converter",)),
@@ -321,8 +352,10 @@ def start_profile(pid: int, out: Path) -> subprocess.Popen:
     tool = py_spy()
     if not tool:
         raise SystemExit("--profile needs py-spy: pip install -e '.[bench]'")
+    # --gil: only samples of a thread running Python (holding the GIL), so that a
+    # thread waiting in epoll or on a queue is not counted as busy.
     args = [tool, "record", "--pid", str(pid), "--format", "raw", "--function", "--nonblocking",
-            "--rate", "100", "--output", str(out)]  # fmt: skip
+            "--gil", "--rate", str(PROFILE_RATE), "--output", str(out)]  # fmt: skip
     return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -344,16 +377,15 @@ def summarize_profile(raw: Path, label: str, runs: int, top: int = 12) -> None:
     if not total:
         print(f"\nprofile of the {label}: no samples ({raw})")
         return
-    print(f"\nprofile of the {label}: {total} samples on CPU at 100/s over {runs} orders "
-          f"(~{total * 10 / runs:.0f} ms CPU per order); {raw}")  # fmt: skip
-    print("  share of samples whose stack passes through (a sample can count in several):")
-    shares = []
+    per_order = 1000 / PROFILE_RATE / runs  # ms of Python per sample and order
+    print(f"\nprofile of the {label}: {total} samples running Python (holding the GIL) at "
+          f"{PROFILE_RATE}/s over {runs} orders, ~{total * per_order:.0f} ms per order; {raw}")  # fmt: skip
+    print("  share of samples whose stack passes through (a sample can count in several), "
+          "ms per order:")  # fmt: skip
     for what, needles in CATEGORIES:
         hit = sum(c for frames, c in stacks if any(n in f for f in frames for n in needles))
-        shares.append((hit, what))
-    for hit, what in sorted(shares, reverse=True):
         if hit:
-            print(f"  {100 * hit / total:5.1f}%  {what}")
+            print(f"  {100 * hit / total:5.1f}%  {hit * per_order:5.1f} ms  {what}")
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
     for frames, c in stacks:
@@ -431,6 +463,7 @@ class Phase:
     latencies: list[float]
     total: float
     cpu: dict[str, float]  # CPU seconds per process role during the phase
+    polls: int = 0  # status reads while waiting
 
     @property
     def rate(self) -> float:
@@ -466,10 +499,11 @@ def report(results: Results) -> None:
     c = results.concurrency
     print(f"\nconcurrency {c}: {len(results.of('order'))} rounds, kinds alternating")
     print(f"{'round':<6} {'kind':<14} {'n':>4} {'total s':>8} {'per s':>7} "
-          f"{'median ms':>10} {'p90 ms':>8}")  # fmt: skip
+          f"{'median ms':>10} {'p90 ms':>8} {'polls/run':>10}")  # fmt: skip
     for p in results.phases:
         print(f"{p.round:<6} {TITLES[p.kind]:<14} {len(p.latencies):>4} {p.total:>8.2f} "
-              f"{p.rate:>7.1f} {ms(p.latencies, 0.5):>10.1f} {ms(p.latencies, 0.9):>8.1f}")  # fmt: skip
+              f"{p.rate:>7.1f} {ms(p.latencies, 0.5):>10.1f} {ms(p.latencies, 0.9):>8.1f} "
+              f"{p.polls / len(p.latencies):>10.1f}")  # fmt: skip
     print(f"\n{'all':<6} {'kind':<14} {'n':>4} {'per s':>7} {'median ms':>10} {'p99 ms':>8}"
           "   (per s: median of the rounds)")  # fmt: skip
     for kind in KINDS:
@@ -501,12 +535,13 @@ def report(results: Results) -> None:
 
 
 async def run_phase(
-    kind: str, rnd: int, n: int, concurrency: int, one: Callable, stack: Stack
+    kind: str, rnd: int, n: int, concurrency: int, one: Callable, stack: Stack, polls: Polls
 ) -> Phase:
     before = stack.cpu()
     latencies, total = await drive(n, concurrency, one)
     after = stack.cpu()
-    return Phase(kind, rnd, latencies, total, {r: after[r] - before.get(r, 0) for r in after})
+    cpu = {r: after[r] - before.get(r, 0) for r in after}
+    return Phase(kind, rnd, latencies, total, cpu, polls.count)
 
 
 async def benchmark(
@@ -521,12 +556,18 @@ async def benchmark(
         httpx.AsyncClient(base_url=api_url, timeout=60) as http,
         floor_worker(client, queue, not args.unsandboxed),
     ):
-        orders = Orders(http, keys)
+        orders = Orders(http, keys, client)
         # Warm-up, one of each; the order also tells today's floor its shape.
-        order_shape = await shape(client, await orders.one(f"BENCH-{run_id}-warm"))
+        warm = Polls(POLL)
+        order_shape = await shape(client, await orders.one(f"BENCH-{run_id}-warm", warm))
         plan = order_shape.plan
-        await floor_driver(client, queue, f"{run_id}-warm")(0)
-        await todays_floor_driver(client, queue, f"{run_id}-warm", plan)(0)
+        await floor_driver(client, queue, f"{run_id}-warm", warm)(0)
+        await todays_floor_driver(client, queue, f"{run_id}-warm", plan, warm)(0)
+        histories = {
+            "order": order_shape,
+            "floor": await shape(client, f"bench-floor-{run_id}-warm-0000"),
+            "today": await shape(client, f"bench-today-{run_id}-warm-0000"),
+        }
 
         from benchmarks.floor import BUSINESS_BEFORE_UPDATE, BUSINESS_IN_UPDATE
 
@@ -540,6 +581,8 @@ async def benchmark(
               f"activities; today's floor: the order's shape above, no-ops; "
               f"{'outside' if args.unsandboxed else 'in'} the production sandbox settings; "
               f"CPUs: {os.cpu_count()}")  # fmt: skip
+        print("history events / workflow tasks per run: " + ", ".join(
+            f"{TITLES[k]} {h.events} / {h.workflow_tasks}" for k, h in histories.items()))  # fmt: skip
         if len(order_shape.business) != BUSINESS_BEFORE_UPDATE + BUSINESS_IN_UPDATE or updates != 1:
             print("warning: the order's happy path no longer has the floor's shape")
 
@@ -550,17 +593,19 @@ async def benchmark(
             for rnd in range(1, args.rounds + 1):
                 kinds = KINDS[rnd - 1 :] + KINDS[: rnd - 1]  # each kind goes first once
                 for kind in kinds:
-                    tag = f"{run_id}-c{c}-r{rnd}"
-                    one = {
-                        "order": lambda tag=tag: orders.driver(tag),
-                        "floor": lambda tag=tag: floor_driver(client, queue, tag),
-                        "today": lambda tag=tag: todays_floor_driver(client, queue, tag, plan),
-                    }[kind]()
-                    phase = await run_phase(kind, rnd, n, c, one, stack)
+                    tag, polls = f"{run_id}-c{c}-r{rnd}", Polls(POLL * c)
+                    if kind == "order":
+                        one = orders.driver(tag, polls)
+                    elif kind == "floor":
+                        one = floor_driver(client, queue, tag, polls)
+                    else:
+                        one = todays_floor_driver(client, queue, tag, plan, polls)
+                    phase = await run_phase(kind, rnd, n, c, one, stack, polls)
                     results.phases.append(phase)
                     print(f"  c={c} round {rnd} {TITLES[kind]}: {phase.rate:.1f}/s, median "
                           f"{ms(phase.latencies, 0.5):.0f} ms", flush=True)  # fmt: skip
-            all_results.append(results)
+            if results.phases:
+                all_results.append(results)
         for results in all_results:
             report(results)
 
@@ -572,7 +617,7 @@ async def profile(args: argparse.Namespace, orders: Orders, stack: Stack, run_id
     """One more order phase (not counted above) with py-spy on the worker and the API."""
     args.profile.mkdir(parents=True, exist_ok=True)
     c = max(args.concurrency)
-    n = args.orders or 3 * c
+    n = args.orders or 6 * c
     targets = {role: stack.pid_of(role) for role in ("worker", "api")}
     if not all(targets.values()):
         print("\n--profile needs the stack this script starts (no --api-url)")
@@ -581,7 +626,9 @@ async def profile(args: argparse.Namespace, orders: Orders, stack: Stack, run_id
              for role, pid in targets.items()}  # fmt: skip
     await asyncio.sleep(1)  # attached
     try:
-        phase = await run_phase("order", 0, n, c, orders.driver(f"{run_id}-prof"), stack)
+        polls = Polls(POLL * c)
+        one = orders.driver(f"{run_id}-prof", polls)
+        phase = await run_phase("order", 0, n, c, one, stack, polls)
     finally:
         for spy in spies.values():
             stop_profile(spy)
@@ -603,7 +650,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=lambda s: [int(x) for x in s.split(",")],
                         default=[1, 10], help="runs in flight, comma-separated (default 1,10)")  # fmt: skip
     parser.add_argument("--rounds", type=int, default=3,
-                        help="rounds per concurrency, each with one phase of every kind (default 3)")  # fmt: skip
+                        help="rounds per concurrency, each with one phase of every kind (default 3; "
+                             "0 with --profile: the profile only)")  # fmt: skip
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="after the rounds, one order phase with py-spy on the worker and the "
                              "API; raw profiles go to DIR")  # fmt: skip
