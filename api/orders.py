@@ -281,10 +281,15 @@ async def submit_order(
 async def _start(request: Request, order: PurchaseOrder, actor: Actor) -> OrderAccepted:
     async with request.app.state.pool.acquire() as conn:
         name = await reference.account_name(conn, order.account_number) or ""
+    settings: Settings = request.app.state.settings
     with workflow_errors(order.workflow_id):
-        return await start_order(
-            request.app.state.temporal, request.app.state.settings, order, actor, name
-        )
+        try:
+            # Bounded like every call that waits on Temporal; a resend is safe
+            # (the same PO is the same order).
+            async with asyncio.timeout(settings.update_wait.total_seconds()):
+                return await start_order(request.app.state.temporal, settings, order, actor, name)
+        except TimeoutError:
+            raise unavailable(order.workflow_id) from None
 
 
 async def _submit_cxml(request: Request, body: bytes, actor: Actor) -> Response:

@@ -1,9 +1,11 @@
 """Every call that waits on a workflow answers within SOPFLOW_UPDATE_WAIT: a
 shipment report that the order took while iSeries is down answers 202 (resend
-for the invoice), a refusal answers at once, and with no worker a 503."""
+for the invoice), a refusal answers at once, and with no worker (or no
+Temporal) a 503."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from datetime import timedelta
@@ -11,6 +13,8 @@ from datetime import timedelta
 import asyncpg
 import httpx
 import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from sopflow.config import Settings
@@ -107,4 +111,32 @@ async def test_with_no_worker_a_shipment_answers_503_within_the_wait(
         )
     assert stuck.status_code == 503, stuck.text
     assert "try again" in stuck.json()["detail"]
+    assert took < WAIT.total_seconds() + SLACK
+
+
+async def test_with_temporal_not_answering_an_order_answers_503_within_the_wait(
+    it_settings: Settings, pool: asyncpg.Pool, demo_keys: dict[str, str]
+) -> None:
+    # A "Temporal" that takes connections and never says a word.
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    silent = await asyncio.start_server(hold, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    nowhere = await Client.connect(
+        f"127.0.0.1:{port}", lazy=True, data_converter=pydantic_data_converter
+    )
+    settings = it_settings.model_copy(update={"update_wait": WAIT})
+    try:
+        async with api_server(settings, pool, nowhere) as api:
+            started = time.monotonic()
+            resp = await post_cxml(api, demo_keys["system"], sample(f"SW{uuid.uuid4().hex[:8]}"))
+            took = time.monotonic() - started
+    finally:
+        for writer in held:
+            writer.close()
+        silent.close()
+    assert resp.status_code == 503 and "try again" in resp.text
     assert took < WAIT.total_seconds() + SLACK
