@@ -10,6 +10,7 @@ import asyncpg
 import httpx
 import pytest
 
+from db.demo import ensure_demo_keys
 from db.keys import create_api_key
 from tests.integration.conftest import bearer
 from tests.integration.test_order_e2e import cxml_status, post_cxml, sample
@@ -118,3 +119,20 @@ async def test_a_buyer_onboarded_through_an_integration_can_order_through_its_ke
     # A wrong secret still reads like an unknown buyer.
     wrong = await post_cxml(api, demo_keys["system"], doc.replace(b"buyer-secret-1", b"guess"))
     assert cxml_status(wrong) == (401, "buyer credential or shared secret not recognised")
+
+
+async def test_a_demo_system_key_made_before_binding_keeps_working(
+    api: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    # A dev stack's saved demo key from before migration 0003: bound to nothing.
+    async with pool.acquire() as conn:
+        old_key = await create_api_key(conn, "punchout-network", ["system"], label="demo")
+    assert (
+        await api.post("/orders", json=json_order("401693", po()), headers=bearer(old_key))
+    ).status_code == 403
+    async with pool.acquire() as conn:
+        keys = await ensure_demo_keys(conn, {"system": old_key})
+    assert keys["system"] == old_key  # what the user pasted still works ...
+    for account in ("401693", "402110"):  # ... for the demo accounts
+        resp = await api.post("/orders", json=json_order(account, po()), headers=bearer(old_key))
+        assert resp.status_code == 202, resp.text
