@@ -38,6 +38,7 @@ from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from urllib.parse import quote
 
@@ -87,11 +88,13 @@ async def drive(
 
 
 @dataclass
-class Polls:
-    """How often the runs of a phase read a status while waiting."""
+class Tally:
+    """A phase's runs: how often they read a status while waiting (every
+    `interval` seconds), and their workflow ids."""
 
     interval: float
     count: int = 0
+    ids: list[str] = field(default_factory=list)
 
     async def wait(self) -> None:
         self.count += 1
@@ -104,7 +107,7 @@ class Orders:
         self.system = {"Authorization": f"Bearer {keys['system']}"}
         self.branch = {"Authorization": f"Bearer {keys['branch_manager']}"}
 
-    def driver(self, tag: str, polls: Polls) -> Callable[[int], Awaitable[None]]:
+    def driver(self, tag: str, polls: Tally) -> Callable[[int], Awaitable[None]]:
         """Orders with PO numbers `BENCH-<tag>-<i>`."""
 
         async def one(i: int) -> None:
@@ -112,12 +115,13 @@ class Orders:
 
         return one
 
-    async def one(self, po_number: str, polls: Polls) -> str:
+    async def one(self, po_number: str, polls: Tally) -> str:
         body = {"account_number": "401693", "po_number": po_number,
                 "ship_to": {"address_id": "PP-ODESSA"}, "lines": LINES}  # fmt: skip
         resp = await self.http.post("/orders", json=body, headers=self.system)
         resp.raise_for_status()
         order_id = resp.json()["order_id"]
+        polls.ids.append(order_id)
         path = f"/orders/{quote(order_id, safe='')}"
         # As the branch does: read the order until it is released, then report.
         await self.wait_for(path, "released", polls)
@@ -135,7 +139,7 @@ class Orders:
         await self.client.get_workflow_handle(order_id).result()
         return order_id
 
-    async def wait_for(self, path: str, status: str, polls: Polls) -> None:
+    async def wait_for(self, path: str, status: str, polls: Tally) -> None:
         deadline = time.monotonic() + STATUS_TIMEOUT
         while time.monotonic() < deadline:
             resp = await self.http.get(path, headers=self.system)
@@ -192,14 +196,39 @@ async def shape(client: Client, workflow_id: str) -> Shape:
     return Shape(*counts, activity_types=tuple(types), events=events, workflow_tasks=tasks)
 
 
-async def until_waiting(handle, query, polls: Polls) -> None:  # type: ignore[no-untyped-def]
+async def timeline(client: Client, workflow_id: str) -> dict[str, float]:
+    """Where one run's time went, in ms, from its history's event times."""
+    events = [e async for e in client.get_workflow_handle(workflow_id).fetch_history_events()]
+    at = [e.event_time.ToMilliseconds() for e in events]
+    kinds = [e.event_type for e in events]
+    scheduled: dict[int, float] = {}
+    parts = dict.fromkeys(("activities", "update wait"), 0.0)
+    for i, (kind, event) in enumerate(zip(kinds, events, strict=True)):
+        if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            scheduled[event.event_id] = at[i]
+        elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            sid = event.activity_task_completed_event_attributes.scheduled_event_id
+            parts["activities"] += at[i] - scheduled[sid]
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            # From the workflow going idle (its last completed task before the
+            # update's) until the update came in: the client's polls and request.
+            done = [j for j in range(i) if kinds[j] == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED]
+            if len(done) >= 2:
+                parts["update wait"] += at[i] - at[done[-2]]
+    total = at[-1] - at[0]
+    parts["the rest"] = total - sum(parts.values())
+    parts["lifetime"] = total
+    return parts
+
+
+async def until_waiting(handle, query, polls: Tally) -> None:  # type: ignore[no-untyped-def]
     """Poll as the branch polls the order before reporting a shipment."""
     while not await handle.query(query):
         await polls.wait()
 
 
 def floor_driver(
-    client: Client, queue: str, tag: str, polls: Polls
+    client: Client, queue: str, tag: str, polls: Tally
 ) -> Callable[[int], Awaitable[None]]:
     from benchmarks.floor import BUSINESS_BEFORE_UPDATE, BUSINESS_IN_UPDATE, FloorWorkflow
 
@@ -208,6 +237,7 @@ def floor_driver(
             FloorWorkflow.run, BUSINESS_BEFORE_UPDATE, id=f"bench-floor-{tag}-{i:04d}",
             task_queue=queue,
         )  # fmt: skip
+        polls.ids.append(handle.id)
         await until_waiting(handle, FloorWorkflow.is_waiting, polls)
         await handle.execute_update(FloorWorkflow.ship, BUSINESS_IN_UPDATE)
         await handle.result()
@@ -216,7 +246,7 @@ def floor_driver(
 
 
 def todays_floor_driver(
-    client: Client, queue: str, tag: str, plan: tuple[int, ...], polls: Polls
+    client: Client, queue: str, tag: str, plan: tuple[int, ...], polls: Tally
 ) -> Callable[[int], Awaitable[None]]:
     from benchmarks.floor import TodaysFloorWorkflow
 
@@ -224,6 +254,7 @@ def todays_floor_driver(
         handle = await client.start_workflow(
             TodaysFloorWorkflow.run, args=plan, id=f"bench-today-{tag}-{i:04d}", task_queue=queue
         )
+        polls.ids.append(handle.id)
         for _ in range(plan[2]):
             await until_waiting(handle, TodaysFloorWorkflow.is_waiting, polls)
             await handle.execute_update(TodaysFloorWorkflow.ship)
@@ -367,7 +398,7 @@ def stop_profile(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
-def summarize_profile(raw: Path, label: str, runs: int, top: int = 12) -> None:
+def summarize_profile(raw: Path, label: str, runs: int, top: int = 12, unit: str = "order") -> None:
     stacks: list[tuple[list[str], int]] = []
     for line in raw.read_text(errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
@@ -377,11 +408,11 @@ def summarize_profile(raw: Path, label: str, runs: int, top: int = 12) -> None:
     if not total:
         print(f"\nprofile of the {label}: no samples ({raw})")
         return
-    per_order = 1000 / PROFILE_RATE / runs  # ms of Python per sample and order
+    per_order = 1000 / PROFILE_RATE / runs  # ms of Python per sample and run
     print(f"\nprofile of the {label}: {total} samples running Python (holding the GIL) at "
-          f"{PROFILE_RATE}/s over {runs} orders, ~{total * per_order:.0f} ms per order; {raw}")  # fmt: skip
+          f"{PROFILE_RATE}/s over {runs} {unit}s, ~{total * per_order:.0f} ms per {unit}; {raw}")  # fmt: skip
     print("  share of samples whose stack passes through (a sample can count in several), "
-          "ms per order:")  # fmt: skip
+          f"ms per {unit}:")  # fmt: skip
     for what, needles in CATEGORIES:
         hit = sum(c for frames, c in stacks if any(n in f for f in frames for n in needles))
         if hit:
@@ -464,6 +495,7 @@ class Phase:
     total: float
     cpu: dict[str, float]  # CPU seconds per process role during the phase
     polls: int = 0  # status reads while waiting
+    ids: list[str] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
@@ -474,6 +506,7 @@ class Phase:
 class Results:
     concurrency: int
     phases: list[Phase] = field(default_factory=list)
+    timelines: dict[str, list[dict[str, float]]] = field(default_factory=dict)
 
     def of(self, kind: str) -> list[Phase]:
         return [p for p in self.phases if p.kind == kind]
@@ -522,6 +555,19 @@ def report(results: Results) -> None:
                 if floor == "floor" else "")  # fmt: skip
         print(f"order vs {TITLES[floor] + ':':<14} median latency {latency:.2f}x, "
               f"throughput {throughput:.2f}x (latency per round: {per_round}){goal}")  # fmt: skip
+    if results.timelines:
+        parts = list(next(iter(results.timelines.values()))[0])
+        print("\nwhere a run's time goes (ms, median of the runs, from their histories; "
+              "'outside' is the driver's latency minus the workflow's lifetime)")  # fmt: skip
+        print(f"{'kind':<14} " + " ".join(f"{p[:12]:>12}" for p in parts) + f" {'outside':>8}")
+        for kind, lines in results.timelines.items():
+            medians = [statistics.median(t[p] for t in lines) for p in parts]
+            outside = results.median_ms(kind) - medians[parts.index("lifetime")]
+            print(f"{TITLES[kind]:<14} " + " ".join(f"{m:>12.1f}" for m in medians)
+                  + f" {outside:>8.1f}")  # fmt: skip
+        print("  activities: scheduled to completed, one after another; update wait: "
+              "idle until the update came in (the client's polls and request); the rest: workflow "
+              "tasks, local activities, server hops; lifetime: started to closed")  # fmt: skip
     roles = sorted({r for p in results.phases for r in p.cpu if r not in ("dev", "other")})
     if roles:
         print("\nCPU ms per run (median of the rounds); 'driver' is this script with the floors' "
@@ -535,13 +581,13 @@ def report(results: Results) -> None:
 
 
 async def run_phase(
-    kind: str, rnd: int, n: int, concurrency: int, one: Callable, stack: Stack, polls: Polls
+    kind: str, rnd: int, n: int, concurrency: int, one: Callable, stack: Stack, polls: Tally
 ) -> Phase:
     before = stack.cpu()
     latencies, total = await drive(n, concurrency, one)
     after = stack.cpu()
     cpu = {r: after[r] - before.get(r, 0) for r in after}
-    return Phase(kind, rnd, latencies, total, cpu, polls.count)
+    return Phase(kind, rnd, latencies, total, cpu, polls.count, polls.ids)
 
 
 async def benchmark(
@@ -558,7 +604,7 @@ async def benchmark(
     ):
         orders = Orders(http, keys, client)
         # Warm-up, one of each; the order also tells today's floor its shape.
-        warm = Polls(POLL)
+        warm = Tally(POLL)
         order_shape = await shape(client, await orders.one(f"BENCH-{run_id}-warm", warm))
         plan = order_shape.plan
         await floor_driver(client, queue, f"{run_id}-warm", warm)(0)
@@ -593,7 +639,7 @@ async def benchmark(
             for rnd in range(1, args.rounds + 1):
                 kinds = KINDS[rnd - 1 :] + KINDS[: rnd - 1]  # each kind goes first once
                 for kind in kinds:
-                    tag, polls = f"{run_id}-c{c}-r{rnd}", Polls(POLL * c)
+                    tag, polls = f"{run_id}-c{c}-r{rnd}", Tally(POLL * c)
                     if kind == "order":
                         one = orders.driver(tag, polls)
                     elif kind == "floor":
@@ -606,15 +652,26 @@ async def benchmark(
                           f"{ms(phase.latencies, 0.5):.0f} ms", flush=True)  # fmt: skip
             if results.phases:
                 all_results.append(results)
+            if results.phases and c == 1:  # latency without queueing: where it goes
+                for kind in KINDS:
+                    ids = [i for p in results.of(kind) for i in p.ids]
+                    results.timelines[kind] = [await timeline(client, i) for i in ids]
         for results in all_results:
             report(results)
 
         if args.profile:
-            await profile(args, orders, stack, run_id)
+            await profile(args, orders, partial(floor_driver, client, queue), stack, run_id)
 
 
-async def profile(args: argparse.Namespace, orders: Orders, stack: Stack, run_id: str) -> None:
-    """One more order phase (not counted above) with py-spy on the worker and the API."""
+async def profile(
+    args: argparse.Namespace,
+    orders: Orders,
+    floor: Callable[[str, Tally], Callable[[int], Awaitable[None]]],
+    stack: Stack,
+    run_id: str,
+) -> None:
+    """Two more phases, not counted above: orders with py-spy on the worker and
+    the API, then floors with py-spy on this script (the floors' worker)."""
     args.profile.mkdir(parents=True, exist_ok=True)
     c = max(args.concurrency)
     n = args.orders or 6 * c
@@ -622,25 +679,29 @@ async def profile(args: argparse.Namespace, orders: Orders, stack: Stack, run_id
     if not all(targets.values()):
         print("\n--profile needs the stack this script starts (no --api-url)")
         return
-    spies = {role: start_profile(pid, args.profile / f"{role}.txt")  # type: ignore[arg-type]
-             for role, pid in targets.items()}  # fmt: skip
-    await asyncio.sleep(1)  # attached
-    try:
-        polls = Polls(POLL * c)
-        one = orders.driver(f"{run_id}-prof", polls)
-        phase = await run_phase("order", 0, n, c, one, stack, polls)
-    finally:
-        for spy in spies.values():
-            stop_profile(spy)
-    print(f"\nprofiled order phase: {n} orders at concurrency {c}, {phase.rate:.1f}/s, "
-          f"median {ms(phase.latencies, 0.5):.0f} ms (py-spy attached; not counted above)")  # fmt: skip
-    for role, spy in spies.items():
-        err = spy.stderr.read().decode(errors="replace").strip() if spy.stderr else ""
-        out = args.profile / f"{role}.txt"
-        if out.exists():
-            summarize_profile(out, f"{role} (pid {targets[role]})", n)
-        else:
-            print(f"\nno profile of the {role}: {err[-500:]}")
+    for kind, pids in (("order", targets), ("floor", {"floors-worker": os.getpid()})):
+        spies = {role: start_profile(pid, args.profile / f"{role}.txt")  # type: ignore[arg-type]
+                 for role, pid in pids.items()}  # fmt: skip
+        await asyncio.sleep(1)  # attached
+        try:
+            polls = Tally(POLL * c)
+            tag = f"{run_id}-prof"
+            one = orders.driver(tag, polls) if kind == "order" else floor(tag, polls)
+            phase = await run_phase(kind, 0, n, c, one, stack, polls)
+        finally:
+            for spy in spies.values():
+                stop_profile(spy)
+        print(f"\nprofiled {TITLES[kind]} phase: {n} runs at concurrency {c}, {phase.rate:.1f}/s, "
+              f"median {ms(phase.latencies, 0.5):.0f} ms (py-spy attached; not counted above)")  # fmt: skip
+        for role, spy in spies.items():
+            err = spy.stderr.read().decode(errors="replace").strip() if spy.stderr else ""
+            out = args.profile / f"{role}.txt"
+            what = (f"{role} (pid {pids[role]})" if kind == "order"
+                    else "floors' worker, with this script's drivers")  # fmt: skip
+            if out.exists():
+                summarize_profile(out, what, n, unit="run" if kind == "floor" else "order")
+            else:
+                print(f"\nno profile of the {role}: {err[-500:]}")
 
 
 def main() -> None:
