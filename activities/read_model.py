@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 from temporalio import activity
 
 from activities.contracts import read_model as contract
 from db.read_model import apply_sync
 from domain.records import ReadModelSync
+
+# A write is a few small statements; past this, PostgreSQL is not answering.
+ACQUIRE_TIMEOUT = 2.0
+WRITE_TIMEOUT = 3.0
 
 
 class ReadModelActivities:
@@ -16,5 +22,15 @@ class ReadModelActivities:
 
     @activity.defn(name=contract.SYNC.name)
     async def sync(self, sync: ReadModelSync) -> None:
-        async with self._pool.acquire() as conn:
-            await apply_sync(conn, sync)
+        conn = await self._pool.acquire(timeout=ACQUIRE_TIMEOUT)
+        try:
+            async with asyncio.timeout(WRITE_TIMEOUT):
+                await apply_sync(conn, sync)
+        except BaseException:
+            # A connection stuck mid-write (a paused or unreachable server) is
+            # dropped at once: releasing it politely would wait on it for ever,
+            # and the workflow must hear back within its patience.
+            conn.terminate()
+            raise
+        finally:
+            await self._pool.release(conn)

@@ -119,6 +119,9 @@ def order_policy(settings: Settings) -> OrderPolicy:
         sla=settings.order_sla,
         activity_timeout=settings.activity_timeout,
         max_retry_interval=settings.activity_max_retry_interval,
+        outage_after=settings.outage_detect_after,
+        sync_patience=settings.read_model_patience,
+        sync_catch_up_every=settings.read_model_catch_up_every,
         csc_inbox=settings.csc_inbox,
     )
 

@@ -22,9 +22,9 @@ class KernelPolicy(BaseModel):
     # A system that has not answered for this long is in an outage: the
     # workflow says so and waits, it does not fail (SOPFLOW_OUTAGE_DETECT_AFTER).
     outage_after: timedelta = timedelta(seconds=120)
-    # How long a read-model write may keep a workflow (and a person's Update)
-    # waiting before the workflow goes on and catches up later.
-    sync_patience: timedelta = timedelta(seconds=5)
+    # How long one try of a read-model write may keep a workflow (and a
+    # person's Update) waiting; after two tries it goes on and catches up later.
+    sync_patience: timedelta = timedelta(seconds=3)
     sync_catch_up_every: timedelta = timedelta(seconds=30)
     # Continue-as-new past this many history events (Temporal's own suggestion
     # also counts).

@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     # How often the read model is compared with Temporal and fixed (a Schedule
     # the worker creates: closes rows of terminated or timed-out workflows).
     reconcile_every: timedelta = timedelta(minutes=5)
+    # A system that has not answered for this long is down: the workflow says
+    # it is waiting on it (never fails for it) and keeps trying.
+    outage_detect_after: timedelta = timedelta(seconds=120)
+    # How long a read-model write may hold up a workflow before it goes on and
+    # catches up later (a PostgreSQL outage never stalls orders or Updates).
+    read_model_patience: timedelta = timedelta(seconds=3)
+    read_model_catch_up_every: timedelta = timedelta(seconds=30)
 
     # The API
     max_order_bytes: int = 1_000_000

@@ -13,7 +13,6 @@ import httpx
 import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.email import EmailActivities, EmailClient
 from activities.helpdesk import HelpdeskActivities, HelpdeskClient
@@ -23,17 +22,11 @@ from activities.read_model import ReadModelActivities
 from activities.reconcile import ReconcileActivities, ensure_schedule
 from activities.reference import ReferenceActivities
 from sopflow.config import Settings
+from workers.sandbox import WORKFLOW_RUNNER
 from workflows.order import OrderWorkflow
 from workflows.reconcile import ReconcileWorkflow
 
 WORKFLOWS = [OrderWorkflow, ReconcileWorkflow]
-# The sandbox still guards each workflow's own code (no clock, no I/O), but the
-# modules it imports are loaded once per process instead of once per run: in
-# benchmarks/order_latency.py that took orders from 5.3/s to 7.3/s on 2 cores.
-# Those modules hold no mutable state that one run could leak into another.
-WORKFLOW_RUNNER = SandboxedWorkflowRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
-)
 log = structlog.get_logger()
 
 

@@ -334,8 +334,9 @@ class SopWorkflow:
             await workflow.execute_local_activity(
                 read_model_contract.SYNC.name,
                 sync,
-                start_to_close_timeout=read_model_contract.SYNC.start_to_close,
-                schedule_to_close_timeout=self.policy.sync_patience,
+                start_to_close_timeout=min(
+                    read_model_contract.SYNC.start_to_close, self.policy.sync_patience
+                ),
                 retry_policy=read_model_contract.SYNC.retry,
                 summary=f"Read model: {st.status}",
             )

@@ -4,8 +4,6 @@ against the simulators and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from decimal import Decimal
 
@@ -14,60 +12,18 @@ import pytest
 from temporalio.client import (
     Client,
     WorkflowFailureError,
-    WorkflowHandle,
     WorkflowUpdateFailedError,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
 from api.orders import OrderAccepted
 from api.orders import start_order as api_start_order
 from db import read_model
 from domain.order.models import HoldCode, OrderStatus
 from sopflow.config import Settings
-from sopflow.temporal import register_search_attributes
-from tests.conftest import Simulators, venv_binary
-from tests.factories import EVERYTHING, NETWORK, REP, propetro_order, shipment, start
-from workers.main import build_worker
+from tests.conftest import Simulators
+from tests.factories import EVERYTHING, NETWORK, REP, propetro_order, shipment
+from tests.workflow.conftest import start_order, wait_for_status
 from workflows.order import OrderWorkflow
-
-
-@pytest.fixture
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    # A fresh environment per test: a shared one breaks time skipping.
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
-        test_server_existing_path=venv_binary("temporal-test-server"),
-    )
-    await register_search_attributes(env.client)
-    yield env
-    await env.shutdown()
-
-
-@pytest.fixture
-async def client(
-    env: WorkflowEnvironment, settings: Settings, pool: asyncpg.Pool, sims: Simulators
-) -> AsyncIterator[Client]:
-    async with build_worker(env.client, settings, pool) as worker, worker:
-        yield env.client
-
-
-async def start_order(
-    client: Client, settings: Settings, po: str | None = None, **changes: object
-) -> WorkflowHandle:
-    order = propetro_order(po or f"T{uuid.uuid4().hex[:8]}", **changes)
-    return await client.start_workflow(
-        OrderWorkflow.run, start(order), id=order.workflow_id, task_queue=settings.task_queue
-    )
-
-
-async def wait_for_status(handle: WorkflowHandle, status: OrderStatus) -> None:
-    for _ in range(200):
-        view = await handle.query(OrderWorkflow.view)
-        if view.status == status:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"order stayed {view.status}, expected {status}")
 
 
 async def test_valid_order_runs_to_completion_with_one_oms_order_and_an_invoice_per_shipment(
