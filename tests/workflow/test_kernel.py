@@ -161,7 +161,9 @@ async def test_a_failed_order_resent_with_corrected_content_completes(
 async def test_continue_as_new_carries_the_whole_order(
     client: Client, settings: Settings, pool: asyncpg.Pool
 ) -> None:
-    handle = await start_order(client, settings, policy={"history_limit": 30})
+    started = await start_order(client, settings, policy={"history_limit": 30})
+    # Not pinned to the first run: every call goes to the latest one.
+    handle = client.get_workflow_handle_for(OrderWorkflow.run, started.id)
     await wait_for_status(handle, OrderStatus.RELEASED)
     first_run = (await handle.describe()).run_id
     for n, lines in enumerate([((1, 10),), ((1, 20),), ((1, 30),), ((1, 40), (2, 2), (3, 1))]):
