@@ -87,6 +87,7 @@ class SopWorkflow:
         self.state = state
         self.policy = policy
         self._catching_up: asyncio.Task[None] | None = None
+        self._details_shown = ""
 
     @staticmethod
     def new_state(factory: Callable[..., S], **fields: Any) -> S:
@@ -155,7 +156,9 @@ class SopWorkflow:
         details = self.details()
         if self.state.waiting_on:
             details += f"\n\n**Waiting on {self.state.waiting_on}** (not answering)"
-        workflow.set_current_details(details)
+        if details != self._details_shown:
+            self._details_shown = details
+            workflow.set_current_details(details)
 
     # ------------------------------------------------------------ human tasks
     def open_task(

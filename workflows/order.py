@@ -72,7 +72,7 @@ class OrderWorkflow(SopWorkflow):
                 "received",
                 "test order" if self.order.test else f"payload {self.order.payload_id or '-'}",
             )
-            await self.sync()
+            await self.sync()  # readable at once, with or without a worker
         if st.oms_order_id is None:
             await self._validate_and_create()
         if st.holds:
