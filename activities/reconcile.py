@@ -41,14 +41,13 @@ from temporalio.client import (
     WorkflowExecutionDescription,
     WorkflowExecutionStatus,
 )
-from temporalio.common import SearchAttributeKey
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.contracts import reconcile as contract
 from activities.contracts.reconcile import ReconcileReport, ReconcileRequest
 from db import read_model
 from domain import search
-from domain.order.models import OrderStatus
+from domain.order import models as order
 from domain.records import ReadModelSync
 
 log = structlog.get_logger()
@@ -57,27 +56,11 @@ log = structlog.get_logger()
 # (or a person's read) by this much, not for ever.
 RPC_TIMEOUT = timedelta(seconds=5)
 
-# Where each kind of workflow keeps its status (domain/search.py).
-STATUS_KEYS: dict[str, SearchAttributeKey[str]] = {
-    "order": search.ORDER_STATUS,
-    "csr": search.CSR_STATUS,
-    "open_order": search.CONTACT_STATUS,
-}
+STATUS_KEYS = search.STATUS_BY_KIND
 # Statuses a workflow of that kind ends in. A workflow that completed or failed
 # with one of these in its search attribute keeps it; otherwise the row says how
 # it ended in Temporal's words.
-FINAL_STATUSES: dict[str, frozenset[str]] = {
-    "order": frozenset(
-        s.value
-        for s in (
-            OrderStatus.COMPLETED,
-            OrderStatus.FAILED,
-            OrderStatus.CANCELLED,
-            OrderStatus.TERMINATED,
-            OrderStatus.TIMED_OUT,
-        )
-    ),
-}
+FINAL_STATUSES: dict[str, frozenset[str]] = {"order": frozenset(order.FINAL_STATUSES)}
 ENDED_AS: dict[WorkflowExecutionStatus, str] = {
     WorkflowExecutionStatus.COMPLETED: "completed",
     WorkflowExecutionStatus.FAILED: "failed",

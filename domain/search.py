@@ -15,6 +15,13 @@ DUE_AT = SearchAttributeKey.for_datetime("DueAt")
 STORE_ID = SearchAttributeKey.for_keyword("StoreId")
 BUSINESS_UNIT = SearchAttributeKey.for_keyword("BusinessUnit")
 
+# Where each kind of workflow keeps its status.
+STATUS_BY_KIND: dict[str, SearchAttributeKey[str]] = {
+    "order": ORDER_STATUS,
+    "csr": CSR_STATUS,
+    "open_order": CONTACT_STATUS,
+}
+
 ALL = (
     ACCOUNT_NUMBER,
     PO_NUMBER,

@@ -42,6 +42,18 @@ class OrderStatus(StrEnum):
     TIMED_OUT = "timed_out"
 
 
+# An order in one of these has ended; its workflow is closed.
+FINAL_STATUSES = frozenset(
+    {
+        OrderStatus.COMPLETED,
+        OrderStatus.FAILED,
+        OrderStatus.CANCELLED,
+        OrderStatus.TERMINATED,
+        OrderStatus.TIMED_OUT,
+    }
+)
+
+
 class HoldCode(StrEnum):
     ACCOUNT = "ACCOUNT"
     ADDRESS = "ADDRESS"
