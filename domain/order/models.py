@@ -122,6 +122,23 @@ class PurchaseOrder(BaseModel):
             raise ValueError("may not have '.' or '..' between slashes")
         return po_number
 
+    @model_validator(mode="after")
+    def _no_nul_characters(self) -> PurchaseOrder:
+        # PostgreSQL text and jsonb cannot hold NUL: an order carrying one could
+        # never be written to the read model, so it is refused at the door.
+        def strings(value: object) -> list[str]:
+            if isinstance(value, str):
+                return [value]
+            if isinstance(value, dict):
+                return [s for k, v in value.items() for s in strings(k) + strings(v)]
+            if isinstance(value, list):
+                return [s for v in value for s in strings(v)]
+            return []
+
+        if any("\x00" in text for text in strings(self.model_dump())):
+            raise ValueError("text fields may not contain NUL characters")
+        return self
+
     @field_validator("lines")
     @classmethod
     def _unique_line_numbers(cls, lines: list[OrderLine]) -> list[OrderLine]:

@@ -421,3 +421,20 @@ def test_every_failure_on_an_order_becomes_a_hold_with_its_line_number() -> None
         (HoldCode.PRICE, 5),
     ]
     assert [r.line_number for r in result.lines] == [1, 3, 5]
+
+
+def test_an_order_with_a_nul_character_in_any_text_is_refused() -> None:
+    from pydantic import ValidationError
+
+    from tests.factories import propetro_order
+
+    good = propetro_order().model_dump()
+    for where in (("comments",), ("ship_to", "name"), ("extrinsics", "CostCenter")):
+        bad = {**good, "ship_to": dict(good["ship_to"]), "extrinsics": dict(good["extrinsics"])}
+        target = bad
+        for key in where[:-1]:
+            target = target[key]
+        target[where[-1]] = "Odessa\x00Yard"
+        with pytest.raises(ValidationError, match="NUL"):
+            PurchaseOrder.model_validate(bad)
+    PurchaseOrder.model_validate(good)
