@@ -14,6 +14,7 @@ import asyncpg
 import httpx
 import pytest
 import uvicorn
+from temporalio.client import Client
 
 from db.connection import create_pool, embedded_database_url
 from db.demo import ensure_demo_keys, load_demo_data
@@ -147,3 +148,15 @@ def settings(simulators_server: Simulators, database_url: str) -> Settings:
         task_queue=f"sopflow-test-{uuid.uuid4().hex[:6]}",
         log_format="console",
     )
+
+
+async def record_history(
+    client: Client, workflow_id: str, name: str, run_id: str | None = None
+) -> None:
+    """Keep this run's history for the replay tests when asked to: with
+    SOPFLOW_RECORD_HISTORIES=<folder> set (see CONTRIBUTING.md)."""
+    folder = os.environ.get("SOPFLOW_RECORD_HISTORIES")
+    if folder:
+        handle = client.get_workflow_handle(workflow_id, run_id=run_id)
+        history = await handle.fetch_history()
+        Path(folder, f"{name}.json").write_text(history.to_json())

@@ -4,9 +4,7 @@ worker and API, talking over loopback."""
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
 import httpx
@@ -78,14 +76,6 @@ async def worker(
 ) -> AsyncIterator[None]:
     async with build_worker(dev_server.client, it_settings, pool) as w, w:
         yield
-
-
-async def record_history(client: Client, workflow_id: str, name: str) -> None:
-    """Keep this run's history for the replay tests when asked to (see tests/replay)."""
-    folder = os.environ.get("SOPFLOW_RECORD_HISTORIES")
-    if folder:
-        history = await client.get_workflow_handle(workflow_id).fetch_history()
-        Path(folder, f"{name}.json").write_text(history.to_json())
 
 
 def bearer(key: str) -> dict[str, str]:

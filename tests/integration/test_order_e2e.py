@@ -15,8 +15,8 @@ from temporalio.testing import WorkflowEnvironment
 from domain import search
 from domain.order.cxml import sample_order_request
 from sopflow.config import Settings
-from tests.conftest import Simulators
-from tests.integration.conftest import api_server, bearer, record_history
+from tests.conftest import Simulators, record_history
+from tests.integration.conftest import api_server, bearer
 
 pytestmark = pytest.mark.usefixtures("worker")
 

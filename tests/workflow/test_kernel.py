@@ -22,7 +22,7 @@ from db import read_model
 from db.connection import create_pool
 from domain.order.models import OrderStatus
 from sopflow.config import Settings
-from tests.conftest import Simulators
+from tests.conftest import Simulators, record_history
 from tests.factories import EVERYTHING, propetro_order, shipment
 from tests.workflow.conftest import start_order, wait_for_status
 from workers.main import build_worker
@@ -84,6 +84,7 @@ async def test_a_cancelled_order_leaves_its_row_and_tasks_closed(
     await handle.cancel()
     with pytest.raises(WorkflowFailureError):
         await handle.result()
+    await record_history(client, handle.id, "order-cancelled-on-hold")
 
     record = await row(pool, handle.id)
     assert record["status"] == "cancelled" and record["closed_at"] is not None
@@ -109,6 +110,8 @@ async def test_a_notification_that_fails_for_good_is_recorded_and_the_order_goes
     assert view.status == OrderStatus.ON_HOLD
     failed = [a for a in view.audit if a.action == "notification failed"]
     assert len(failed) == 1 and "CSC inbox" in failed[0].comment
+    await handle.terminate()
+    await record_history(client, handle.id, "order-on-hold-email-failed")
 
 
 async def test_an_outage_is_waited_out_visibly_and_a_refusal_ends_the_order(
@@ -131,6 +134,9 @@ async def test_an_outage_is_waited_out_visibly_and_a_refusal_ends_the_order(
     assert view.waiting_on is None
     assert [a.action for a in view.audit].count("system answered") == 1
     assert len(await sims.oms_orders(handle.id)) == 1
+    await handle.execute_update(OrderWorkflow.report_shipment, shipment("RUN-1", *EVERYTHING))
+    await handle.result()
+    await record_history(client, handle.id, "order-oms-outage-waited-out")
 
 
 async def test_a_failed_order_resent_with_corrected_content_completes(
@@ -146,6 +152,7 @@ async def test_a_failed_order_resent_with_corrected_content_completes(
     await sims.reset()  # iSeries comes back without the order: a refusal for good
     with pytest.raises(WorkflowFailureError):
         await handle.result()
+    await record_history(client, handle.id, "order-failed-refused")
 
     corrected = propetro_order(handle.id.removeprefix("order-401693-"))
     lines = list(corrected.lines)
@@ -156,6 +163,7 @@ async def test_a_failed_order_resent_with_corrected_content_completes(
         OrderWorkflow.report_shipment, shipment("RUN-1", (1, 90), (2, 2), (3, 1))
     )
     assert (await again.result()).status == OrderStatus.COMPLETED
+    await record_history(client, again.id, "order-resent-after-failure")
 
 
 async def test_continue_as_new_carries_the_whole_order(
@@ -178,6 +186,8 @@ async def test_continue_as_new_carries_the_whole_order(
     async with pool.acquire() as conn:
         trail = await read_model.audit_trail(conn, handle.id)
     assert [r["action"] for r in trail] == actions
+    await record_history(client, handle.id, "order-continued-as-new-first-run", first_run)
+    await record_history(client, handle.id, "order-continued-as-new-last-run")
 
 
 class PausableProxy:
