@@ -22,6 +22,9 @@ from db.migrate import migrate
 from simulators.app import create_app as create_simulators
 from sopflow.config import Settings
 
+# The live-server fixtures, shared by every test directory (one dev server per run).
+pytest_plugins = ["tests.servers"]
+
 
 def free_port() -> int:
     with socket.socket() as s:

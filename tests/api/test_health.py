@@ -11,7 +11,7 @@ from temporalio.client import Client
 from db.connection import create_pool
 from sopflow.config import Settings
 from tests.conftest import free_port
-from tests.integration.conftest import api_server
+from tests.servers import api_server
 
 pytestmark = pytest.mark.integration
 

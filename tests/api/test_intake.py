@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from api import orders as orders_api
-from tests.integration.conftest import bearer
 from tests.integration.test_order_e2e import cxml_status, post_cxml, sample
+from tests.servers import bearer
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]
 

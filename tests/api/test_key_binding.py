@@ -12,8 +12,8 @@ import pytest
 
 from db.demo import ensure_demo_keys
 from db.keys import create_api_key
-from tests.integration.conftest import bearer
 from tests.integration.test_order_e2e import cxml_status, post_cxml, sample
+from tests.servers import bearer
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]
 

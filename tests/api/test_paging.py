@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.integration.conftest import bearer
+from tests.servers import bearer
 
 pytestmark = pytest.mark.integration
 

@@ -19,8 +19,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from sopflow.config import Settings
 from tests.conftest import Simulators
-from tests.integration.conftest import api_server, bearer
 from tests.integration.test_order_e2e import post_cxml, sample, wait_for
+from tests.servers import api_server, bearer
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]
 

@@ -16,7 +16,7 @@ from domain import search
 from domain.order.cxml import sample_order_request
 from sopflow.config import Settings
 from tests.conftest import Simulators, record_history
-from tests.integration.conftest import api_server, bearer
+from tests.servers import api_server, bearer
 
 pytestmark = pytest.mark.usefixtures("worker")
 

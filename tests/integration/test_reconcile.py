@@ -39,7 +39,7 @@ from domain.records import HumanTask, ReadModelSync, WorkflowRecord
 from sopflow.config import Settings
 from tests.conftest import free_port, venv_binary
 from tests.factories import NETWORK, propetro_order
-from tests.integration.conftest import api_server, bearer
+from tests.servers import api_server, bearer
 from workflows.reconcile import ReconcileWorkflow
 
 pytestmark = pytest.mark.usefixtures("worker")

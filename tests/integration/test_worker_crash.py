@@ -18,8 +18,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from sopflow.config import Settings
 from tests.conftest import Simulators
-from tests.integration.conftest import api_server, bearer
 from tests.integration.test_order_e2e import cxml_status, post_cxml, sample, wait_for
+from tests.servers import api_server, bearer
 
 POD = {"signed_by": "J. Ruiz", "signed_at": "2026-11-26T15:00:00Z"}
 
