@@ -22,6 +22,7 @@ REFUSAL_STATUS = {
     "ShipmentConflict": 409,
     "InvoiceRefused": 409,
     "InvalidShipment": 422,
+    "CommentRequired": 422,
 }
 
 

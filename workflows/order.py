@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.identity import Role
     from domain.order import delivery
     from domain.order.models import (
+        MOVES,
         Hold,
         Invoice,
         OrderState,
@@ -39,9 +40,6 @@ with workflow.unsafe.imports_passed_through():
         StartOrder,
     )
     from domain.records import RecordFields
-
-SHIPPING_ROLES = (Role.BRANCH_MANAGER, Role.SYSTEM)
-SHIPPABLE = (OrderStatus.RELEASED, OrderStatus.PARTIALLY_SHIPPED)
 
 
 @workflow.defn
@@ -248,8 +246,9 @@ class OrderWorkflow(SopWorkflow):
     def _shipment_problem(self, report: ShipmentReport) -> tuple[str, str] | None:
         """(refusal type, reason) when this report cannot be taken."""
         shipment = report.shipment
-        if not report.actor.has_any(*SHIPPING_ROLES):
-            return ("Forbidden", "only a branch manager or a system reports shipments")
+        refused = MOVES.refusal("report_shipment", self.state.status, report.actor)
+        if refused and refused.type == "Forbidden":
+            return (refused.type, refused.reason)
         previous = next(
             (s for s in self.state.shipments if s.shipment_id == shipment.shipment_id), None
         )
@@ -260,8 +259,8 @@ class OrderWorkflow(SopWorkflow):
                 "ShipmentConflict",
                 f"shipment {shipment.shipment_id} was already reported with other content",
             )
-        if self.state.status not in SHIPPABLE:
-            return ("InvalidState", f"order is {self.state.status}; it cannot ship yet")
+        if refused:
+            return (refused.type, refused.reason)
         problem = delivery.shipment_problem(self.order, self._delivered(), shipment)
         return ("InvalidShipment", problem) if problem else None
 

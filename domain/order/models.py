@@ -10,9 +10,10 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from domain.identity import Actor
+from domain.identity import Actor, Role
 from domain.kernel import KernelPolicy, KernelState
 from domain.records import AuditEntry
+from domain.transitions import Move, TransitionTable
 
 # A PO number: no control characters (C0, DEL, C1, line/paragraph separators) and no
 # whitespace at either end.
@@ -280,3 +281,16 @@ class ShipmentReport(BaseModel):
 
     actor: Actor
     shipment: Shipment
+
+
+# What people and systems may do to an order, and when (the workflow's
+# validators ask this table).
+MOVES = TransitionTable(
+    [
+        Move(
+            "report_shipment",
+            allowed_in=frozenset({OrderStatus.RELEASED, OrderStatus.PARTIALLY_SHIPPED}),
+            roles=frozenset({Role.BRANCH_MANAGER, Role.SYSTEM}),
+        ),
+    ]
+)

@@ -3,6 +3,8 @@ wrong (exception text, addresses) is in the log only."""
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 import structlog
@@ -46,6 +48,10 @@ async def test_health_names_each_missing_service_and_logs_the_details(
 
 
 async def test_health_is_green_with_a_worker(api: httpx.AsyncClient, worker: None) -> None:
-    resp = await api.get("/health")
+    for _ in range(100):  # a worker that has just started has not polled yet
+        resp = await api.get("/health")
+        if resp.status_code == 200:
+            break
+        await asyncio.sleep(0.1)
     assert resp.status_code == 200, resp.text
     assert resp.json() == {"status": "ok"}
