@@ -49,3 +49,16 @@ def notification_retry() -> RetryPolicy:
         maximum_interval=timedelta(minutes=1),
         maximum_attempts=8,
     )
+
+
+def system_call(name: str, input: type[I], output: type[O], system: str) -> ActivityContract[I, O]:
+    """A call to a system of record over HTTP: the client's own 10 s timeout
+    plus headroom per try, retried until the workflow calls it an outage."""
+    return ActivityContract(
+        name=name,
+        input=input,
+        output=output,
+        system=system,
+        start_to_close=timedelta(seconds=30),
+        retry=system_retry(),
+    )

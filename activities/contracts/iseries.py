@@ -3,15 +3,15 @@ the fallback when OMS is down."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from pydantic import BaseModel
 
-from activities.contracts import ActivityContract, system_retry
+from activities.contracts import system_call
 from domain.order.models import Invoice, PurchaseOrder, ResolvedLine, Shipment
 
-_TRY = timedelta(seconds=30)
+SYSTEM = "iseries"
 
 
 class PickTicketRequest(BaseModel):
@@ -48,27 +48,6 @@ class IseriesOrderRef(BaseModel):
     iseries_order_id: str
 
 
-PRINT_PICK_TICKET = ActivityContract(
-    name="iseries.print_pick_ticket",
-    input=PickTicketRequest,
-    output=PickTicket,
-    system="iseries",
-    start_to_close=_TRY,
-    retry=system_retry(),
-)
-INVOICE_SHIPMENT = ActivityContract(
-    name="iseries.invoice_shipment",
-    input=InvoiceRequest,
-    output=Invoice,
-    system="iseries",
-    start_to_close=_TRY,
-    retry=system_retry(),
-)
-CREATE_ORDER = ActivityContract(
-    name="iseries.create_order",
-    input=IseriesCreateOrder,
-    output=IseriesOrderRef,
-    system="iseries",
-    start_to_close=_TRY,
-    retry=system_retry(),
-)
+PRINT_PICK_TICKET = system_call("iseries.print_pick_ticket", PickTicketRequest, PickTicket, SYSTEM)
+INVOICE_SHIPMENT = system_call("iseries.invoice_shipment", InvoiceRequest, Invoice, SYSTEM)
+CREATE_ORDER = system_call("iseries.create_order", IseriesCreateOrder, IseriesOrderRef, SYSTEM)

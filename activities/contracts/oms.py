@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 
 from pydantic import BaseModel
 
-from activities.contracts import ActivityContract, system_retry
+from activities.contracts import system_call
 from domain.order.models import PurchaseOrder, ResolvedLine
 
-_TRY = timedelta(seconds=30)
+SYSTEM = "sterling_oms"
 
 
 class OmsLine(BaseModel):
@@ -57,35 +56,7 @@ class OmsRelease(BaseModel):
     iseries_order_id: str
 
 
-CREATE_ORDER = ActivityContract(
-    name="oms.create_order",
-    input=OmsCreateOrder,
-    output=OmsOrderRef,
-    system="sterling_oms",
-    start_to_close=_TRY,
-    retry=system_retry(),
-)
-UPDATE_ORDER = ActivityContract(
-    name="oms.update_order",
-    input=OmsUpdateOrder,
-    output=OmsOrderRef,
-    system="sterling_oms",
-    start_to_close=_TRY,
-    retry=system_retry(),
-)
-CONFIRM_ORDER = ActivityContract(
-    name="oms.confirm_order",
-    input=OmsOrderAction,
-    output=OmsOrderRef,
-    system="sterling_oms",
-    start_to_close=_TRY,
-    retry=system_retry(),
-)
-RELEASE_ORDER = ActivityContract(
-    name="oms.release_order",
-    input=OmsOrderAction,
-    output=OmsRelease,
-    system="sterling_oms",
-    start_to_close=_TRY,
-    retry=system_retry(),
-)
+CREATE_ORDER = system_call("oms.create_order", OmsCreateOrder, OmsOrderRef, SYSTEM)
+UPDATE_ORDER = system_call("oms.update_order", OmsUpdateOrder, OmsOrderRef, SYSTEM)
+CONFIRM_ORDER = system_call("oms.confirm_order", OmsOrderAction, OmsOrderRef, SYSTEM)
+RELEASE_ORDER = system_call("oms.release_order", OmsOrderAction, OmsRelease, SYSTEM)
