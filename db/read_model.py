@@ -9,56 +9,78 @@ import asyncpg
 
 from domain.records import ReadModelSync
 
+# One statement, so one round trip (and atomic without a transaction of its own):
+# the row (never rolled back to an older revision), the new audit entries and the
+# tasks opened and closed since the last write. Empty parts insert nothing.
+_APPLY_SYNC = """
+WITH record AS (
+    INSERT INTO workflow_records (workflow_id, kind, status, account_number, business_key,
+        summary, assignee, due_at, is_test, view, revision, created_at, updated_at, run_id,
+        closed_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+    ON CONFLICT (workflow_id) DO UPDATE SET
+        status = EXCLUDED.status, summary = EXCLUDED.summary,
+        assignee = EXCLUDED.assignee, due_at = EXCLUDED.due_at, view = EXCLUDED.view,
+        revision = EXCLUDED.revision, updated_at = EXCLUDED.updated_at,
+        run_id = EXCLUDED.run_id, closed_at = EXCLUDED.closed_at
+    WHERE (workflow_records.updated_at, workflow_records.revision)
+          < (EXCLUDED.updated_at, EXCLUDED.revision)
+), audit AS (
+    INSERT INTO audit_log (entry_key, subject_id, seq, actor, action, from_status, to_status,
+        comment, at)
+    SELECT e.entry_key, $1, e.seq, e.actor, e.action, e.from_status, e.to_status, e.comment, e.at
+    FROM unnest($16::text[], $17::int[], $18::text[], $19::text[], $20::text[], $21::text[],
+                $22::text[], $23::timestamptz[])
+         AS e(entry_key, seq, actor, action, from_status, to_status, comment, at)
+    ON CONFLICT (entry_key) DO NOTHING
+), opened AS (
+    INSERT INTO human_tasks (task_id, workflow_id, kind, assignee, queue, role, due_at, payload,
+        opened_at)
+    SELECT t.task_id, t.workflow_id, t.kind, t.assignee, t.queue, t.role, t.due_at,
+           COALESCE($33::jsonb -> (t.n - 1)::int, '{}'::jsonb), t.opened_at
+    FROM unnest($24::text[], $25::text[], $26::text[], $27::text[], $28::text[], $29::text[],
+                $30::timestamptz[], $31::timestamptz[]) WITH ORDINALITY
+         AS t(task_id, workflow_id, kind, assignee, queue, role, due_at, opened_at, n)
+    ON CONFLICT (task_id) DO NOTHING
+), closed AS (
+    UPDATE human_tasks h SET closed_at = c.closed_at, outcome = c.outcome
+    FROM unnest($32::text[], $34::timestamptz[], $35::text[]) AS c(task_id, closed_at, outcome)
+    WHERE h.task_id = c.task_id AND h.closed_at IS NULL
+)
+SELECT 1
+"""
+
 
 async def apply_sync(conn: asyncpg.Connection, sync: ReadModelSync) -> None:
     r = sync.record
-    async with conn.transaction():
-        await conn.execute(
-            """INSERT INTO workflow_records (workflow_id, kind, status, account_number, business_key,
-                   summary, assignee, due_at, is_test, view, revision, created_at, updated_at,
-                   run_id, closed_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-               ON CONFLICT (workflow_id) DO UPDATE SET
-                   status = EXCLUDED.status, summary = EXCLUDED.summary,
-                   assignee = EXCLUDED.assignee, due_at = EXCLUDED.due_at, view = EXCLUDED.view,
-                   revision = EXCLUDED.revision, updated_at = EXCLUDED.updated_at,
-                   run_id = EXCLUDED.run_id, closed_at = EXCLUDED.closed_at
-               WHERE (workflow_records.updated_at, workflow_records.revision)
-                     < (EXCLUDED.updated_at, EXCLUDED.revision)""",
-            r.workflow_id, r.kind, r.status, r.account_number, r.business_key, r.summary,
-            r.assignee, r.due_at, r.is_test, r.view, r.revision, r.created_at, r.updated_at,
-            r.run_id, r.closed_at,
-        )  # fmt: skip
-        if sync.audit:
-            await conn.executemany(
-                """INSERT INTO audit_log (entry_key, subject_id, seq, actor, action, from_status,
-                       to_status, comment, at)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                   ON CONFLICT (entry_key) DO NOTHING""",
-                [
-                    (f"{r.workflow_id}@{r.created_at.isoformat()}#{seq}", r.workflow_id, seq,
-                     e.actor, e.action, e.from_status, e.to_status, e.comment, e.at)
-                    for seq, e in enumerate(sync.audit, start=sync.audit_offset)
-                ],
-            )  # fmt: skip
-        if sync.open_tasks:
-            await conn.executemany(
-                """INSERT INTO human_tasks (task_id, workflow_id, kind, assignee, queue, role,
-                       due_at, payload, opened_at)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                   ON CONFLICT (task_id) DO NOTHING""",
-                [
-                    (t.task_id, t.workflow_id, t.kind, t.assignee, t.queue, t.role.value,
-                     t.due_at, t.payload, t.opened_at)
-                    for t in sync.open_tasks
-                ],
-            )  # fmt: skip
-        if sync.closed_tasks:
-            await conn.executemany(
-                """UPDATE human_tasks SET closed_at = $2, outcome = $3
-                   WHERE task_id = $1 AND closed_at IS NULL""",
-                [(t.task_id, t.closed_at, t.outcome) for t in sync.closed_tasks],
-            )
+    entries = list(enumerate(sync.audit, start=sync.audit_offset))
+    opened, closed = sync.open_tasks, sync.closed_tasks
+    await conn.execute(
+        _APPLY_SYNC,
+        r.workflow_id, r.kind, r.status, r.account_number, r.business_key, r.summary,
+        r.assignee, r.due_at, r.is_test, r.view, r.revision, r.created_at, r.updated_at,
+        r.run_id, r.closed_at,
+        [f"{r.workflow_id}@{r.created_at.isoformat()}#{seq}" for seq, _ in entries],
+        [seq for seq, _ in entries],
+        [e.actor for _, e in entries],
+        [e.action for _, e in entries],
+        [e.from_status for _, e in entries],
+        [e.to_status for _, e in entries],
+        [e.comment for _, e in entries],
+        [e.at for _, e in entries],
+        [t.task_id for t in opened],
+        [t.workflow_id for t in opened],
+        [t.kind for t in opened],
+        [t.assignee for t in opened],
+        [t.queue for t in opened],
+        [t.role.value for t in opened],
+        [t.due_at for t in opened],
+        [t.opened_at for t in opened],
+        [t.task_id for t in closed],
+        [t.payload for t in opened],
+        [t.closed_at for t in closed],
+        [t.outcome for t in closed],
+    )  # fmt: skip
 
 
 async def list_records(

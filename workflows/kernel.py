@@ -301,8 +301,10 @@ class SopWorkflow:
         st = self.state
         info = workflow.info()
         fields = self.record_fields()
-        return ReadModelSync(
-            record=WorkflowRecord(
+        # Built from values the workflow's own models already validated: no
+        # second validation, and the view (a large dict) is not copied again.
+        return ReadModelSync.model_construct(
+            record=WorkflowRecord.model_construct(
                 workflow_id=info.workflow_id,
                 kind=self.kind,
                 status=str(st.status),
@@ -311,7 +313,7 @@ class SopWorkflow:
                 created_at=st.created_at,
                 updated_at=workflow.now(),
                 closed_at=st.closed_at,
-                **fields.model_dump(),
+                **{name: getattr(fields, name) for name in type(fields).model_fields},
             ),
             audit=st.audit[st.audit_synced :],
             audit_offset=st.audit_synced,

@@ -301,6 +301,7 @@ async def test_an_order_failing_validation_waits_on_hold_with_a_task_for_the_rep
         await asyncio.sleep(0.05)
     assert [(t["kind"], t["assignee"]) for t in mine] == [("resolve_hold_price", "maria.lopez")]
     assert mine[0]["due_at"] == held["sla_due_at"]
+    assert mine[0]["payload"]["code"] == "PRICE" and mine[0]["payload"]["line_number"] == 1
     branch_tasks = (await api.get("/tasks", headers=bearer(demo_keys["branch_manager"]))).json()
     assert order_id not in [t["workflow_id"] for t in branch_tasks]
 
