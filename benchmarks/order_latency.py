@@ -1,19 +1,23 @@
 """Order latency and throughput against two bare-workflow floors on the same server.
 
-Drives happy-path PunchOut orders through the HTTP API (POST the order, wait for
-`released`, report one shipment with every line, wait for `completed`) and two
-bare workflows of no-op activities on the same Temporal server:
+Four kinds of run on one Temporal server, each a happy-path PunchOut order:
 
-- floor: what the business needs, the order's business activities (validate, OMS
-  create, release, pick ticket; invoice inside the shipment Update) and the same
-  Update, no read-model writes;
-- today's floor: the order's shape as its history shows it, read-model writes
-  (local activities) included.
+- order: the order workflow on the stack's worker, driven with the Temporal
+  client as the API drives it (the API's own start options, then its `view`
+  query until `released`, the shipment Update, the result);
+- floor: what the business needs, a bare workflow with the order's real business
+  activities (validate, OMS create, release, pick ticket; invoice inside the
+  shipment Update) against the same simulators and PostgreSQL, the same Update,
+  no read-model writes; driven the same way (its query, its Update, its result);
+- today's floor: the order's shape as its history shows it, no-op activities
+  (the local ones stand for the read-model writes);
+- order via API: the order through the HTTP API (POST the order, GET it until
+  `released`, POST the shipment, the result): the API's cost, reported apart.
 
 At each concurrency it runs several rounds, each with one phase of every kind in
-a rotating order, and prints both ratios (median latency and throughput), the CPU
-each process spent per run and, with --profile, where the worker (and the API)
-spent it. See benchmarks/README.md.
+a rotating order, and prints both ratios (median latency and throughput), the
+API's cost, the CPU each process spent per run and, with --profile, where the
+worker (and the API) spent it. See benchmarks/README.md.
 
     python -m benchmarks.order_latency                       # 1 and 10 in flight, 3 rounds
     python -m benchmarks.order_latency --profile /tmp/prof   # and a py-spy profile
@@ -52,15 +56,15 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 # concurrency: ~100 reads a second in all, whatever the concurrency, so that the
 # polling itself does not become the load at concurrency 10.
 POLL = 0.01
-STATUS_TIMEOUT = 120.0
+STATUS_TIMEOUT = 30.0
 LINES = [  # the demo order (tests/factories.py: propetro_order)
     {"line_number": 1, "customer_part_number": "PP-BOLT-12", "supplier_part_id": "HX-1001",
      "quantity": "100", "uom": "EA", "unit_price": "2.35"},
     {"line_number": 2, "customer_part_number": "PP-GASKET", "quantity": "2", "uom": "CS", "unit_price": "49.20"},
     {"line_number": 3, "supplier_part_id": "PV-3300", "quantity": "1", "uom": "EA", "unit_price": "189.00"},
 ]  # fmt: skip
-KINDS = ("order", "floor", "today")
-TITLES = {"order": "order", "floor": "floor", "today": "today's floor"}
+KINDS = ("order", "floor", "today", "api")
+TITLES = {"order": "order", "floor": "floor", "today": "today's floor", "api": "order via API"}
 GOAL_LATENCY, GOAL_THROUGHPUT = 1.25, 0.80
 READ_MODEL_PREFIX = "read_model."  # activity names of the read-model writes
 
@@ -101,7 +105,22 @@ class Tally:
         await asyncio.sleep(self.interval)
 
 
+def order_body(po_number: str) -> dict:
+    return {"account_number": "401693", "po_number": po_number,
+            "ship_to": {"address_id": "PP-ODESSA"}, "lines": LINES}  # fmt: skip
+
+
+def shipment_body() -> dict:
+    return {
+        "shipment_id": "SHP-1",
+        "lines": [{"line_number": ln["line_number"], "quantity": ln["quantity"]} for ln in LINES],
+        "proof_of_delivery": {"signed_by": "J. Ruiz", "signed_at": "2026-11-26T15:00:00Z"},
+    }
+
+
 class Orders:
+    """Orders through the HTTP API, as an upstream system and the branch send them."""
+
     def __init__(self, http: httpx.AsyncClient, keys: dict[str, str], client: Client) -> None:
         self.http, self.client = http, client
         self.system = {"Authorization": f"Bearer {keys['system']}"}
@@ -116,23 +135,14 @@ class Orders:
         return one
 
     async def one(self, po_number: str, polls: Tally) -> str:
-        body = {"account_number": "401693", "po_number": po_number,
-                "ship_to": {"address_id": "PP-ODESSA"}, "lines": LINES}  # fmt: skip
-        resp = await self.http.post("/orders", json=body, headers=self.system)
+        resp = await self.http.post("/orders", json=order_body(po_number), headers=self.system)
         resp.raise_for_status()
         order_id = resp.json()["order_id"]
         polls.ids.append(order_id)
         path = f"/orders/{quote(order_id, safe='')}"
         # As the branch does: read the order until it is released, then report.
         await self.wait_for(path, "released", polls)
-        shipment = {
-            "shipment_id": "SHP-1",
-            "lines": [
-                {"line_number": ln["line_number"], "quantity": ln["quantity"]} for ln in LINES
-            ],
-            "proof_of_delivery": {"signed_by": "J. Ruiz", "signed_at": "2026-11-26T15:00:00Z"},
-        }
-        resp = await self.http.post(f"{path}/shipments", json=shipment, headers=self.branch)
+        resp = await self.http.post(f"{path}/shipments", json=shipment_body(), headers=self.branch)
         resp.raise_for_status()
         # Done when the workflow is (its last read-model write included): a long
         # poll, as for the floors, instead of reading the order until `completed`.
@@ -151,7 +161,49 @@ class Orders:
             if now in ("on_hold", "failed"):
                 raise RuntimeError(f"{path} is {now}, not on the happy path")
             await polls.wait()
-        raise TimeoutError(f"{path} did not reach {status} in {STATUS_TIMEOUT:.0f} s")
+        raise TimeoutError(
+            f"{path} did not reach {status} in {STATUS_TIMEOUT:.0f} s "
+            f"(last answer {resp.status_code}: {resp.text[:300]})"
+        )
+
+
+class DirectOrders:
+    """Orders with the Temporal client, as the API starts them (`start_order`: the
+    same id, search attributes, memo, summary and details), waited on with the
+    workflow's `view` query and shipped with its Update, like the floor."""
+
+    def __init__(self, client: Client, settings, account_name: str) -> None:  # type: ignore[no-untyped-def]
+        from domain.identity import Actor, Role
+        from domain.order.models import PurchaseOrder, Shipment
+
+        self.client, self.settings, self.account_name = client, settings, account_name
+        self.system = Actor(person_id="bench-system", roles=frozenset({Role.SYSTEM}))
+        self.branch = Actor(person_id="bench-branch", roles=frozenset({Role.BRANCH_MANAGER}))
+        self.order_model, self.shipment = PurchaseOrder, Shipment.model_validate(shipment_body())
+
+    def driver(self, tag: str, polls: Tally) -> Callable[[int], Awaitable[None]]:
+        async def one(i: int) -> None:
+            await self.one(f"BENCH-{tag}-{i:04d}", polls)
+
+        return one
+
+    async def one(self, po_number: str, polls: Tally) -> str:
+        from api.orders import start_order
+        from domain.order.models import ShipmentReport
+        from workflows.order import OrderWorkflow
+
+        order = self.order_model.model_validate(order_body(po_number))
+        accepted = await start_order(
+            self.client, self.settings, order, self.system, self.account_name
+        )
+        handle = self.client.get_workflow_handle(accepted.order_id)
+        polls.ids.append(handle.id)
+        while (await handle.query(OrderWorkflow.view)).status != "released":
+            await polls.wait()
+        report = ShipmentReport(actor=self.branch, shipment=self.shipment)
+        await handle.execute_update(OrderWorkflow.report_shipment, report)
+        await handle.result()
+        return handle.id
 
 
 @dataclass(frozen=True)
@@ -228,18 +280,28 @@ async def until_waiting(handle, query, polls: Tally) -> None:  # type: ignore[no
 
 
 def floor_driver(
-    client: Client, queue: str, tag: str, polls: Tally
+    client: Client,
+    queue: str,
+    sla,
+    tag: str,
+    polls: Tally,  # type: ignore[no-untyped-def]
 ) -> Callable[[int], Awaitable[None]]:
-    from benchmarks.floor import BUSINESS_BEFORE_UPDATE, BUSINESS_IN_UPDATE, FloorWorkflow
+    from benchmarks.floor import FloorWorkflow
+    from domain.order.models import PurchaseOrder, Shipment
+
+    shipment = Shipment.model_validate(shipment_body())
 
     async def one(i: int) -> None:
+        # The same order as the order kind's (its own PO number: the OMS and
+        # iSeries simulators see a new order each time).
+        order = PurchaseOrder.model_validate(order_body(f"BENCH-F-{tag}-{i:04d}"))
         handle = await client.start_workflow(
-            FloorWorkflow.run, BUSINESS_BEFORE_UPDATE, id=f"bench-floor-{tag}-{i:04d}",
+            FloorWorkflow.run, args=[order, sla], id=f"bench-floor-{tag}-{i:04d}",
             task_queue=queue,
         )  # fmt: skip
         polls.ids.append(handle.id)
         await until_waiting(handle, FloorWorkflow.is_waiting, polls)
-        await handle.execute_update(FloorWorkflow.ship, BUSINESS_IN_UPDATE)
+        await handle.execute_update(FloorWorkflow.ship, shipment)
         await handle.result()
 
     return one
@@ -288,7 +350,9 @@ def compile_workflow_modules() -> None:
         compileall.compile_dir(repo() / package, quiet=1)
 
 
-def floor_worker(client: Client, queue: str, sandboxed: bool) -> Worker:
+def floor_worker(client: Client, queue: str, sandboxed: bool, business: list) -> Worker:
+    """The floors' worker: the floors' workflows, the no-op activity and the
+    order's real business activities (`business`)."""
     # The sandbox re-imports a workflow's module by name: make `benchmarks` importable.
     if str(repo()) not in sys.path:
         sys.path.insert(0, str(repo()))
@@ -296,7 +360,29 @@ def floor_worker(client: Client, queue: str, sandboxed: bool) -> Worker:
 
     runner = production_runner() if sandboxed else UnsandboxedWorkflowRunner()
     return Worker(client, task_queue=queue, workflows=[FloorWorkflow, TodaysFloorWorkflow],
-                  activities=[noop], workflow_runner=runner)  # fmt: skip
+                  activities=[noop, *business], workflow_runner=runner)  # fmt: skip
+
+
+def business_activities(pool, clients) -> list:  # type: ignore[no-untyped-def]
+    """The implementations the production worker registers for the order's
+    business steps (workers/main.py), on this script's pool and clients."""
+    from activities.iseries import IseriesActivities
+    from activities.oms import OmsActivities
+    from activities.reference import ReferenceActivities
+    from benchmarks.floor import BUSINESS_BEFORE_UPDATE, BUSINESS_IN_UPDATE
+    from workers.main import activities_for
+
+    names = {"reference.validate_order", "oms.create_order", "oms.release_order",
+             "iseries.print_pick_ticket", "iseries.invoice_shipment"}  # fmt: skip
+    assert len(names) == BUSINESS_BEFORE_UPDATE + BUSINESS_IN_UPDATE
+    groups = (ReferenceActivities, OmsActivities, IseriesActivities)
+    chosen = [
+        fn for fn in activities_for(pool, clients)
+        if getattr(fn, "__temporal_activity_definition").name in names
+        and isinstance(fn.__self__, groups)
+    ]  # fmt: skip
+    assert len(chosen) == len(names), [f.__name__ for f in chosen]
+    return chosen
 
 
 # ------------------------------------------------------- CPU per process (Linux)
@@ -476,7 +562,7 @@ def start_dev_stack(data_dir: Path) -> tuple[subprocess.Popen, str, str]:
     proc = subprocess.Popen(
         args, cwd=repo(), env=env, stdout=log, stderr=log, start_new_session=True
     )
-    return proc, f"http://127.0.0.1:{api}", f"127.0.0.1:{temporal}"
+    return proc, f"http://127.0.0.1:{api}", f"127.0.0.1:{temporal}", sim
 
 
 async def wait_healthy(api_url: str, proc: subprocess.Popen | None, seconds: float = 180) -> None:
@@ -572,6 +658,13 @@ def report(results: Results) -> None:
                 if floor == "floor" else "")  # fmt: skip
         print(f"order vs {TITLES[floor] + ':':<14} median latency {latency:.2f}x, "
               f"throughput {throughput:.2f}x (latency per round: {per_round}){goal}")  # fmt: skip
+    if results.of("api"):
+        extra = results.median_ms("api") - results.median_ms("order")
+        print(f"the API in front (order via API vs order): median latency {extra:+.1f} ms "
+              f"({results.median_ms('api') / results.median_ms('order'):.2f}x), throughput "
+              f"{results.rate('api') / results.rate('order'):.2f}x; order via API vs floor: "
+              f"{results.median_ms('api') / results.median_ms('floor'):.2f}x / "
+              f"{results.rate('api') / results.rate('floor'):.2f}x")  # fmt: skip
     if results.timelines:
         parts = list(next(iter(results.timelines.values()))[0])
         print("\nwhere a run's time goes (ms, median of the runs, from their histories; "
@@ -607,77 +700,133 @@ async def run_phase(
     return Phase(kind, rnd, latencies, total, cpu, polls.count, polls.ids)
 
 
+@dataclass(frozen=True)
+class Where:
+    """Where the floor's real business activities reach the stack's systems."""
+
+    database_url: str
+    sim_url: str
+    task_queue: str  # the stack's worker's
+
+    def settings(self, address: str, namespace: str):  # type: ignore[no-untyped-def]
+        from sopflow.config import Settings
+
+        urls = {f"{s}_url": f"{self.sim_url}/{s}" for s in ("oms", "iseries", "email", "helpdesk")}
+        return Settings(database_url=self.database_url, temporal_address=address,
+                        temporal_namespace=namespace, task_queue=self.task_queue, **urls)  # fmt: skip
+
+
 async def benchmark(
-    args: argparse.Namespace, api_url: str, keys: dict[str, str], address: str, stack: Stack
+    args: argparse.Namespace,
+    api_url: str,
+    keys: dict[str, str],
+    address: str,
+    stack: Stack,
+    where: Where,
 ) -> None:
+    from api.orders import order_policy
+    from db import reference
+    from db.connection import create_pool
+    from workers.main import SystemClients
+
     run_id = uuid.uuid4().hex[:8]
+    settings = where.settings(address, args.namespace)
     client = await Client.connect(
         address, namespace=args.namespace, data_converter=pydantic_data_converter
     )
     queue = f"bench-floor-{run_id}"
-    async with (
-        httpx.AsyncClient(base_url=api_url, timeout=60) as http,
-        floor_worker(client, queue, not args.unsandboxed),
-    ):
-        orders = Orders(http, keys, client)
-        # Warm-up, one of each; the order also tells today's floor its shape.
-        warm = Tally(POLL)
-        order_shape = await shape(client, await orders.one(f"BENCH-{run_id}-warm", warm))
-        plan = order_shape.plan
-        await floor_driver(client, queue, f"{run_id}-warm", warm)(0)
-        await todays_floor_driver(client, queue, f"{run_id}-warm", plan, warm)(0)
-        histories = {
-            "order": order_shape,
-            "floor": await shape(client, f"bench-floor-{run_id}-warm-0000"),
-            "today": await shape(client, f"bench-today-{run_id}-warm-0000"),
-        }
+    pool = await create_pool(where.database_url)
+    clients = SystemClients.from_settings(settings)
+    sla = order_policy(settings).sla
+    try:
+        async with (
+            httpx.AsyncClient(base_url=api_url, timeout=60) as http,
+            floor_worker(client, queue, not args.unsandboxed, business_activities(pool, clients)),
+        ):
+            async with pool.acquire() as conn:
+                account_name = await reference.account_name(conn, "401693") or ""
+            orders = Orders(http, keys, client)
+            direct = DirectOrders(client, settings, account_name)
+            await rounds(args, client, queue, sla, orders, direct, stack, run_id)
+            if args.profile:
+                await profile(
+                    args, orders, partial(floor_driver, client, queue, sla), stack, run_id
+                )
+    finally:
+        await clients.close()
+        await pool.close()
 
-        from benchmarks.floor import BUSINESS_BEFORE_UPDATE, BUSINESS_IN_UPDATE
 
-        before, before_local, updates, after, after_local = plan
-        print(f"order: {len(order_shape.business)} business activities "
-              f"({', '.join(order_shape.business)}), {before + after - len(order_shape.business)} "
-              f"read-model activities, {before_local + after_local} local activities "
-              f"({before} + {before_local} before the update, {after} + {after_local} after); "
-              f"{updates} update(s)")  # fmt: skip
-        print(f"floor: {BUSINESS_BEFORE_UPDATE} + {BUSINESS_IN_UPDATE} (in the update) no-op "
-              f"activities; today's floor: the order's shape above, no-ops; "
-              f"{'outside' if args.unsandboxed else 'in'} the production sandbox settings; "
-              f"CPUs: {os.cpu_count()}")  # fmt: skip
-        print("history events / workflow tasks per run: " + ", ".join(
-            f"{TITLES[k]} {h.events} / {h.workflow_tasks}" for k, h in histories.items()))  # fmt: skip
-        if len(order_shape.business) != BUSINESS_BEFORE_UPDATE + BUSINESS_IN_UPDATE or updates != 1:
-            print("warning: the order's happy path no longer has the floor's shape")
+async def rounds(
+    args: argparse.Namespace,
+    client: Client,
+    queue: str,
+    sla,  # type: ignore[no-untyped-def]
+    orders: Orders,
+    direct: DirectOrders,
+    stack: Stack,
+    run_id: str,
+) -> None:
+    # Warm-up, one of each; the order also tells today's floor its shape.
+    warm = Tally(POLL)
+    order_shape = await shape(client, await direct.one(f"BENCH-{run_id}-warm", warm))
+    plan = order_shape.plan
+    await floor_driver(client, queue, sla, f"{run_id}-warm", warm)(0)
+    await todays_floor_driver(client, queue, f"{run_id}-warm", plan, warm)(0)
+    api_id = await orders.one(f"BENCH-{run_id}-warm-api", warm)
+    histories = {
+        "order": order_shape,
+        "floor": await shape(client, f"bench-floor-{run_id}-warm-0000"),
+        "today": await shape(client, f"bench-today-{run_id}-warm-0000"),
+        "api": await shape(client, api_id),
+    }
 
-        all_results = []
-        for c in args.concurrency:
-            n = args.orders or (10 if c == 1 else 3 * c)
-            results = Results(c)
-            for rnd in range(1, args.rounds + 1):
-                kinds = KINDS[rnd - 1 :] + KINDS[: rnd - 1]  # each kind goes first once
-                for kind in kinds:
-                    tag, polls = f"{run_id}-c{c}-r{rnd}", Tally(POLL * c)
-                    if kind == "order":
-                        one = orders.driver(tag, polls)
-                    elif kind == "floor":
-                        one = floor_driver(client, queue, tag, polls)
-                    else:
-                        one = todays_floor_driver(client, queue, tag, plan, polls)
-                    phase = await run_phase(kind, rnd, n, c, one, stack, polls)
-                    results.phases.append(phase)
-                    print(f"  c={c} round {rnd} {TITLES[kind]}: {phase.rate:.1f}/s, median "
-                          f"{ms(phase.latencies, 0.5):.0f} ms", flush=True)  # fmt: skip
-            if results.phases:
-                all_results.append(results)
-            if results.phases and c == 1:  # latency without queueing: where it goes
-                for kind in KINDS:
-                    ids = [i for p in results.of(kind) for i in p.ids]
-                    results.timelines[kind] = [await timeline(client, i) for i in ids]
-        for results in all_results:
-            report(results)
+    from benchmarks.floor import BUSINESS_BEFORE_UPDATE, BUSINESS_IN_UPDATE
 
-        if args.profile:
-            await profile(args, orders, partial(floor_driver, client, queue), stack, run_id)
+    before, before_local, updates, after, after_local = plan
+    print(f"order: {len(order_shape.business)} business activities "
+          f"({', '.join(order_shape.business)}), {before + after - len(order_shape.business)} "
+          f"read-model activities, {before_local + after_local} local activities "
+          f"({before} + {before_local} before the update, {after} + {after_local} after); "
+          f"{updates} update(s)")  # fmt: skip
+    print(f"floor: the {BUSINESS_BEFORE_UPDATE} + {BUSINESS_IN_UPDATE} (in the update) business "
+          f"activities, real; today's floor: the order's shape above, no-ops; "
+          f"{'outside' if args.unsandboxed else 'in'} the production sandbox settings; "
+          f"CPUs: {os.cpu_count()}")  # fmt: skip
+    print("history events / workflow tasks per run: " + ", ".join(
+        f"{TITLES[k]} {h.events} / {h.workflow_tasks}" for k, h in histories.items()))  # fmt: skip
+    if len(order_shape.business) != BUSINESS_BEFORE_UPDATE + BUSINESS_IN_UPDATE or updates != 1:
+        print("warning: the order's happy path no longer has the floor's shape")
+
+    all_results = []
+    for c in args.concurrency:
+        n = args.orders or (10 if c == 1 else 3 * c)
+        results = Results(c)
+        for rnd in range(1, args.rounds + 1):
+            k = (rnd - 1) % len(KINDS)
+            kinds = KINDS[k:] + KINDS[:k]  # a different kind goes first each round
+            for kind in kinds:
+                tag, polls = f"{run_id}-c{c}-r{rnd}", Tally(POLL * c)
+                if kind == "order":
+                    one = direct.driver(tag, polls)
+                elif kind == "api":
+                    one = orders.driver(f"{tag}-api", polls)
+                elif kind == "floor":
+                    one = floor_driver(client, queue, sla, tag, polls)
+                else:
+                    one = todays_floor_driver(client, queue, tag, plan, polls)
+                phase = await run_phase(kind, rnd, n, c, one, stack, polls)
+                results.phases.append(phase)
+                print(f"  c={c} round {rnd} {TITLES[kind]}: {phase.rate:.1f}/s, median "
+                      f"{ms(phase.latencies, 0.5):.0f} ms", flush=True)  # fmt: skip
+        if results.phases:
+            all_results.append(results)
+        if results.phases and c == 1:  # latency without queueing: where it goes
+            for kind in KINDS:
+                ids = [i for p in results.of(kind) for i in p.ids]
+                results.timelines[kind] = [await timeline(client, i) for i in ids]
+    for results in all_results:
+        report(results)
 
 
 async def profile(
@@ -738,6 +887,9 @@ def main() -> None:
     parser.add_argument(
         "--temporal-address", help="its Temporal frontend, host:port (with --api-url)"
     )
+    parser.add_argument("--database-url", help="its PostgreSQL (with --api-url)")
+    parser.add_argument("--sim-url", help="its simulators' base URL (with --api-url)")
+    parser.add_argument("--task-queue", default="sopflow", help="its worker's task queue")
     parser.add_argument("--unsandboxed", action="store_true",
                         help="run the floors outside the workflow sandbox, to see what it costs")  # fmt: skip
     parser.add_argument(
@@ -746,22 +898,31 @@ def main() -> None:
     args = parser.parse_args()
     compile_workflow_modules()
     if args.api_url:
-        if not (args.keys_file and args.temporal_address):
-            parser.error("--api-url needs --keys-file and --temporal-address")
+        if not (args.keys_file and args.temporal_address and args.database_url and args.sim_url):
+            parser.error("--api-url needs --keys-file, --temporal-address, --database-url and "
+                         "--sim-url")  # fmt: skip
         asyncio.run(wait_healthy(args.api_url, None, seconds=10))
         keys = json.loads(args.keys_file.read_text())
-        asyncio.run(benchmark(args, args.api_url.rstrip("/"), keys, args.temporal_address, Stack()))
+        where = Where(args.database_url, args.sim_url.rstrip("/"), args.task_queue)
+        asyncio.run(
+            benchmark(args, args.api_url.rstrip("/"), keys, args.temporal_address, Stack(), where)
+        )
         return
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops the stack
     data_dir = Path(tempfile.mkdtemp(prefix="sopflow-bench-"))
-    proc, api_url, address = start_dev_stack(data_dir)
+    proc, api_url, address, sim_port = start_dev_stack(data_dir)
     try:
         print(f"starting a dev stack in {data_dir} (API {api_url}, Temporal {address})", flush=True)
         started = time.perf_counter()
         asyncio.run(wait_healthy(api_url, proc))
         print(f"healthy after {time.perf_counter() - started:.0f} s", flush=True)
         keys = json.loads((data_dir / "demo-keys.json").read_text())
-        asyncio.run(benchmark(args, api_url, keys, address, Stack(proc, data_dir)))
+        import pgserver
+
+        # The stack's embedded PostgreSQL, joined (not stopped when this script leaves).
+        database_url = pgserver.get_server(data_dir / "postgres", cleanup_mode=None).get_uri()
+        where = Where(database_url, f"http://127.0.0.1:{sim_port}", "sopflow")
+        asyncio.run(benchmark(args, api_url, keys, address, Stack(proc, data_dir), where))
     except Exception:
         print(f"--- last lines of {data_dir / 'dev.log'}:", file=sys.stderr)
         print(
