@@ -6,6 +6,7 @@ import asyncio
 
 import asyncpg
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.contracts import read_model as contract
 from db.read_model import apply_sync
@@ -23,9 +24,12 @@ class ReadModelActivities:
     @activity.defn(name=contract.SYNC.name)
     async def sync(self, sync: ReadModelSync) -> None:
         conn = await self._pool.acquire(timeout=ACQUIRE_TIMEOUT)
+        refused: asyncpg.DataError | None = None
         try:
             async with asyncio.timeout(WRITE_TIMEOUT):
                 await apply_sync(conn, sync)
+        except asyncpg.DataError as err:
+            refused = err
         except BaseException:
             # A connection stuck mid-write (a paused or unreachable server) is
             # dropped at once: releasing it politely would wait on it for ever,
@@ -34,3 +38,10 @@ class ReadModelActivities:
             raise
         finally:
             await self._pool.release(conn)
+        if refused is not None:
+            # Content PostgreSQL cannot hold: no retry will change that.
+            raise ApplicationError(
+                f"read model cannot hold this state: {refused}",
+                type="ReadModelRefused",
+                non_retryable=True,
+            )

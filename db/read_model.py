@@ -60,7 +60,9 @@ async def apply_sync(conn: asyncpg.Connection, sync: ReadModelSync) -> None:
         r.workflow_id, r.kind, r.status, r.account_number, r.business_key, r.summary,
         r.assignee, r.due_at, r.is_test, r.view, r.revision, r.created_at, r.updated_at,
         r.run_id, r.closed_at,
-        [f"{r.workflow_id}@{r.created_at.isoformat()}#{seq}" for seq, _ in entries],
+        # Position and time: a resent entry is the same entry; after a reset the
+        # new run's entries at the same positions are new ones.
+        [f"{r.workflow_id}@{r.created_at.isoformat()}#{seq}@{e.at.isoformat()}" for seq, e in entries],
         [seq for seq, _ in entries],
         [e.actor for _, e in entries],
         [e.action for _, e in entries],

@@ -48,3 +48,5 @@ class KernelState(BaseModel):
     closed_at: datetime | None = None
     # The system a call is waiting on while it is down, if any.
     waiting_on: str | None = None
+    # Tries so far of operations that may be tried again with other content.
+    attempts: dict[str, int] = {}

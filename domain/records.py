@@ -32,7 +32,9 @@ class RecordFields(BaseModel):
     view: dict[str, Any] | None = None  # the workflow's query result, as JSON
 
 
-class WorkflowRecord(BaseModel):
+class WorkflowRecord(RecordFields):
+    """A workflow's read-model row: what it says of itself, and where it is."""
+
     workflow_id: str
     kind: str
     status: str
@@ -42,13 +44,6 @@ class WorkflowRecord(BaseModel):
     updated_at: datetime
     # Set once the workflow has ended (completed, failed, cancelled).
     closed_at: datetime | None = None
-    account_number: str | None = None
-    business_key: str | None = None
-    summary: str = ""
-    assignee: str | None = None
-    due_at: datetime | None = None
-    is_test: bool = False
-    view: dict[str, Any] | None = None  # the workflow's query result, as JSON
 
 
 class HumanTask(BaseModel):

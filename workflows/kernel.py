@@ -18,7 +18,7 @@ from typing import Any, ClassVar, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import ActivityContract
@@ -61,6 +61,13 @@ def failure_reason(err: BaseException) -> str:
     return str(cause or err)
 
 
+def raise_if_cancelled(err: ActivityError) -> None:
+    """An activity that failed because the workflow is being cancelled: the
+    cancel goes on up (it is neither an outage nor a refusal)."""
+    if is_cancelled_exception(err):
+        raise asyncio.CancelledError() from err
+
+
 def refusal(err: ActivityError) -> ApplicationError | None:
     """The business refusal behind an activity failure; None when it was an
     outage (retries ran out of time, or a retryable error was the last word)."""
@@ -88,6 +95,8 @@ class SopWorkflow:
         self.policy = policy
         self._catching_up: asyncio.Task[None] | None = None
         self._details_shown = ""
+        # One read-model write at a time, so they land in the order they were made.
+        self._sync_lock = asyncio.Lock()
 
     @staticmethod
     def new_state(factory: Callable[..., S], **fields: Any) -> S:
@@ -173,7 +182,9 @@ class SopWorkflow:
         payload: dict[str, Any] | None = None,
     ) -> str:
         """A person is now waited on: a task in their queue (or their role's)."""
-        task_id = f"{workflow.info().workflow_id}:{name}"
+        # The first run in the id: an order sent again after it failed gets tasks
+        # of its own, not the closed ones of the run before.
+        task_id = f"{workflow.info().workflow_id}:{self.state.origin_run_id}:{name}"
         if any(t.task_id == task_id for t in self.state.open_tasks):
             return task_id
         self.state.open_tasks.append(
@@ -229,6 +240,13 @@ class SopWorkflow:
         same on every retry, new for a resent order (a new first run)."""
         return f"{workflow.info().workflow_id}:{self.state.origin_run_id}:{operation}"
 
+    def attempt_key(self, operation: str) -> str:
+        """The key of a new try of an operation that may be tried again with
+        other content after a refusal (each try its own key)."""
+        n = self.state.attempts.get(operation, 0) + 1
+        self.state.attempts[operation] = n
+        return self.key(f"{operation}#{n}")
+
     def _options(self, contract: ActivityContract[Any, Any]) -> dict[str, Any]:
         retry = contract.retry
         return {
@@ -260,6 +278,7 @@ class SopWorkflow:
                     **self._options(contract),
                 )
             except ActivityError as err:
+                raise_if_cancelled(err)
                 refused = refusal(err)
                 if refused is not None:
                     raise SystemRefused(contract.system, refused.message, refused.type) from err
@@ -293,6 +312,7 @@ class SopWorkflow:
                 contract.name, arg, summary=summary, **self._options(contract)
             )
         except ActivityError as err:
+            raise_if_cancelled(err)
             self.note(SOPFLOW, "notification failed", f"{summary}: {failure_reason(err)}")
             return None
 
@@ -332,28 +352,41 @@ class SopWorkflow:
         open and closed tasks. Bounded: when PostgreSQL does not answer within
         `sync_patience` the workflow goes on and catches up in the background.
         Returns whether the read model took it."""
+        return await self._write() == "written"
+
+    async def _write(self) -> str:
+        """ "written", "unavailable" (catching up later) or "refused" (the read
+        model cannot hold this state: logged, not retried for ever)."""
+        async with self._sync_lock:
+            st = self.state
+            st.revision += 1
+            sync = self.read_model_sync()
+            try:
+                await workflow.execute_local_activity(
+                    read_model_contract.SYNC.name,
+                    sync,
+                    start_to_close_timeout=min(
+                        read_model_contract.SYNC.start_to_close, self.policy.sync_patience
+                    ),
+                    retry_policy=read_model_contract.SYNC.retry,
+                    summary=f"Read model: {st.status}",
+                )
+            except ActivityError as err:
+                raise_if_cancelled(err)
+                if refusal(err) is not None:
+                    workflow.logger.error("read model refused the write: %s", failure_reason(err))
+                    return "refused"
+                self._catch_up_later()
+                return "unavailable"
+            # Acknowledged: later writes send only what is newer.
+            st.audit_synced = max(st.audit_synced, sync.audit_offset + len(sync.audit))
+            sent = {t.task_id for t in sync.closed_tasks}
+            st.closed_unsynced = [t for t in st.closed_unsynced if t.task_id not in sent]
+            return "written"
+
+    def unsynced(self) -> bool:
         st = self.state
-        st.revision += 1
-        sync = self.read_model_sync()
-        try:
-            await workflow.execute_local_activity(
-                read_model_contract.SYNC.name,
-                sync,
-                start_to_close_timeout=min(
-                    read_model_contract.SYNC.start_to_close, self.policy.sync_patience
-                ),
-                retry_policy=read_model_contract.SYNC.retry,
-                summary=f"Read model: {st.status}",
-            )
-        except ActivityError:
-            self._catch_up_later()
-            return False
-        # Acknowledged: later syncs send only what is newer. A concurrent sync
-        # may have sent some of it too; the writes are idempotent.
-        st.audit_synced = max(st.audit_synced, sync.audit_offset + len(sync.audit))
-        sent = {t.task_id for t in sync.closed_tasks}
-        st.closed_unsynced = [t for t in st.closed_unsynced if t.task_id not in sent]
-        return True
+        return st.audit_synced < len(st.audit) or bool(st.closed_unsynced)
 
     def _catch_up_later(self) -> None:
         if self._catching_up is None or self._catching_up.done():
@@ -363,7 +396,7 @@ class SopWorkflow:
         delay = self.policy.sync_catch_up_every
         while True:
             await workflow.sleep(delay, summary="Read model lagging: try again")
-            if await self.sync():
+            if await self._write() != "unavailable":
                 return
             delay = min(delay * 2, timedelta(minutes=10))
 
@@ -372,7 +405,7 @@ class SopWorkflow:
         than end with a read model that still shows it open."""
         self.state.closed_at = workflow.now()
         delay = self.policy.sync_catch_up_every
-        while not await self.sync():
+        while await self._write() == "unavailable":
             await workflow.sleep(delay, summary="Read model unavailable: final write pending")
             delay = min(delay * 2, timedelta(minutes=10))
 
@@ -397,6 +430,11 @@ class SopWorkflow:
         """Run the SOP. A refusal for good ends it `failed`, visibly (and the
         workflow fails, so the business object may be sent again); a cancel
         from Temporal ends it `cancelled`. Either way the read model is closed."""
+        # A run that continued as new shows where it is, and finishes any write
+        # the run before could not make.
+        self.refresh_details()
+        if self.unsynced():
+            await self.sync()
         try:
             await process()
         except asyncio.CancelledError:
@@ -429,5 +467,5 @@ class SopWorkflow:
                 "continued as new",
                 f"history of {workflow.info().get_current_history_length()} events",
             )
-            await self.sync()
+            # Written by the next run, which starts with the unwritten part.
             workflow.continue_as_new(self.carry_over())

@@ -275,7 +275,7 @@ class OrderWorkflow(SopWorkflow):
             invoice = await self.call(
                 iseries.INVOICE_SHIPMENT,
                 InvoiceRequest(
-                    idempotency_key=self.key(f"invoice:{shipment.shipment_id}"),
+                    idempotency_key=self.attempt_key(f"invoice:{shipment.shipment_id}"),
                     iseries_order_id=st.iseries_order_id,
                     order_ref=workflow.info().workflow_id,
                     currency=self.order.currency,

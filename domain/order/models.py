@@ -7,6 +7,7 @@ import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import TypeVar
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
@@ -21,8 +22,28 @@ PO_NUMBER_PATTERN = (
     r"^[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f\u2028\u2029]*[^\s\x00-\x1f\x7f-\x9f])?$"
 )
 
+M = TypeVar("M", bound=BaseModel)
+
 # Quantities and prices beyond this are typing mistakes, not orders.
 MAX_AMOUNT = Decimal(1_000_000_000)
+
+
+def refuse_nul(model: M) -> M:
+    """PostgreSQL text and jsonb cannot hold NUL: what carries one could never be
+    written to the read model, so it is refused at the door."""
+
+    def strings(value: object) -> list[str]:
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, dict):
+            return [s for k, v in value.items() for s in strings(k) + strings(v)]
+        if isinstance(value, list):
+            return [s for v in value for s in strings(v)]
+        return []
+
+    if any("\x00" in text for text in strings(model.model_dump())):
+        raise ValueError("text fields may not contain NUL characters")
+    return model
 
 
 def order_workflow_id(account_number: str, po_number: str) -> str:
@@ -125,20 +146,7 @@ class PurchaseOrder(BaseModel):
 
     @model_validator(mode="after")
     def _no_nul_characters(self) -> PurchaseOrder:
-        # PostgreSQL text and jsonb cannot hold NUL: an order carrying one could
-        # never be written to the read model, so it is refused at the door.
-        def strings(value: object) -> list[str]:
-            if isinstance(value, str):
-                return [value]
-            if isinstance(value, dict):
-                return [s for k, v in value.items() for s in strings(k) + strings(v)]
-            if isinstance(value, list):
-                return [s for v in value for s in strings(v)]
-            return []
-
-        if any("\x00" in text for text in strings(self.model_dump())):
-            raise ValueError("text fields may not contain NUL characters")
-        return self
+        return refuse_nul(self)
 
     @field_validator("lines")
     @classmethod
@@ -211,6 +219,10 @@ class Shipment(BaseModel):
     lines: list[ShipmentLine] = Field(min_length=1)
     proof_of_delivery: ProofOfDelivery
     carrier: str | None = None
+
+    @model_validator(mode="after")
+    def _no_nul_characters(self) -> Shipment:
+        return refuse_nul(self)
 
 
 class Invoice(BaseModel):

@@ -8,7 +8,15 @@ from decimal import Decimal
 
 import pytest
 
-from domain.order.models import Address, Hold, HoldCode, OrderLine, PurchaseOrder, ValidationResult
+from domain.order.models import (
+    Address,
+    Hold,
+    HoldCode,
+    OrderLine,
+    PurchaseOrder,
+    Shipment,
+    ValidationResult,
+)
 from domain.order.validation import (
     AccountRef,
     PartRef,
@@ -438,3 +446,14 @@ def test_an_order_with_a_nul_character_in_any_text_is_refused() -> None:
         with pytest.raises(ValidationError, match="NUL"):
             PurchaseOrder.model_validate(bad)
     PurchaseOrder.model_validate(good)
+
+
+def test_a_shipment_report_with_a_nul_character_is_refused() -> None:
+    from pydantic import ValidationError
+
+    from tests.factories import shipment
+
+    report = shipment("RUN-1", (1, 1)).shipment.model_dump()
+    report["proof_of_delivery"]["signed_by"] = "J.\x00Ruiz"
+    with pytest.raises(ValidationError, match="NUL"):
+        Shipment.model_validate(report)

@@ -94,6 +94,36 @@ async def test_a_cancelled_order_leaves_its_row_and_tasks_closed(
     async with pool.acquire() as conn:
         assert (await read_model.audit_trail(conn, handle.id))[-1]["action"] == "cancelled"
 
+    # Sent again, the order waits on hold again, with a task of its own in the queue.
+    again = await start_order(
+        client, settings, handle.id.removeprefix("order-401693-"), **priced_wrong()
+    )
+    await wait_for_status(again, OrderStatus.ON_HOLD)
+
+    async def open_again() -> list[asyncpg.Record]:
+        return [t for t in await tasks(pool, handle.id) if t["closed_at"] is None]
+
+    assert len(await eventually(open_again, "the new run's task is open")) == 1
+    assert len(await tasks(pool, handle.id)) == 2
+
+
+async def test_an_order_cancelled_while_a_system_is_down_ends_cancelled(
+    client: Client, settings: Settings, sims: Simulators, pool: asyncpg.Pool
+) -> None:
+    await sims.fault("oms", down=True)
+    handle = await start_order(client, settings)
+
+    async def oms_tried() -> bool:
+        history = await handle.fetch_history()
+        return any(e.HasField("activity_task_started_event_attributes") for e in history.events)
+
+    await eventually(oms_tried, "the OMS call is under way")
+    await handle.cancel()
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    record = await row(pool, handle.id)
+    assert record["status"] == "cancelled" and record["closed_at"] is not None
+
 
 async def test_a_notification_that_fails_for_good_is_recorded_and_the_order_goes_on(
     env: WorkflowEnvironment, client: Client, settings: Settings, sims: Simulators
@@ -114,7 +144,7 @@ async def test_a_notification_that_fails_for_good_is_recorded_and_the_order_goes
     await record_history(client, handle.id, "order-on-hold-email-failed")
 
 
-async def test_an_outage_is_waited_out_visibly_and_a_refusal_ends_the_order(
+async def test_an_outage_is_waited_out_visibly(
     client: Client, settings: Settings, sims: Simulators
 ) -> None:
     await sims.fault("oms", down=True)

@@ -7,6 +7,7 @@ import asyncio
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import pytest
 from temporalio.api.enums.v1 import EventType
@@ -50,9 +51,37 @@ async def test_a_workflow_that_reads_the_clock_or_draws_randomness_fails(
 
 def test_workflow_modules_import_no_io_library() -> None:
     code = (
-        "import sys, workflows.order, workflows.kernel\n"
+        "import importlib, pkgutil, sys, workflows\n"
+        "for m in pkgutil.iter_modules(workflows.__path__):\n"
+        "    importlib.import_module('workflows.' + m.name)\n"
         "leaked = sorted({'httpx', 'asyncpg', 'fastapi', 'uvicorn'} & set(sys.modules))\n"
         "print(','.join(leaked))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_domain_rules_read_no_clock_and_draw_no_randomness() -> None:
+    """domain/ is passed through the sandbox (loaded once, unguarded), so it must
+    be pure by construction: the clock and randomness belong to workflows
+    (workflow.now, workflow.uuid4) and to the API."""
+    forbidden = (
+        "datetime.now",
+        "datetime.utcnow",
+        "date.today",
+        "time.time(",
+        "uuid4",
+        "uuid1",
+        "import random",
+        "from random",
+        "os.urandom",
+        "secrets.",
+    )
+    root = Path(__file__).parents[2] / "domain"
+    found = [
+        f"{path.relative_to(root.parent)}: {word}"
+        for path in root.rglob("*.py")
+        for word in forbidden
+        if word in path.read_text()
+    ]
+    assert found == []
