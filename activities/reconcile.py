@@ -104,8 +104,8 @@ async def reconcile(
                 )
             for row in rows:
                 await _check(pool, client, row, report, rpc_timeout)
-            if on_page:
-                on_page(report)
+                if on_page:  # each row may wait on Temporal: beat per row
+                    on_page(report)
             if len(rows) < limit:
                 break
             after = (rows[-1]["updated_at"], rows[-1]["workflow_id"])

@@ -28,6 +28,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from api import consistency
 from api.auth import current_actor, require
 from api.errors import ApiError, ErrorBody, cxml_response, wants_cxml
+from api.paging import Limit, Offset
 from api.temporal_calls import unavailable, workflow_errors
 from db import read_model, reference
 from db.keys import UNKNOWN_SECRET_HASH, key_may_submit_for, shared_secret_matches
@@ -55,7 +56,6 @@ router = APIRouter(prefix="/orders", tags=["orders"])
 ORDER_ID = r"^order-[A-Za-z0-9_.]+-[^\x00-\x1f\x7f]+$"
 QUERY_TIMEOUT = timedelta(seconds=10)
 # Paging deeper than this is a mistake (and past int64 a database error).
-MAX_OFFSET = 1_000_000
 
 
 def order_href(order_id: str) -> str:
@@ -329,8 +329,8 @@ async def list_orders(
     _: Annotated[Actor, Depends(current_actor)],
     account: Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_.]+$")] = None,
     status: OrderStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> OrderList:
     async with request.app.state.pool.acquire() as conn:
         rows = await read_model.list_records(

@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
 from api.auth import current_actor
+from api.paging import Limit, Offset
 from db import read_model
 from domain.identity import Actor
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 # Paging deeper than this is a mistake (and past int64 a database error).
-MAX_OFFSET = 1_000_000
 
 
 class TaskItem(BaseModel):
@@ -33,8 +33,8 @@ class TaskItem(BaseModel):
 async def my_tasks(
     request: Request,
     actor: Annotated[Actor, Depends(current_actor)],
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> list[TaskItem]:
     async with request.app.state.pool.acquire() as conn:
         rows = await read_model.open_tasks(
