@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
@@ -83,8 +83,7 @@ S = TypeVar("S", bound=KernelState)
 class SopWorkflow:
     """The base of every SOP workflow (see the module docstring)."""
 
-    kind: ClassVar[str]
-    status_key: ClassVar[SearchAttributeKey[str]]
+    kind: ClassVar[str]  # its status search attribute is search.STATUS_BY_KIND[kind]
 
     state: Any  # the workflow's own KernelState subclass
     policy: KernelPolicy
@@ -138,7 +137,9 @@ class SopWorkflow:
         self.state.status = status
         self._audit(actor, action, comment, before, status)
         if status != before:
-            workflow.upsert_search_attributes([self.status_key.value_set(str(status))])
+            workflow.upsert_search_attributes(
+                [search.STATUS_BY_KIND[self.kind].value_set(str(status))]
+            )
             workflow.logger.info("%s %s → %s (%s)", self.kind, before, status, comment)
         self.refresh_details()
 

@@ -26,7 +26,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.contracts.iseries import InvoiceRequest, PickTicketRequest
     from activities.contracts.oms import OmsCreateOrder, OmsOrderAction
     from activities.contracts.reference import ValidateOrder
-    from domain import search
     from domain.identity import Role
     from domain.order import delivery
     from domain.order.models import (
@@ -45,7 +44,6 @@ with workflow.unsafe.imports_passed_through():
 @workflow.defn
 class OrderWorkflow(SopWorkflow):
     kind = "order"
-    status_key = search.ORDER_STATUS
     state: OrderState
 
     @workflow.init
