@@ -279,3 +279,68 @@ async def apply_snapshot(
             [t.task_id for t in snapshot.open_tasks],
         )  # fmt: skip
     return True
+
+
+# ------------------------------------------------------------------ task API
+# A task's columns as the task API shows them.
+_TASK_COLUMNS = """task_id, workflow_id, kind, role, assignee, queue, due_at, opened_at,
+    closed_at, outcome, payload"""
+
+
+async def list_tasks(
+    conn: asyncpg.Connection,
+    *,
+    is_open: bool,
+    visible_to: tuple[str, list[str]] | None,
+    workflow_id: str | None = None,
+    kind: str | None = None,
+    assignee: str | None = None,
+    limit: int,
+    offset: int,
+) -> list[asyncpg.Record]:
+    """Open (or closed) tasks, soonest due first, then the oldest. `visible_to`
+    (person, roles) keeps those assigned to the person or unassigned for one of
+    the roles; None keeps every task (an operator).
+
+    The statement names only the filters given, so each combination is planned
+    on its own index (migration 0005) rather than one generic plan for all; a
+    person's queue is two ordered index scans (theirs, their roles' unassigned),
+    each cut at the page's end, then merged."""
+    args: list[object] = []
+
+    def arg(value: object) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    where = ["closed_at IS NULL" if is_open else "closed_at IS NOT NULL"]
+    if workflow_id is not None:
+        where.append(f"workflow_id = {arg(workflow_id)}")
+    if kind is not None:
+        where.append(f"kind = {arg(kind)}")
+    if assignee is not None:
+        where.append(f"assignee = {arg(assignee)}")
+    order = "ORDER BY due_at NULLS LAST, opened_at, task_id"
+    if visible_to is None:
+        source = f"(SELECT {_TASK_COLUMNS} FROM human_tasks WHERE {' AND '.join(where)}) AS t"
+    else:
+        person, roles = visible_to
+        end = arg(limit + offset)
+        branches = [f"assignee = {arg(person)}", f"assignee IS NULL AND role = ANY({arg(roles)})"]
+        source = (
+            "("
+            + " UNION ALL ".join(
+                f"(SELECT {_TASK_COLUMNS} FROM human_tasks"
+                f" WHERE {' AND '.join([branch, *where])} {order} LIMIT {end})"
+                for branch in branches
+            )
+            + ") AS t"
+        )
+    return await conn.fetch(
+        f"SELECT * FROM {source} {order} LIMIT {arg(limit)} OFFSET {arg(offset)}", *args
+    )
+
+
+async def get_task(conn: asyncpg.Connection, task_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {_TASK_COLUMNS} FROM human_tasks WHERE task_id = $1", task_id
+    )

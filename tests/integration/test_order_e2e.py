@@ -294,7 +294,13 @@ async def test_an_order_failing_validation_waits_on_hold_with_a_task_for_the_rep
 
     # The rep (Maria, Propetro's account rep) sees it in her queue with its due time.
     for _ in range(100):
-        tasks = (await api.get("/tasks", headers=bearer(demo_keys["account_rep"]))).json()
+        tasks = (
+            await api.get(
+                "/tasks",
+                params={"workflow_id": order_id},
+                headers=bearer(demo_keys["account_rep"]),
+            )
+        ).json()["items"]
         mine = [t for t in tasks if t["workflow_id"] == order_id]
         if mine:
             break
@@ -302,7 +308,11 @@ async def test_an_order_failing_validation_waits_on_hold_with_a_task_for_the_rep
     assert [(t["kind"], t["assignee"]) for t in mine] == [("resolve_hold_price", "maria.lopez")]
     assert mine[0]["due_at"] == held["sla_due_at"]
     assert mine[0]["payload"]["code"] == "PRICE" and mine[0]["payload"]["line_number"] == 1
-    branch_tasks = (await api.get("/tasks", headers=bearer(demo_keys["branch_manager"]))).json()
+    branch_tasks = (
+        await api.get(
+            "/tasks", params={"workflow_id": order_id}, headers=bearer(demo_keys["branch_manager"])
+        )
+    ).json()["items"]
     assert order_id not in [t["workflow_id"] for t in branch_tasks]
 
     listed = await api.get(

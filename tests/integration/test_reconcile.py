@@ -126,8 +126,10 @@ async def test_a_terminated_order_on_hold_is_closed_with_its_tasks_by_the_reconc
     assert "TERMINATED" in last["comment"]
 
     # The rep's queue no longer lists it, and a second pass changes nothing.
-    queue = await api.get("/tasks", params={"limit": 200}, headers=bearer(demo_keys["account_rep"]))
-    assert order_id not in {t["workflow_id"] for t in queue.json()}
+    queue = await api.get(
+        "/tasks", params={"workflow_id": order_id}, headers=bearer(demo_keys["account_rep"])
+    )
+    assert order_id not in {t["workflow_id"] for t in queue.json()["items"]}
     again = await reconcile(pool, client, ReconcileRequest(workflow_id=order_id))
     assert again == ReconcileReport(checked=1)
     async with pool.acquire() as conn:
@@ -248,8 +250,8 @@ async def test_a_running_order_whose_row_was_changed_is_answered_and_refreshed_f
     assert [(t["kind"], t["outcome"]) for t in await open_tasks(pool, order_id)] == [
         ("resolve_hold_price", None)
     ]
-    queue = await api.get("/tasks", params={"limit": 200}, headers=bearer(rep))
-    assert order_id in {t["workflow_id"] for t in queue.json()}
+    queue = await api.get("/tasks", params={"workflow_id": order_id}, headers=bearer(rep))
+    assert order_id in {t["workflow_id"] for t in queue.json()["items"]}
     await dev_server.client.get_workflow_handle(order_id).terminate(reason="test done")
 
 

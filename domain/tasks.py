@@ -1,0 +1,137 @@
+"""What each kind of human task lets a person decide: the decisions it accepts,
+each with its fields. Pure, so the task API lists them (and will validate a
+`complete` body against the same models) and a workflow's Update can ask the
+same registry.
+
+A decision's fields are one pydantic model; `DecisionSpec.fields` describes it
+in a small JSON-schema-like list (`name`, `type`, `required`) for people and
+clients. Kinds without an entry accept no decision (yet)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from domain.order.models import HoldCode
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+FieldType = Literal["string", "boolean", "decimal", "integer"]
+_TYPE_NAMES: dict[type, FieldType] = {
+    str: "string",
+    bool: "boolean",
+    Decimal: "decimal",
+    int: "integer",
+}
+
+# Text a person types: never blank.
+Comment = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+Price = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=4)]
+Quantity = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=4)]
+
+
+class DecisionFields(BaseModel):
+    """The fields of one decision; anything else in a body is a mistake."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoFields(DecisionFields):
+    pass
+
+
+class MapPart(DecisionFields):
+    part_id: Reference
+    add_to_cross_reference: bool = False
+
+
+class ChoosePool(DecisionFields):
+    pool_id: Reference
+
+
+class FixUom(DecisionFields):
+    uom: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10)]
+    quantity: Quantity
+
+
+class ChooseShipTo(DecisionFields):
+    address_id: Reference
+
+
+class CorrectPrice(DecisionFields):
+    unit_price: Price
+
+
+class WithComment(DecisionFields):
+    comment: Comment
+
+
+class SetPrice(DecisionFields):
+    unit_price: Price
+    comment: Comment
+
+
+class FieldSpec(BaseModel):
+    name: str
+    type: FieldType
+    required: bool
+
+
+@dataclass(frozen=True)
+class DecisionSpec:
+    name: str
+    model: type[DecisionFields] = NoFields
+
+    @property
+    def fields(self) -> list[FieldSpec]:
+        return [
+            FieldSpec(name=name, type=_TYPE_NAMES[info.annotation], required=info.is_required())
+            for name, info in self.model.model_fields.items()
+        ]
+
+
+def hold_task_kind(code: HoldCode) -> str:
+    """The kind of the task a hold opens (as the order workflow names it)."""
+    return f"resolve_hold_{code.value.lower()}"
+
+
+RECHECK = DecisionSpec("recheck")
+_HOLD_FIXES: dict[HoldCode, list[DecisionSpec]] = {
+    HoldCode.ACCOUNT: [],
+    HoldCode.ADDRESS: [DecisionSpec("choose_ship_to", ChooseShipTo)],
+    HoldCode.PART: [DecisionSpec("map_part", MapPart)],
+    HoldCode.POOL: [DecisionSpec("choose_pool", ChoosePool)],
+    HoldCode.UOM: [DecisionSpec("fix_uom", FixUom)],
+    HoldCode.PRICE: [
+        DecisionSpec("correct_price", CorrectPrice),
+        DecisionSpec("escalate", WithComment),
+    ],
+}
+
+DECISIONS: dict[str, list[DecisionSpec]] = {
+    # Every hold: its own fixes, then a recheck once the reference data is fixed.
+    **{hold_task_kind(code): [*fixes, RECHECK] for code, fixes in _HOLD_FIXES.items()},
+    "price_escalation": [
+        DecisionSpec("approve_po_price", WithComment),
+        DecisionSpec("set_price", SetPrice),
+        DecisionSpec("reject_line", WithComment),
+    ],
+}
+
+
+def decisions_for(kind: str) -> list[DecisionSpec]:
+    """The decisions a task of `kind` accepts; none for a kind without an entry."""
+    return DECISIONS.get(kind, [])
+
+
+def decision(kind: str, name: str) -> DecisionSpec | None:
+    return next((d for d in decisions_for(kind) if d.name == name), None)
