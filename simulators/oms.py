@@ -13,6 +13,21 @@ from simulators import iseries
 from simulators.idempotency import IdempotencyStore, Idempotent
 
 
+class Line(iseries.Line):
+    """A line as OMS keeps it. Not resolved: as the buyer sent it (their part
+    number, no pool); a draft may carry it, a confirmed order may not."""
+
+    resolved: bool = True
+
+
+def _unresolved(lines: list[Line]) -> str | None:
+    """Why an order with these lines cannot be confirmed, if it cannot."""
+    open_lines = [f"line {ln.line_number} ({ln.part_id})" for ln in lines if not ln.resolved]
+    if not open_lines:
+        return None
+    return f"unresolved lines cannot be confirmed: {', '.join(open_lines)}"
+
+
 class OrderIn(BaseModel):
     external_ref: str = Field(min_length=1)
     account_number: str
@@ -20,12 +35,12 @@ class OrderIn(BaseModel):
     branch_id: str | None = None
     currency: str = "USD"
     status: Literal["draft", "confirmed"] = "draft"
-    lines: list[iseries.Line] = Field(min_length=1)
+    lines: list[Line] = Field(min_length=1)
     test: bool = False
 
 
 class OrderPatch(BaseModel):
-    lines: list[iseries.Line] | None = Field(default=None, min_length=1)
+    lines: list[Line] | None = Field(default=None, min_length=1)
     branch_id: str | None = None
 
 
@@ -37,7 +52,7 @@ class OmsOrder(BaseModel):
     branch_id: str | None
     currency: str
     status: Literal["draft", "confirmed", "released"]
-    lines: list[iseries.Line]
+    lines: list[Line]
     test: bool
     iseries_order_id: str | None = None
     created_at: datetime
@@ -62,6 +77,9 @@ class OmsState:
             raise HTTPException(404, detail=f"OMS order {oms_order_id} not found") from None
 
     def add_order(self, body: OrderIn) -> OmsOrder:
+        problem = _unresolved(body.lines) if body.status == "confirmed" else None
+        if problem:
+            raise HTTPException(422, detail=problem)
         now = datetime.now(UTC)
         order = OmsOrder(
             oms_order_id=f"OMS-{len(self.orders) + 1:06d}",
@@ -75,6 +93,9 @@ class OmsState:
     def confirm(self, oms_order_id: str) -> OmsOrder:
         order = self.order(oms_order_id)
         if order.status == "draft":
+            problem = _unresolved(order.lines)
+            if problem:
+                raise HTTPException(409, detail=f"order {oms_order_id}: {problem}")
             order = order.model_copy(
                 update={"status": "confirmed", "updated_at": datetime.now(UTC)}
             )
@@ -139,6 +160,9 @@ async def update_order(oms_order_id: str, body: OrderPatch, request: Request) ->
     changes = {field: getattr(body, field) for field in body.model_fields_set}
     if "lines" in changes and body.lines is None:
         raise HTTPException(422, detail="lines cannot be null")
+    problem = _unresolved(body.lines) if body.lines and order.status != "draft" else None
+    if problem:
+        raise HTTPException(409, detail=f"order {oms_order_id} is {order.status}; {problem}")
     updated = order.model_copy(update={**changes, "updated_at": datetime.now(UTC)})
     _state(request).orders[oms_order_id] = updated
     # A released order's edits reach the branch too (the branch manager asked for them).

@@ -138,12 +138,8 @@ class OrderWorkflow(SopWorkflow):
             )
         await self.sync()
 
-        details = "\n".join(
-            f"- {h.code.value}"
-            + (f" (line {h.line_number})" if h.line_number else "")
-            + f": {h.reason}"
-            for h in holds
-        )
+        # Each reason names its line, part number or ship-to id.
+        details = "\n".join(f"- {h.code.value}: {h.reason}" for h in holds)
         summary = self.order.summary(st.account_name)
         subject = f"PunchOut order on hold: {summary} — {codes}"
         sent = await self.notify(

@@ -13,12 +13,16 @@ SYSTEM = "sterling_oms"
 
 
 class OmsLine(BaseModel):
+    """An OMS order line. Not resolved: the line as the buyer sent it (part number,
+    unit, quantity and price), which OMS keeps on a draft but will not confirm."""
+
     line_number: int
     part_id: str
     pool_id: str
     uom: str
     quantity: Decimal
     unit_price: Decimal
+    resolved: bool = True
 
     @classmethod
     def from_resolved(cls, line: ResolvedLine) -> OmsLine:

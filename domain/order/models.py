@@ -178,12 +178,20 @@ class PurchaseOrder(BaseModel):
 class Hold(BaseModel):
     code: HoldCode
     line_number: int | None = None
+    # Says what to fix: which line, which part number, which ship-to id.
     reason: str
+    # The part number as the buyer sent it (PART) and the ship-to id sent (ADDRESS),
+    # so whoever resolves the hold need not parse the reason.
+    part_number: str | None = None
+    address_id: str | None = None
 
 
 class ResolvedLine(BaseModel):
-    """An order line as the reference data understands it: the part, its pool at
-    the ship-to branch, and the quantity in a unit the part is sold in."""
+    """An order line as the OMS order carries it. Resolved: the part, its pool at
+    the ship-to branch, and the quantity in a unit the part is sold in. Not
+    resolved (its part or unit did not resolve): the line as the buyer sent it —
+    the customer's part number (or supplier part id) when the part is unknown,
+    the PO's unit, quantity and price — for an OMS draft, never a confirmed order."""
 
     line_number: int
     part_id: str
@@ -191,6 +199,7 @@ class ResolvedLine(BaseModel):
     uom: str
     quantity: Decimal
     unit_price: Decimal
+    resolved: bool = True
 
 
 class ValidationResult(BaseModel):

@@ -20,6 +20,8 @@ from domain.order.models import (
 )
 
 CENT = Decimal("0.01")
+# A hold lists at most this many of the account's ship-to ids.
+MAX_LISTED = 10
 
 
 class AccountRef(BaseModel):
@@ -60,7 +62,13 @@ class ReferenceSnapshot(BaseModel):
 def check_account(snapshot: ReferenceSnapshot, account_number: str) -> Hold | None:
     account = snapshot.account
     if account is None:
-        return Hold(code=HoldCode.ACCOUNT, reason=f"account {account_number} does not exist")
+        return Hold(
+            code=HoldCode.ACCOUNT,
+            reason=(
+                f"account {account_number} does not exist; ship-to, parts, units and prices "
+                "are checked once the order is on a known account"
+            ),
+        )
     if not account.active:
         return Hold(code=HoldCode.ACCOUNT, reason=f"account {account_number} is inactive")
     if not account.punchout_enabled:
@@ -73,11 +81,39 @@ def check_account(snapshot: ReferenceSnapshot, account_number: str) -> Hold | No
 def resolve_ship_to(snapshot: ReferenceSnapshot, ship_to: Address) -> ShipToRef | Hold:
     found = snapshot.ship_tos.get(ship_to.address_id)
     if found is None:
+        account = snapshot.account.account_number if snapshot.account else "the account"
+        sent = f"ship-to {ship_to.address_id or '(no address id)'}"
+        where = ", ".join(p for p in (ship_to.name, ship_to.city, ship_to.postal_code) if p)
+        known = sorted(snapshot.ship_tos)
+        if not known:
+            on_file = f"account {account} has no ship-to addresses on file"
+        else:
+            listed = ", ".join(known[:MAX_LISTED])
+            more = f" and {len(known) - MAX_LISTED} more" if len(known) > MAX_LISTED else ""
+            on_file = f"the account's ship-to ids are {listed}{more}"
         return Hold(
             code=HoldCode.ADDRESS,
-            reason=f"ship-to {ship_to.address_id or '(no address id)'} is not one of the account's ship-to addresses",
+            address_id=ship_to.address_id,
+            reason=(
+                f"{sent}{f' ({where})' if where else ''} is not one of account {account}'s "
+                f"ship-to addresses; {on_file}"
+            ),
         )
     return found
+
+
+def part_as_sent(line: OrderLine) -> str:
+    """The part number the buyer sent: theirs, or else the supplier part id."""
+    return line.customer_part_number or line.supplier_part_id or ""
+
+
+def _part_label(line: OrderLine) -> str:
+    ids = []
+    if line.customer_part_number:
+        ids.append(f"customer part number {line.customer_part_number}")
+    if line.supplier_part_id:
+        ids.append(f"supplier part id {line.supplier_part_id}")
+    return " / ".join(ids)
 
 
 def resolve_part(snapshot: ReferenceSnapshot, line: OrderLine) -> PartRef | Hold:
@@ -87,18 +123,24 @@ def resolve_part(snapshot: ReferenceSnapshot, line: OrderLine) -> PartRef | Hold
         return Hold(
             code=HoldCode.PART,
             line_number=line.line_number,
+            part_number=part_as_sent(line),
             reason=(
-                f"customer part {line.customer_part_number} maps to {xref_id} "
-                f"but the supplier part id is {by_supplier.part_id}"
+                f"line {line.line_number}: customer part number {line.customer_part_number} "
+                f"maps to {xref_id} in the cross-reference but the supplier part id is "
+                f"{by_supplier.part_id}"
             ),
         )
     part = by_supplier or (snapshot.parts.get(xref_id) if xref_id else None)
     if part is None:
-        sent = " / ".join(p for p in (line.supplier_part_id, line.customer_part_number) if p)
+        account = snapshot.account.account_number if snapshot.account else "the account"
         return Hold(
             code=HoldCode.PART,
             line_number=line.line_number,
-            reason=f"part {sent} is not a known part nor in the account's cross-reference",
+            part_number=part_as_sent(line),
+            reason=(
+                f"line {line.line_number}: {_part_label(line)} is neither a known part "
+                f"nor in account {account}'s cross-reference"
+            ),
         )
     return part
 
@@ -108,9 +150,11 @@ def resolve_pool(part: PartRef, branch_id: str, line_number: int) -> str | Hold:
     if len(pools) == 1:
         return pools[0]
     if not pools:
-        reason = f"part {part.part_id} has no inventory pool at branch {branch_id}"
+        reason = (
+            f"line {line_number}: part {part.part_id} has no inventory pool at branch {branch_id}"
+        )
     else:
-        reason = f"multiple pool failure: part {part.part_id} is in pools {', '.join(sorted(pools))} at branch {branch_id}"
+        reason = f"line {line_number}: multiple pool failure: part {part.part_id} is in pools {', '.join(sorted(pools))} at branch {branch_id}"
     return Hold(code=HoldCode.POOL, line_number=line_number, reason=reason)
 
 
@@ -133,7 +177,7 @@ def resolve_uom(snapshot: ReferenceSnapshot, part: PartRef, line: OrderLine) -> 
         return Hold(
             code=HoldCode.UOM,
             line_number=line.line_number,
-            reason=f"unit {line.uom} is not one part {part.part_id} is sold in ({', '.join(sorted(part.uoms))})",
+            reason=f"line {line.line_number}: unit {line.uom} is not one part {part.part_id} is sold in ({', '.join(sorted(part.uoms))})",
         )
     base_quantity = line.quantity * factor
     for uom, uom_factor in sorted(part.uoms.items(), key=lambda kv: kv[1]):
@@ -143,7 +187,7 @@ def resolve_uom(snapshot: ReferenceSnapshot, part: PartRef, line: OrderLine) -> 
     return Hold(
         code=HoldCode.UOM,
         line_number=line.line_number,
-        reason=f"{line.quantity} {line.uom} of {part.part_id} does not convert exactly into {', '.join(sorted(part.uoms))}",
+        reason=f"line {line.line_number}: {line.quantity} {line.uom} of {part.part_id} does not convert exactly into {', '.join(sorted(part.uoms))}",
     )
 
 
@@ -166,14 +210,14 @@ def check_price(expected: Decimal | None, line: OrderLine, part: PartRef) -> Hol
         return Hold(
             code=HoldCode.PRICE,
             line_number=line.line_number,
-            reason=f"no contract price for part {part.part_id} on this account",
+            reason=f"line {line.line_number}: no contract price for part {part.part_id} on this account",
         )
     if line.unit_price != line.unit_price.quantize(CENT) or line.unit_price != expected:
         return Hold(
             code=HoldCode.PRICE,
             line_number=line.line_number,
             reason=(
-                f"PO price {line.unit_price} {line.uom} differs from contract price "
+                f"line {line.line_number}: PO price {line.unit_price} {line.uom} differs from contract price "
                 f"{_money(expected)} for part {part.part_id}"
             ),
         )
@@ -185,12 +229,31 @@ def _money(value: Decimal) -> str:
     return str(exact) if exact == value else f"{value:.4f}"
 
 
+def line_as_sent(line: OrderLine, part_id: str | None = None, pool_id: str = "") -> ResolvedLine:
+    """A line whose part or unit did not resolve, for the OMS draft: the part as
+    resolved, else as the buyer sent it; the PO's unit, quantity and price."""
+    return ResolvedLine(
+        line_number=line.line_number,
+        part_id=part_id or part_as_sent(line),
+        pool_id=pool_id,
+        uom=line.uom,
+        quantity=line.quantity,
+        unit_price=line.unit_price,
+        resolved=False,
+    )
+
+
 def validate_order(
     order: PurchaseOrder, snapshot: ReferenceSnapshot, default_sla: timedelta
 ) -> ValidationResult:
+    """The holds, and every PO line for OMS: resolved, or as sent where it did not."""
     account_hold = check_account(snapshot, order.account_number)
     if snapshot.account is None:
-        return ValidationResult(holds=[account_hold] if account_hold else [], sla=default_sla)
+        return ValidationResult(
+            holds=[account_hold] if account_hold else [],
+            lines=[line_as_sent(line) for line in order.lines],
+            sla=default_sla,
+        )
     holds: list[Hold] = [account_hold] if account_hold else []
     account = snapshot.account
     ship_to = resolve_ship_to(snapshot, order.ship_to)
@@ -205,13 +268,16 @@ def validate_order(
         part = resolve_part(snapshot, line)
         if isinstance(part, Hold):
             holds.append(part)
+            resolved.append(line_as_sent(line))
             continue
         pool = resolve_pool(part, branch_id, line.line_number) if branch_id else None
         if isinstance(pool, Hold):
             holds.append(pool)
+        pool_id = pool if isinstance(pool, str) else ""
         fit = resolve_uom(snapshot, part, line)
         if isinstance(fit, Hold):
             holds.append(fit)
+            resolved.append(line_as_sent(line, part.part_id, pool_id))
             continue
         price_hold = check_price(contract_price(snapshot, part, fit, line.uom), line, part)
         if price_hold:
@@ -220,7 +286,7 @@ def validate_order(
             ResolvedLine(
                 line_number=line.line_number,
                 part_id=part.part_id,
-                pool_id=pool if isinstance(pool, str) else "",
+                pool_id=pool_id,
                 uom=fit.uom,
                 quantity=fit.quantity,
                 unit_price=line.quantity * line.unit_price / fit.quantity,

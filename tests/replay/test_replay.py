@@ -33,6 +33,8 @@ BRANCHES = {
     "order-completed-two-shipments",
     "order-on-hold-price",
     "order-on-hold-email-failed",
+    "order-on-hold-unknown-ship-to-and-parts",
+    "order-on-hold-unknown-account",
     "order-cancelled-on-hold",
     "order-failed-refused",
     "order-resent-after-failure",

@@ -176,6 +176,24 @@ async def test_same_key_different_order_is_a_non_retryable_refusal(oms, sim):
     assert len(sim.oms.orders) == 1
 
 
+async def test_a_draft_carries_unresolved_lines_as_sent_and_is_not_confirmed(oms, sim):
+    as_sent = LINES[1].model_copy(update={"part_id": "C-2", "pool_id": "", "resolved": False})
+    ref = await run(oms.create_order, create_request(lines=[LINES[0], as_sent], branch_id=None))
+    stored = sim.oms.orders[ref.oms_order_id]
+    assert ref.status == "draft" and stored.branch_id is None
+    assert [(ln.part_id, ln.pool_id, ln.resolved) for ln in stored.lines] == [
+        ("P-1", "A", True),
+        ("C-2", "", False),
+    ]
+    with pytest.raises(ApplicationError) as caught:
+        await run(
+            oms.confirm_order,
+            OmsOrderAction(idempotency_key="confirm-1", oms_order_id=ref.oms_order_id),
+        )
+    assert caught.value.type == "OmsRefused" and caught.value.non_retryable
+    assert "line 2 (C-2)" in caught.value.details[0]["reason"]
+
+
 async def test_release_of_a_draft_is_refused(oms):
     ref = await run(oms.create_order, create_request())
     with pytest.raises(ApplicationError) as caught:

@@ -167,6 +167,43 @@ async def test_oms_patch_changes_lines_and_reaches_iseries_once_released(http):
     assert (await http.patch("/oms/orders/OMS-999999", json={})).status_code == 404
 
 
+def unresolved_lines():
+    # Line 2 as the buyer sent it: their part number, no pool.
+    lines = order_body()["lines"]
+    lines[1] = {**lines[1], "part_id": "PP-MYSTERY", "pool_id": "", "resolved": False}
+    return lines
+
+
+async def test_oms_keeps_a_draft_with_unresolved_lines_but_never_confirms_one(http):
+    created = await create_order(http, lines=unresolved_lines(), branch_id=None)
+    assert created.status_code == 201
+    draft = created.json()
+    assert draft["status"] == "draft"
+    assert [(ln["part_id"], ln["resolved"]) for ln in draft["lines"]] == [
+        ("P-1", True),
+        ("PP-MYSTERY", False),
+    ]
+    refused = await post(http, f"/oms/orders/{draft['oms_order_id']}/confirm", "c1")
+    assert refused.status_code == 409 and "line 2 (PP-MYSTERY)" in refused.json()["detail"]
+    assert (await http.get(f"/oms/orders/{draft['oms_order_id']}")).json()["status"] == "draft"
+    # Once the line is resolved on the draft, the order confirms.
+    fixed = order_body()["lines"]
+    patched = await http.patch(f"/oms/orders/{draft['oms_order_id']}", json={"lines": fixed})
+    assert patched.status_code == 200
+    confirmed = await post(http, f"/oms/orders/{draft['oms_order_id']}/confirm", "c2")
+    assert confirmed.status_code == 200 and confirmed.json()["status"] == "confirmed"
+
+
+async def test_oms_refuses_a_confirmed_order_or_edit_with_unresolved_lines(http):
+    refused = await create_order(http, status="confirmed", lines=unresolved_lines())
+    assert refused.status_code == 422 and "unresolved" in refused.json()["detail"]
+    assert (await http.get("/oms/orders")).json() == []
+    oms_id = (await create_order(http, key="k2", status="confirmed")).json()["oms_order_id"]
+    edit = await http.patch(f"/oms/orders/{oms_id}", json={"lines": unresolved_lines()})
+    assert edit.status_code == 409 and "line 2 (PP-MYSTERY)" in edit.json()["detail"]
+    assert all(ln["resolved"] for ln in (await http.get(f"/oms/orders/{oms_id}")).json()["lines"])
+
+
 async def test_release_without_branch_is_refused(http):
     oms_id = (await create_order(http, status="confirmed", branch_id=None)).json()["oms_order_id"]
     response = await post(http, f"/oms/orders/{oms_id}/release", "r1")

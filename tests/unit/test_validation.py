@@ -14,6 +14,7 @@ from domain.order.models import (
     HoldCode,
     OrderLine,
     PurchaseOrder,
+    ResolvedLine,
     Shipment,
     ValidationResult,
 )
@@ -88,6 +89,18 @@ def validate(*lines: OrderLine, snap: ReferenceSnapshot | None = None,
     return validate_order(order, snap or snapshot(), DEFAULT_SLA)
 
 
+def as_sent(sent: OrderLine, part_id: str | None = None, pool_id: str = "") -> ResolvedLine:
+    return ResolvedLine(
+        line_number=sent.line_number,
+        part_id=part_id or sent.customer_part_number or sent.supplier_part_id or "",
+        pool_id=pool_id,
+        uom=sent.uom,
+        quantity=sent.quantity,
+        unit_price=sent.unit_price,
+        resolved=False,
+    )
+
+
 def only_hold(result: ValidationResult) -> Hold:
     assert len(result.holds) == 1, result.holds
     return result.holds[0]
@@ -124,7 +137,8 @@ def test_unknown_account_is_the_only_hold_and_nothing_else_is_checked() -> None:
     assert hold.code == HoldCode.ACCOUNT
     assert hold.line_number is None
     assert ACCOUNT in hold.reason and "does not exist" in hold.reason
-    assert result.lines == []
+    # The OMS draft still carries the line as the buyer sent it.
+    assert result.lines == [as_sent(bad_line)]
     assert result.account_name == ""
     assert result.sla == DEFAULT_SLA
 
@@ -195,12 +209,15 @@ def test_part_resolves_by_supplier_id_or_cross_reference(ids: dict[str, str | No
 
 
 def test_unknown_part_is_a_hold_naming_both_ids_and_nothing_else_is_checked_for_the_line() -> None:
-    result = validate(line(3, supplier_part_id="ZZ-9", customer_part_number="PP-MYSTERY",
-                           uom="GAL", unit_price=Decimal("1.00")))  # fmt: skip
+    unknown = line(3, supplier_part_id="ZZ-9", customer_part_number="PP-MYSTERY", uom="GAL",
+                   unit_price=Decimal("1.00"))  # fmt: skip
+    result = validate(unknown)
     hold = only_hold(result)
-    assert (hold.code, hold.line_number) == (HoldCode.PART, 3)
+    assert (hold.code, hold.line_number, hold.part_number) == (HoldCode.PART, 3, "PP-MYSTERY")
+    assert "line 3" in hold.reason and ACCOUNT in hold.reason
     assert "ZZ-9" in hold.reason and "PP-MYSTERY" in hold.reason
-    assert result.lines == []
+    # On the OMS draft as sent: the customer's part number, the PO's unit, quantity, price.
+    assert result.lines == [as_sent(unknown, part_id="PP-MYSTERY")]
 
 
 def test_supplier_id_and_cross_reference_disagreeing_is_a_hold() -> None:
@@ -209,7 +226,7 @@ def test_supplier_id_and_cross_reference_disagreeing_is_a_hold() -> None:
     hold = only_hold(result)
     assert (hold.code, hold.line_number) == (HoldCode.PART, 2)
     assert all(s in hold.reason for s in ("PP-GASKET", "GS-2040", "HX-1001"))
-    assert result.lines == []
+    assert [(r.part_id, r.resolved) for r in result.lines] == [("PP-GASKET", False)]
 
 
 # --------------------------------------------------------------------------- POOL
@@ -278,14 +295,22 @@ def test_inexact_conversion_is_a_uom_hold() -> None:
     hold = only_hold(result)
     assert (hold.code, hold.line_number) == (HoldCode.UOM, 6)
     assert "1 DZ" in hold.reason and "does not convert exactly" in hold.reason
-    assert result.lines == []
+    # The part is known, the unit is not: the PO's unit, quantity and price, and its pool.
+    assert result.lines == [
+        as_sent(line(6, quantity=Decimal(1), uom="DZ", unit_price=Decimal("28.20")),
+                part_id="HX-1001", pool_id="ODS-MAIN")
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
     ("quantity", "holds", "resolved"),
     [
         (24, [], ("CS", Decimal(2), Decimal("49.20"))),
-        (25, [(HoldCode.UOM, 1, "25 EA of GC-0012 does not convert exactly into CS")], None),
+        (
+            25,
+            [(HoldCode.UOM, 1, "line 1: 25 EA of GC-0012 does not convert exactly into CS")],
+            None,
+        ),
     ],
     ids=["24-EA-is-2-CS", "25-EA-is-not-whole-cases"],
 )
@@ -307,7 +332,7 @@ def test_unknown_unit_is_a_hold_and_skips_the_price_check() -> None:
     hold = only_hold(result)
     assert (hold.code, hold.line_number) == (HoldCode.UOM, 7)
     assert "GAL" in hold.reason and "HX-1001" in hold.reason
-    assert result.lines == []
+    assert [(r.part_id, r.uom, r.resolved) for r in result.lines] == [("HX-1001", "GAL", False)]
 
 
 def test_inexact_conversion_also_skips_the_price_check() -> None:
@@ -428,7 +453,87 @@ def test_every_failure_on_an_order_becomes_a_hold_with_its_line_number() -> None
         (HoldCode.POOL, 5),
         (HoldCode.PRICE, 5),
     ]
-    assert [r.line_number for r in result.lines] == [1, 3, 5]
+    # Every line goes to OMS; only those whose part and unit resolved are resolved.
+    assert [(r.line_number, r.resolved) for r in result.lines] == [
+        (1, True), (2, False), (3, True), (4, False), (5, True),
+    ]  # fmt: skip
+
+
+# --------------------------------------------------------------------------- the OMS draft
+
+
+def test_unknown_ship_to_and_parts_hold_each_and_every_line_goes_to_oms_as_sent() -> None:
+    # A real buyer's order: their own part numbers, none in the cross-reference, and a
+    # ship-to the account does not have.
+    sent = [
+        line(1, supplier_part_id=None, customer_part_number="1000234-A", quantity=Decimal(12),
+             uom="EA", unit_price=Decimal("3.15")),
+        line(2, supplier_part_id="SPX 77/B", customer_part_number="1000987", quantity=Decimal(2),
+             uom="BX", unit_price=Decimal("88.00")),
+    ]  # fmt: skip
+    result = validate(*sent, ship_to="YARD-17")
+    assert codes(result) == [(HoldCode.ADDRESS, None), (HoldCode.PART, 1), (HoldCode.PART, 2)]
+    address, part1, part2 = result.holds
+    assert address.address_id == "YARD-17" and "YARD-17" in address.reason
+    assert SHIP_TO in address.reason  # the ids it could be
+    assert (part1.part_number, part2.part_number) == ("1000234-A", "1000987")
+    assert "line 1" in part1.reason and "1000234-A" in part1.reason
+    assert "line 2" in part2.reason and "SPX 77/B" in part2.reason
+    assert result.branch_id is None
+    assert result.lines == [as_sent(sent[0]), as_sent(sent[1])]
+    assert result.account_name == "Propetro Services" and result.rep_id == "maria.lopez"
+
+
+def test_a_part_sent_only_by_supplier_id_is_named_by_it() -> None:
+    result = validate(line(4, supplier_part_id="ZZ-404"))
+    hold = only_hold(result)
+    assert (hold.part_number, result.lines[0].part_id) == ("ZZ-404", "ZZ-404")
+    assert "supplier part id ZZ-404" in hold.reason
+
+
+def test_address_hold_names_what_was_sent_and_the_accounts_ship_to_ids() -> None:
+    snap = snapshot(ship_tos={f"S-{i:02d}": ShipToRef(address_id=f"S-{i:02d}", branch_id=BRANCH)
+                              for i in range(12)})  # fmt: skip
+    order = PurchaseOrder(
+        account_number=ACCOUNT,
+        po_number="4500123",
+        ship_to=Address(address_id="YARD-17", name="Odessa Yard", city="Odessa",
+                        postal_code="79763"),
+        lines=[line()],
+    )  # fmt: skip
+    hold = only_hold(validate_order(order, snap, DEFAULT_SLA))
+    assert hold.reason == (
+        "ship-to YARD-17 (Odessa Yard, Odessa, 79763) is not one of account 401693's ship-to "
+        "addresses; the account's ship-to ids are S-00, S-01, S-02, S-03, S-04, S-05, S-06, "
+        "S-07, S-08, S-09 and 2 more"
+    )
+    none_on_file = only_hold(validate(snap=snapshot(ship_tos={}), ship_to="YARD-17"))
+    assert "account 401693 has no ship-to addresses on file" in none_on_file.reason
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [line(1)],
+        [line(1, supplier_part_id="ZZ-9"), line(2, uom="GAL"), line(3, unit_price=Decimal(1))],
+        [line(1, uom="DZ", quantity=Decimal(1)), line(2, customer_part_number="PP-GASKET")],
+    ],
+    ids=["clean", "part-uom-price", "converted-and-conflicting"],
+)
+@pytest.mark.parametrize("ship_to", [SHIP_TO, "NOWHERE"])
+def test_every_po_line_reaches_oms_and_an_unresolved_one_always_has_its_hold(
+    lines: list[OrderLine], ship_to: str
+) -> None:
+    result = validate(*lines, ship_to=ship_to)
+    assert [r.line_number for r in result.lines] == [ln.line_number for ln in lines]
+    held = {(h.code, h.line_number) for h in result.holds}
+    for r in result.lines:
+        if not r.resolved:  # so OMS is never asked to confirm it
+            assert {(HoldCode.PART, r.line_number), (HoldCode.UOM, r.line_number)} & held
+    for r, sent in zip(result.lines, lines, strict=True):
+        if r.resolved:
+            continue
+        assert (r.uom, r.quantity, r.unit_price) == (sent.uom, sent.quantity, sent.unit_price)
 
 
 def test_an_order_with_a_nul_character_in_any_text_is_refused() -> None:

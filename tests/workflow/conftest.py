@@ -65,3 +65,12 @@ async def wait_for_status(handle: WorkflowHandle, status: OrderStatus) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"order stayed {view.status}, expected {status}")
+
+
+async def eventually(check, what: str, tries: int = 200) -> object:  # type: ignore[no-untyped-def]
+    for _ in range(tries):
+        found = await check()
+        if found:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never happened: {what}")

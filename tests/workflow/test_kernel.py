@@ -24,7 +24,7 @@ from domain.order.models import OrderStatus
 from sopflow.config import Settings
 from tests.conftest import Simulators, record_history
 from tests.factories import EVERYTHING, propetro_order, shipment
-from tests.workflow.conftest import start_order, wait_for_status
+from tests.workflow.conftest import eventually, start_order, wait_for_status
 from workers.main import build_worker
 from workflows.order import OrderWorkflow
 
@@ -33,15 +33,6 @@ def priced_wrong() -> dict[str, object]:
     lines = list(propetro_order().lines)
     lines[0] = lines[0].model_copy(update={"unit_price": Decimal("2.10")})
     return {"lines": lines}
-
-
-async def eventually(check, what: str, tries: int = 200) -> object:  # type: ignore[no-untyped-def]
-    for _ in range(tries):
-        found = await check()
-        if found:
-            return found
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"never happened: {what}")
 
 
 async def row(pool: asyncpg.Pool, workflow_id: str) -> asyncpg.Record:
