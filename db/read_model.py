@@ -135,21 +135,6 @@ async def append_audit(
     )  # fmt: skip
 
 
-async def open_tasks(
-    conn: asyncpg.Connection, roles: list[str], person_id: str, limit: int, offset: int
-) -> list[asyncpg.Record]:
-    """A person's queue: tasks assigned to them, or unassigned ones for their roles."""
-    return await conn.fetch(
-        """SELECT task_id, workflow_id, kind, assignee, queue, role, due_at, payload, opened_at
-           FROM human_tasks
-           WHERE closed_at IS NULL
-             AND (assignee = $2 OR (assignee IS NULL AND role = ANY($1::text[])))
-           ORDER BY due_at NULLS LAST, opened_at
-           LIMIT $3 OFFSET $4""",
-        roles, person_id, limit, offset,
-    )  # fmt: skip
-
-
 # ------------------------------------------------------------------ reconciler
 # Where the read model disagrees with Temporal, Temporal wins (activities/reconcile.py).
 
