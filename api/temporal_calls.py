@@ -23,6 +23,9 @@ REFUSAL_STATUS = {
     "InvoiceRefused": 409,
     "InvalidShipment": 422,
     "CommentRequired": 422,
+    "Conflict": 409,
+    "InvalidDecision": 422,
+    "HoldNotCured": 422,
 }
 
 

@@ -41,7 +41,12 @@ WITH record AS (
     FROM unnest($24::text[], $25::text[], $26::text[], $27::text[], $28::text[], $29::text[],
                 $30::timestamptz[], $31::timestamptz[]) WITH ORDINALITY
          AS t(task_id, workflow_id, kind, assignee, queue, role, due_at, opened_at, n)
-    ON CONFLICT (task_id) DO NOTHING
+    -- An open task the workflow changed (claimed, reassigned) takes the change;
+    -- a closed one stays closed.
+    ON CONFLICT (task_id) DO UPDATE SET
+        assignee = EXCLUDED.assignee, queue = EXCLUDED.queue, due_at = EXCLUDED.due_at,
+        payload = EXCLUDED.payload
+    WHERE human_tasks.closed_at IS NULL
 ), closed AS (
     UPDATE human_tasks h SET closed_at = c.closed_at, outcome = c.outcome
     FROM unnest($32::text[], $34::timestamptz[], $35::text[]) AS c(task_id, closed_at, outcome)

@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from domain.identity import Actor
 from domain.order.models import HoldCode
 
 
@@ -135,3 +136,27 @@ def decisions_for(kind: str) -> list[DecisionSpec]:
 
 def decision(kind: str, name: str) -> DecisionSpec | None:
     return next((d for d in decisions_for(kind) if d.name == name), None)
+
+
+class TaskDecision(BaseModel):
+    """A person's decision on a task: the `decide` Update of the task's workflow."""
+
+    task_id: str
+    decision: str
+    comment: str = ""
+    fields: dict[str, Any] = {}
+    actor: Actor
+
+
+class TaskClaim(BaseModel):
+    """Take a task (`assignee` None), or a team lead gives it to someone."""
+
+    task_id: str
+    actor: Actor
+    assignee: str | None = None
+
+
+class DecisionResult(BaseModel):
+    task_id: str
+    workflow_id: str
+    status: str

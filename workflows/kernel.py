@@ -34,8 +34,10 @@ with workflow.unsafe.imports_passed_through():
         RecordFields,
         WorkflowRecord,
     )
+    from domain.tasks import DecisionResult, TaskClaim, TaskDecision, decision
 
 SOPFLOW = "sopflow"
+REASSIGNING_ROLES = (Role.TEAM_LEAD, Role.CSC_MANAGER, Role.OPERATOR)
 O = TypeVar("O")
 
 
@@ -234,6 +236,85 @@ class SopWorkflow:
                 else search.DUE_AT.value_unset(),
             ]
         )
+
+    def task(self, task_id: str) -> HumanTask | None:
+        return next((t for t in self.state.open_tasks if t.task_id == task_id), None)
+
+    # ------------------------------------------------------ people's decisions
+    @workflow.update(name="decide")
+    async def decide(self, d: TaskDecision) -> DecisionResult:
+        """A person completes a task with one of its decisions. Refusals that
+        need no system (wrong role, closed task, bad fields, wrong state) come
+        from the validator, before history; a fix a system shows does not cure
+        the problem is refused by the handler and changes nothing."""
+        task = self.task(d.task_id)
+        assert task is not None  # the validator said so
+        spec = decision(task.kind, d.decision)
+        assert spec is not None
+        await self.on_decision(task, d, spec.model.model_validate(d.fields))
+        return DecisionResult(
+            task_id=d.task_id,
+            workflow_id=workflow.info().workflow_id,
+            status=str(self.state.status),
+        )
+
+    @decide.validator
+    def _validate_decide(self, d: TaskDecision) -> None:
+        task = self.task(d.task_id)
+        if task is None:
+            raise ApplicationError(f"task {d.task_id} is not open", type="InvalidState")
+        if not d.actor.has_any(task.role):
+            raise ApplicationError(f"this task is for the role {task.role.value}", type="Forbidden")
+        if task.assignee and task.assignee != d.actor.person_id:
+            raise ApplicationError(f"this task is assigned to {task.assignee}", type="Forbidden")
+        spec = decision(task.kind, d.decision)
+        if spec is None:
+            raise ApplicationError(
+                f"{task.kind} does not take {d.decision!r}", type="InvalidDecision"
+            )
+        try:
+            fields = spec.model.model_validate(d.fields)
+        except ValueError as err:
+            raise ApplicationError(f"{d.decision}: {err}", type="InvalidDecision") from None
+        self.check_decision(task, d, fields)
+
+    def check_decision(self, task: HumanTask, d: TaskDecision, fields: Any) -> None:
+        """A workflow's own refusals that need no system (raise ApplicationError)."""
+
+    async def on_decision(self, task: HumanTask, d: TaskDecision, fields: Any) -> None:
+        raise ApplicationError(f"{self.kind} takes no decisions", type="InvalidDecision")
+
+    @workflow.update(name="claim_task")
+    async def claim_task(self, c: TaskClaim) -> HumanTask:
+        """Take a task, or (a team lead) give it to someone; audited."""
+        task = self.task(c.task_id)
+        assert task is not None
+        target = c.assignee or c.actor.person_id
+        task.assignee = target
+        self.note(
+            c.actor,
+            "task claimed" if target == c.actor.person_id else "task reassigned",
+            f"{task.kind} → {target}",
+        )
+        self._task_attributes()
+        await self.sync()
+        return task
+
+    @claim_task.validator
+    def _validate_claim(self, c: TaskClaim) -> None:
+        task = self.task(c.task_id)
+        if task is None:
+            raise ApplicationError(f"task {c.task_id} is not open", type="InvalidState")
+        if c.assignee and c.assignee != c.actor.person_id:
+            if not c.actor.has_any(*REASSIGNING_ROLES):
+                raise ApplicationError(
+                    "only a team lead may give a task to someone", type="Forbidden"
+                )
+            return
+        if not c.actor.has_any(task.role):
+            raise ApplicationError(f"this task is for the role {task.role.value}", type="Forbidden")
+        if task.assignee and task.assignee != c.actor.person_id:
+            raise ApplicationError(f"{task.assignee} holds this task", type="Conflict")
 
     # ------------------------------------------------------- other systems
     def key(self, operation: str) -> str:
