@@ -1,25 +1,52 @@
-"""Human tasks, read from the read model: a person's work queue (their own and
-their roles' tasks, open or closed) and one task with the decisions it accepts.
+"""Human tasks: a person's work queue (their own and their roles' tasks, open or
+closed) and one task with the decisions it accepts, read from the read model;
+claiming a task and completing it with a decision, which run the `claim_task`
+and `decide` Updates every workflow has (its validators decide who may).
 
 Who sees a task: the person it is assigned to, and while nobody has it, anyone
 holding its role; an operator sees every task."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field, computed_field
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    computed_field,
+)
+from temporalio.client import (
+    WorkflowUpdateHandle,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
+)
 
 from api.auth import current_actor
 from api.errors import ApiError, ErrorBody
 from api.paging import Limit, Offset
+from api.temporal_calls import unavailable, workflow_errors
 from db import read_model
 from domain.identity import Actor, Role
-from domain.tasks import FieldSpec, TaskStatus, decisions_for
+from domain.records import HumanTask
+from domain.tasks import (
+    DecisionResult,
+    FieldSpec,
+    TaskClaim,
+    TaskDecision,
+    TaskStatus,
+    decision,
+    decisions_for,
+)
+from workflows.kernel import REASSIGNING_ROLES
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
@@ -125,6 +152,17 @@ async def list_tasks(
     )
 
 
+async def _task_row(request: Request, task_id: str) -> Any:
+    """The task's row in the read model; 404 when there is none."""
+    if not task_id or len(task_id) > MAX_TASK_ID or not re.fullmatch(_TEXT, task_id):
+        raise ApiError(404, "no task has this id", "NotFound")
+    async with request.app.state.pool.acquire() as conn:
+        row = await read_model.get_task(conn, task_id)
+    if row is None:
+        raise ApiError(404, f"no task {task_id}", "NotFound")
+    return row
+
+
 # ":path" because a task id holds its workflow's id, and an order's may hold "/".
 # Clients send the id percent-encoded (the href of every task); routing sees it decoded.
 @router.get(
@@ -139,13 +177,243 @@ async def list_tasks(
 async def get_task(
     request: Request, task_id: str, actor: Annotated[Actor, Depends(current_actor)]
 ) -> TaskItem:
-    if not task_id or len(task_id) > MAX_TASK_ID or not re.fullmatch(_TEXT, task_id):
-        raise ApiError(404, "no task has this id", "NotFound")
-    async with request.app.state.pool.acquire() as conn:
-        row = await read_model.get_task(conn, task_id)
-    if row is None:
-        raise ApiError(404, f"no task {task_id}", "NotFound")
+    row = await _task_row(request, task_id)
     if not _may_see(actor, row):
         whose = "assigned to someone else" if row["assignee"] else f"for the role {row['role']}"
         raise ApiError(403, f"task {task_id} is {whose}; you may not see it", "Forbidden")
     return TaskItem.from_row(row)
+
+
+# ------------------------------------------------------------------ moves
+
+R = TypeVar("R")
+
+
+async def _run_update(
+    request: Request, workflow_id: str, update: str, arg: BaseModel, result_type: type[R]
+) -> R | None:
+    """Run one of the workflow's Updates within the configured update wait: its
+    answer; a refusal (403/409/422 with the workflow's reason) at once; None when
+    the workflow accepted it (its validator passed) but the handler has not
+    answered in time; 503 when nothing was accepted in time."""
+    wait = request.app.state.settings.update_wait
+    handle = request.app.state.temporal.get_workflow_handle(workflow_id)
+    started: WorkflowUpdateHandle[R] | None = None
+    with workflow_errors(workflow_id):
+        try:
+            async with asyncio.timeout(wait.total_seconds()):
+                started = await handle.start_update(
+                    update,
+                    arg,
+                    wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                    result_type=result_type,
+                    rpc_timeout=wait,
+                )
+                return await started.result(rpc_timeout=wait)
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            if started is None:
+                raise unavailable(workflow_id) from None
+    return None
+
+
+def _refuse_closed(row: Any) -> None:
+    if row["closed_at"] is not None:
+        outcome = f" ({row['outcome']})" if row["outcome"] else ""
+        raise ApiError(409, f"task {row['task_id']} is closed{outcome}", "InvalidState")
+
+
+PersonId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_TEXT)
+]
+
+
+class ClaimIn(BaseModel):
+    """Empty to take the task yourself; a team lead names who gets it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    assignee: PersonId | None = Field(
+        default=None, description="the person to give the task to (team lead, CSC manager)"
+    )
+
+
+async def _may_hold(request: Request, person_id: str, role: str) -> bool:
+    """Whether `person_id` holds `role` through a key that is not revoked (so
+    could decide the task once given it)."""
+    async with request.app.state.pool.acquire() as conn:
+        return bool(
+            await conn.fetchval(
+                """SELECT EXISTS (SELECT 1 FROM api_keys WHERE person_id = $1
+                       AND revoked_at IS NULL AND $2 = ANY(roles))""",
+                person_id,
+                role,
+            )
+        )
+
+
+@router.post(
+    "/{task_id:path}/claim",
+    response_model=TaskItem,
+    summary="Take a task, or (team lead) give it to someone",
+    responses={
+        403: {"model": ErrorBody, "description": "not your role's task, or you may not give it"},
+        404: {"model": ErrorBody, "description": "no such task"},
+        409: {"model": ErrorBody, "description": "the task is closed, or someone else holds it"},
+        422: {"model": ErrorBody, "description": "the assignee may not hold this task"},
+        503: {"model": ErrorBody, "description": "no answer in time; safe to retry"},
+    },
+)
+async def claim_task(
+    request: Request,
+    task_id: str,
+    actor: Annotated[Actor, Depends(current_actor)],
+    body: Annotated[ClaimIn | None, Body()] = None,
+) -> TaskItem:
+    """Sets the task's assignee to you (409 if someone else holds it), or with
+    `{"assignee": ...}` a team lead gives it to someone holding the task's role.
+    Answers with the task as `GET /tasks/{id}` shows it; audited on its workflow."""
+    row = await _task_row(request, task_id)
+    _refuse_closed(row)
+    assignee = body.assignee if body else None
+    # Whether the caller may give tasks at all is the workflow's call (403).
+    if (
+        assignee
+        and assignee != actor.person_id
+        and actor.has_any(*REASSIGNING_ROLES)
+        and not await _may_hold(request, assignee, row["role"])
+    ):
+        raise ApiError(
+            422,
+            f"{assignee} does not hold the role {row['role']} this task needs",
+            "InvalidAssignee",
+        )
+    claim = TaskClaim(task_id=row["task_id"], actor=actor, assignee=assignee)
+    claimed = await _run_update(request, row["workflow_id"], "claim_task", claim, HumanTask)
+    # Accepted is claimed (the handler sets the assignee before it writes the read
+    # model); the workflow's answer is the task as it holds it now.
+    item = TaskItem.from_row(row)
+    new_assignee = claimed.assignee if claimed else assignee or actor.person_id
+    return item.model_copy(update={"assignee": new_assignee})
+
+
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+
+
+class CompleteIn(BaseModel):
+    """A decision with its fields beside it: `{"decision", "comment", ...fields}`."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {"decision": "correct_price", "unit_price": "2.35", "comment": "buyer agreed"},
+                {"decision": "escalate", "comment": "buyer insists on the PO price"},
+            ]
+        },
+    )
+
+    decision: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(
+        description="one of the task's `decisions`"
+    )
+    comment: Note | None = Field(
+        default=None,
+        description="a note for the audit trail (required by decisions that list `comment`)",
+    )
+
+
+class DecisionProcessing(BaseModel):
+    """A decision the workflow took but has not finished applying in time."""
+
+    status: Literal["processing"] = "processing"
+    task_id: str
+    workflow_id: str
+    detail: str
+    href: str = Field(description="the task: it closes once the decision is applied")
+
+
+def _reasons(err: ValidationError) -> str:
+    parts = []
+    for e in err.errors()[:10]:
+        where = ".".join(str(p) for p in e.get("loc", ()))
+        msg = "not a field of this decision" if e.get("type") == "extra_forbidden" else e["msg"]
+        parts.append(f"{where}: {msg}" if where else msg)
+    return "; ".join(parts)
+
+
+@router.post(
+    "/{task_id:path}/complete",
+    response_model=DecisionResult,
+    summary="Complete a task with one of its decisions; answers with the workflow's status",
+    responses={
+        202: {
+            "model": DecisionProcessing,
+            "description": "accepted, still being applied; read the task at href (do not resend)",
+        },
+        403: {"model": ErrorBody, "description": "your role may not decide this task"},
+        404: {"model": ErrorBody, "description": "no such task"},
+        409: {
+            "model": ErrorBody,
+            "description": "the task is closed, or the workflow has moved on",
+        },
+        422: {
+            "model": ErrorBody,
+            "description": "not a decision this task takes, bad fields, or a fix that does "
+            "not cure the problem; detail says why",
+        },
+        503: {"model": ErrorBody, "description": "no answer in time and nothing taken; retry"},
+    },
+)
+async def complete_task(
+    request: Request,
+    task_id: str,
+    body: CompleteIn,
+    actor: Annotated[Actor, Depends(current_actor)],
+) -> DecisionResult | JSONResponse:
+    """Runs the decision on the task's workflow: 200 with the workflow's status
+    after it; 403/409/422 with the workflow's reason. The decision and its fields
+    are checked against the task's kind here first, so a malformed decision never
+    reaches the workflow."""
+    row = await _task_row(request, task_id)
+    _refuse_closed(row)
+    if row["role"] not in {r.value for r in actor.roles}:
+        raise ApiError(403, f"this task is for the role {row['role']}", "Forbidden")
+    spec = decision(row["kind"], body.decision)
+    if spec is None:
+        takes = ", ".join(d.name for d in decisions_for(row["kind"]))
+        raise ApiError(
+            422,
+            f"{row['kind']} does not take {body.decision!r}"
+            + (f" (it takes {takes})" if takes else " (it takes no decisions)"),
+            "InvalidDecision",
+        )
+    fields = dict(body.model_extra or {})
+    if "comment" in spec.model.model_fields and body.comment is not None:
+        fields["comment"] = body.comment
+    try:
+        checked = spec.model.model_validate(fields)
+    except ValidationError as err:
+        raise ApiError(422, f"{body.decision}: {_reasons(err)}", "InvalidDecision") from None
+    move = TaskDecision(
+        task_id=row["task_id"],
+        decision=spec.name,
+        comment=body.comment or "",
+        fields=checked.model_dump(mode="json"),
+        actor=actor,
+    )
+    result = await _run_update(request, row["workflow_id"], "decide", move, DecisionResult)
+    if result is not None:
+        return result
+    wait = request.app.state.settings.update_wait.total_seconds()
+    return JSONResponse(
+        DecisionProcessing(
+            task_id=row["task_id"],
+            workflow_id=row["workflow_id"],
+            href=task_href(row["task_id"]),
+            detail=(
+                f"{spec.name} is accepted and still being applied (no answer within {wait:g} s);"
+                " do not send it again: the task closes once it is applied, and the"
+                " workflow's audit trail shows the outcome"
+            ),
+        ).model_dump(mode="json"),
+        status_code=202,
+    )
