@@ -98,6 +98,7 @@ class SopWorkflow:
         self._details_shown = ""
         # One read-model write at a time, so they land in the order they were made.
         self._sync_lock = asyncio.Lock()
+        self._deciding: set[str] = set()
 
     @staticmethod
     def new_state(factory: Callable[..., S], **fields: Any) -> S:
@@ -251,7 +252,11 @@ class SopWorkflow:
         assert task is not None  # the validator said so
         spec = decision(task.kind, d.decision)
         assert spec is not None
-        await self.on_decision(task, d, spec.model.model_validate(d.fields))
+        self._deciding.add(d.task_id)
+        try:
+            await self.on_decision(task, d, spec.model.model_validate(d.fields))
+        finally:
+            self._deciding.discard(d.task_id)
         return DecisionResult(
             task_id=d.task_id,
             workflow_id=workflow.info().workflow_id,
@@ -263,6 +268,8 @@ class SopWorkflow:
         task = self.task(d.task_id)
         if task is None:
             raise ApplicationError(f"task {d.task_id} is not open", type="InvalidState")
+        if d.task_id in self._deciding:
+            raise ApplicationError("a decision on this task is being made", type="Conflict")
         if not d.actor.has_any(task.role):
             raise ApplicationError(f"this task is for the role {task.role.value}", type="Forbidden")
         if task.assignee and task.assignee != d.actor.person_id:
