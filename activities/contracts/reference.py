@@ -1,13 +1,38 @@
-"""Validation of an order against the reference data in PostgreSQL."""
+"""Validation of an order against the reference data in PostgreSQL, the re-check
+of a person's fixes, price evidence, and the account's cross-reference file."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from activities.contracts import ActivityContract, system_retry
-from domain.order.models import PurchaseOrder, ValidationResult
+from domain.identity import Actor
+from domain.order.fixes import LineFix, OrderFixes, PriceEvidence
+from domain.order.models import PurchaseOrder, ResolvedLine, ValidationResult
+
+__all__ = [
+    "ADD_CROSS_REFERENCE",
+    "FIND_PRICE_EVIDENCE",
+    "RECHECK_ORDER",
+    "VALIDATE_ORDER",
+    "AddCrossReference",
+    "CrossReferenceAdded",
+    "FindPriceEvidence",
+    "LineFix",
+    "OrderFixes",
+    "PriceEvidence",
+    "PriceEvidenceFound",
+    "RecheckOrder",
+    "ValidateOrder",
+]
+
+# Refusals (non-retryable ApplicationError types) the workflow can branch on.
+INVALID_FIXES = "InvalidFixes"  # recheck_order: a fix names a line the order does not have
+UNKNOWN_ACCOUNT = "UnknownAccount"  # add_cross_reference
+UNKNOWN_PART = "UnknownPart"  # add_cross_reference: no such part, or inactive
+CROSS_REFERENCE_CONFLICT = "CrossReferenceConflict"  # the number maps to another part
 
 
 class ValidateOrder(BaseModel):
@@ -19,6 +44,70 @@ VALIDATE_ORDER = ActivityContract(
     name="reference.validate_order",
     input=ValidateOrder,
     output=ValidationResult,
+    system="postgres",
+    start_to_close=timedelta(seconds=20),
+    retry=system_retry(),
+)
+
+
+class RecheckOrder(BaseModel):
+    """The order as sent, with every fix accepted so far plus the one being tried."""
+
+    order: PurchaseOrder
+    fixes: OrderFixes
+    default_sla: timedelta
+
+
+RECHECK_ORDER = ActivityContract(
+    name="reference.recheck_order",
+    input=RecheckOrder,
+    output=ValidationResult,
+    system="postgres",
+    start_to_close=timedelta(seconds=20),
+    retry=system_retry(),
+)
+
+
+class FindPriceEvidence(BaseModel):
+    """A PRICE hold's line as validation resolved it (part, unit, price per unit)."""
+
+    account_number: str
+    branch_id: str | None  # the ship-to's branch: only its quotes count
+    line: ResolvedLine
+    as_of: date  # the order date: a quote is valid when valid_until >= as_of
+
+
+class PriceEvidenceFound(BaseModel):
+    evidence: PriceEvidence | None = None
+
+
+FIND_PRICE_EVIDENCE = ActivityContract(
+    name="reference.find_price_evidence",
+    input=FindPriceEvidence,
+    output=PriceEvidenceFound,
+    system="postgres",
+    start_to_close=timedelta(seconds=20),
+    retry=system_retry(),
+)
+
+
+class AddCrossReference(BaseModel):
+    account_number: str
+    customer_part_number: str = Field(min_length=1)
+    part_id: str = Field(min_length=1)
+    actor: Actor
+    comment: str = ""
+
+
+class CrossReferenceAdded(BaseModel):
+    # False: the entry was already there (a retry, or added before): nothing written.
+    added: bool
+
+
+ADD_CROSS_REFERENCE = ActivityContract(
+    name="reference.add_cross_reference",
+    input=AddCrossReference,
+    output=CrossReferenceAdded,
     system="postgres",
     start_to_close=timedelta(seconds=20),
     retry=system_retry(),

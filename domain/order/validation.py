@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 
+from domain.order.fixes import LineFix, OrderFixes
 from domain.order.models import (
     Address,
     Hold,
@@ -46,6 +47,7 @@ class PartRef(BaseModel):
     base_uom: str
     uoms: dict[str, Decimal]  # units the part is sold in → base units per unit
     pools: dict[str, list[str]] = {}  # branch → inventory pools holding the part
+    active: bool = True
 
 
 class ReferenceSnapshot(BaseModel):
@@ -116,7 +118,36 @@ def _part_label(line: OrderLine) -> str:
     return " / ".join(ids)
 
 
-def resolve_part(snapshot: ReferenceSnapshot, line: OrderLine) -> PartRef | Hold:
+def _part_hold(line: OrderLine, reason: str) -> Hold:
+    return Hold(
+        code=HoldCode.PART,
+        line_number=line.line_number,
+        part_number=part_as_sent(line),
+        reason=f"line {line.line_number}: {reason}",
+    )
+
+
+def resolve_part(
+    snapshot: ReferenceSnapshot, line: OrderLine, mapped: str | None = None
+) -> PartRef | Hold:
+    """The line's part: the one a person mapped it to, else by supplier part id
+    or the account's cross-reference. It must exist and be active."""
+    if mapped is not None:
+        found = snapshot.parts.get(mapped)
+        if found is None:
+            return _part_hold(line, f"part {mapped} does not exist")
+        if not found.active:
+            return _part_hold(line, f"part {mapped} is inactive")
+        return found
+    resolved = _resolve_part_as_sent(snapshot, line)
+    if isinstance(resolved, PartRef) and not resolved.active:
+        return _part_hold(
+            line, f"{_part_label(line)} is part {resolved.part_id}, which is inactive"
+        )
+    return resolved
+
+
+def _resolve_part_as_sent(snapshot: ReferenceSnapshot, line: OrderLine) -> PartRef | Hold:
     by_supplier = snapshot.parts.get(line.supplier_part_id or "")
     xref_id = snapshot.xref.get(line.customer_part_number) if line.customer_part_number else None
     if by_supplier and xref_id and xref_id != by_supplier.part_id:
@@ -158,6 +189,22 @@ def resolve_pool(part: PartRef, branch_id: str, line_number: int) -> str | Hold:
     return Hold(code=HoldCode.POOL, line_number=line_number, reason=reason)
 
 
+def choose_pool(part: PartRef, branch_id: str, line_number: int, chosen: str) -> str | Hold:
+    """A pool a person chose: one of the part's pools at the branch."""
+    pools = sorted(part.pools.get(branch_id, []))
+    if chosen in pools:
+        return chosen
+    held = f"its pools there are {', '.join(pools)}" if pools else "it has no pool there"
+    return Hold(
+        code=HoldCode.POOL,
+        line_number=line_number,
+        reason=(
+            f"line {line_number}: pool {chosen} does not hold part {part.part_id} at branch "
+            f"{branch_id}; {held}"
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class UnitFit:
     uom: str  # a unit the part is sold in
@@ -165,10 +212,19 @@ class UnitFit:
     factor: Decimal  # base units per ordered unit
 
 
-def resolve_uom(snapshot: ReferenceSnapshot, part: PartRef, line: OrderLine) -> UnitFit | Hold:
-    """The ordered unit is one the part is sold in, or converts exactly into one."""
+def resolve_uom(
+    snapshot: ReferenceSnapshot, part: PartRef, line: OrderLine, *, fixed: bool = False
+) -> UnitFit | Hold:
+    """The ordered unit is one the part is sold in, or converts exactly into one.
+    A unit a person `fixed` must be one the part is sold in."""
     if line.uom in part.uoms:
         return UnitFit(line.uom, line.quantity, part.uoms[line.uom])
+    if fixed:
+        return Hold(
+            code=HoldCode.UOM,
+            line_number=line.line_number,
+            reason=f"line {line.line_number}: unit {line.uom} is not one part {part.part_id} is sold in ({', '.join(sorted(part.uoms))})",
+        )
     if line.uom == part.base_uom:
         factor: Decimal | None = Decimal(1)
     else:
@@ -205,7 +261,9 @@ def contract_price(
     return None
 
 
-def check_price(expected: Decimal | None, line: OrderLine, part: PartRef) -> Hold | None:
+def check_price(
+    expected: Decimal | None, line: OrderLine, part: PartRef, label: str = "PO price"
+) -> Hold | None:
     if expected is None:
         return Hold(
             code=HoldCode.PRICE,
@@ -217,7 +275,7 @@ def check_price(expected: Decimal | None, line: OrderLine, part: PartRef) -> Hol
             code=HoldCode.PRICE,
             line_number=line.line_number,
             reason=(
-                f"line {line.line_number}: PO price {line.unit_price} {line.uom} differs from contract price "
+                f"line {line.line_number}: {label} {line.unit_price} {line.uom} differs from contract price "
                 f"{_money(expected)} for part {part.part_id}"
             ),
         )
@@ -243,20 +301,124 @@ def line_as_sent(line: OrderLine, part_id: str | None = None, pool_id: str = "")
     )
 
 
-def validate_order(
-    order: PurchaseOrder, snapshot: ReferenceSnapshot, default_sla: timedelta
+def _waiting_on(line_number: int, fix: LineFix, codes: set[HoldCode], why: str) -> list[Hold]:
+    """Holds for fixes whose rule cannot run yet, saying what comes first."""
+    return [
+        Hold(code=code, line_number=line_number, reason=f"line {line_number}: {why}")
+        for code in fix.codes()
+        if code in codes
+    ]
+
+
+AFTER_ACCOUNT = {HoldCode.PART, HoldCode.POOL, HoldCode.UOM, HoldCode.PRICE}
+AFTER_PART = {HoldCode.POOL, HoldCode.UOM, HoldCode.PRICE}
+NO_ACCOUNT = "the account is not known yet; fix the account first"
+NO_PART = "the part is not known yet; map the part first"
+NO_SHIP_TO = "the ship-to is not known yet; choose the ship-to first"
+NO_UNIT = "the unit is not settled yet; fix the unit first"
+
+
+def _price_hold(
+    snapshot: ReferenceSnapshot,
+    part: PartRef,
+    fit: UnitFit,
+    line: OrderLine,
+    fix: LineFix,
+    unit_price: Decimal,
+) -> Hold | None:
+    """The PRICE rule, honouring an approval, a quote or invoice, or a corrected price."""
+    if fix.price_approved:
+        return None
+    evidence = fix.price_evidence
+    if evidence is not None:
+        if evidence.uom == fit.uom and evidence.unit_price == unit_price:
+            return None
+        return Hold(
+            code=HoldCode.PRICE,
+            line_number=line.line_number,
+            reason=(
+                f"line {line.line_number}: {evidence.describe()} no longer matches the line "
+                f"({_money(unit_price)} per {fit.uom})"
+            ),
+        )
+    label = "corrected price" if fix.unit_price is not None else "PO price"
+    return check_price(contract_price(snapshot, part, fit, line.uom), line, part, label)
+
+
+def _check_line(
+    snapshot: ReferenceSnapshot, sent: OrderLine, fix: LineFix, branch_id: str | None
+) -> tuple[list[Hold], ResolvedLine]:
+    line = fix.apply(sent)
+    part = resolve_part(snapshot, line, fix.part_id)
+    if isinstance(part, Hold):
+        return [part, *_waiting_on(line.line_number, fix, AFTER_PART, NO_PART)], line_as_sent(line)
+    holds: list[Hold] = []
+    pool: str | Hold | None = None
+    if branch_id is None:
+        holds += _waiting_on(line.line_number, fix, {HoldCode.POOL}, NO_SHIP_TO)
+    elif fix.pool_id:
+        pool = choose_pool(part, branch_id, line.line_number, fix.pool_id)
+    else:
+        pool = resolve_pool(part, branch_id, line.line_number)
+    if isinstance(pool, Hold):
+        holds.append(pool)
+    pool_id = pool if isinstance(pool, str) else ""
+    fit = resolve_uom(snapshot, part, line, fixed=fix.uom is not None)
+    if isinstance(fit, Hold):
+        holds += [fit, *_waiting_on(line.line_number, fix, {HoldCode.PRICE}, NO_UNIT)]
+        return holds, line_as_sent(line, part.part_id, pool_id)
+    unit_price = line.quantity * line.unit_price / fit.quantity
+    price_hold = _price_hold(snapshot, part, fit, line, fix, unit_price)
+    if price_hold:
+        holds.append(price_hold)
+    resolved = ResolvedLine(
+        line_number=line.line_number,
+        part_id=part.part_id,
+        pool_id=pool_id,
+        uom=fit.uom,
+        quantity=fit.quantity,
+        unit_price=unit_price,
+    )
+    return holds, resolved
+
+
+def recheck_order(
+    order: PurchaseOrder, fixes: OrderFixes, snapshot: ReferenceSnapshot, default_sla: timedelta
 ) -> ValidationResult:
-    """The holds, and every PO line for OMS: resolved, or as sent where it did not."""
+    """The holds, and every PO line for OMS (resolved, or as sent where it did
+    not), with a person's fixes applied: a mapped part, a chosen pool or ship-to,
+    a fixed unit, a corrected, approved or evidenced price, a rejected line.
+    A fix that does not cure its hold leaves that hold, saying why; a fix whose
+    rule cannot run yet leaves a hold of its code saying what must come first."""
+    problem = fixes.problem(order)
+    if problem:
+        raise ValueError(problem)
+    lines = [line for line in order.lines if not fixes.line(line.line_number).rejected]
     account_hold = check_account(snapshot, order.account_number)
+    holds: list[Hold] = [account_hold] if account_hold else []
     if snapshot.account is None:
+        if fixes.ship_to_address_id:
+            holds.append(
+                Hold(
+                    code=HoldCode.ADDRESS,
+                    address_id=fixes.ship_to_address_id,
+                    reason=f"ship-to {fixes.ship_to_address_id}: {NO_ACCOUNT}",
+                )
+            )
+        for line in lines:
+            holds += _waiting_on(
+                line.line_number, fixes.line(line.line_number), AFTER_ACCOUNT, NO_ACCOUNT
+            )
         return ValidationResult(
-            holds=[account_hold] if account_hold else [],
-            lines=[line_as_sent(line) for line in order.lines],
+            holds=holds,
+            lines=[line_as_sent(fixes.line(line.line_number).apply(line)) for line in lines],
             sla=default_sla,
         )
-    holds: list[Hold] = [account_hold] if account_hold else []
     account = snapshot.account
-    ship_to = resolve_ship_to(snapshot, order.ship_to)
+    address = order.ship_to
+    if fixes.ship_to_address_id:
+        address = Address(address_id=fixes.ship_to_address_id)
+    ship_to = resolve_ship_to(snapshot, address)
     branch_id = None
     if isinstance(ship_to, Hold):
         holds.append(ship_to)
@@ -264,34 +426,12 @@ def validate_order(
         branch_id = ship_to.branch_id
 
     resolved: list[ResolvedLine] = []
-    for line in order.lines:
-        part = resolve_part(snapshot, line)
-        if isinstance(part, Hold):
-            holds.append(part)
-            resolved.append(line_as_sent(line))
-            continue
-        pool = resolve_pool(part, branch_id, line.line_number) if branch_id else None
-        if isinstance(pool, Hold):
-            holds.append(pool)
-        pool_id = pool if isinstance(pool, str) else ""
-        fit = resolve_uom(snapshot, part, line)
-        if isinstance(fit, Hold):
-            holds.append(fit)
-            resolved.append(line_as_sent(line, part.part_id, pool_id))
-            continue
-        price_hold = check_price(contract_price(snapshot, part, fit, line.uom), line, part)
-        if price_hold:
-            holds.append(price_hold)
-        resolved.append(
-            ResolvedLine(
-                line_number=line.line_number,
-                part_id=part.part_id,
-                pool_id=pool_id,
-                uom=fit.uom,
-                quantity=fit.quantity,
-                unit_price=line.quantity * line.unit_price / fit.quantity,
-            )
+    for line in lines:
+        line_holds, resolved_line = _check_line(
+            snapshot, line, fixes.line(line.line_number), branch_id
         )
+        holds += line_holds
+        resolved.append(resolved_line)
     sla = timedelta(minutes=account.sla_minutes) if account.sla_minutes is not None else default_sla
     return ValidationResult(
         account_name=account.name,
@@ -302,3 +442,10 @@ def validate_order(
         rep_email=account.rep_email,
         sla=sla,
     )
+
+
+def validate_order(
+    order: PurchaseOrder, snapshot: ReferenceSnapshot, default_sla: timedelta
+) -> ValidationResult:
+    """The holds, and every PO line for OMS: resolved, or as sent where it did not."""
+    return recheck_order(order, OrderFixes(), snapshot, default_sla)
