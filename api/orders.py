@@ -38,7 +38,6 @@ from domain.order import delivery
 from domain.order.cxml import CxmlError, CxmlOrderRequest, parse_order_request
 from domain.order.models import (
     Invoice,
-    OrderPolicy,
     OrderStatus,
     OrderView,
     ProofOfDelivery,
@@ -46,8 +45,8 @@ from domain.order.models import (
     Shipment,
     ShipmentLine,
     ShipmentReport,
-    StartOrder,
 )
+from domain.order.state import OrderPolicy, StartOrder
 from sopflow.config import Settings
 from workflows.order import OrderWorkflow
 

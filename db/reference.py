@@ -19,11 +19,13 @@ async def load_snapshot(
     fixes = fixes or OrderFixes()
     row = await conn.fetchrow(
         """SELECT a.account_number, a.name, a.active, a.punchout_enabled, a.sla_minutes,
-                  c.person_id AS rep_id, p.email AS rep_email
+                  c.person_id AS rep_id, p.email AS rep_email, t.person_id AS team_lead_id
            FROM accounts a
            LEFT JOIN account_contacts c
              ON c.account_number = a.account_number AND c.contact_role = 'account_rep'
            LEFT JOIN people p ON p.person_id = c.person_id
+           LEFT JOIN account_contacts t
+             ON t.account_number = a.account_number AND t.contact_role = 'team_lead'
            WHERE a.account_number = $1""",
         order.account_number,
     )

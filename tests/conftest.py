@@ -4,6 +4,7 @@ and settings that point the activities at them."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import uuid
@@ -161,5 +162,6 @@ async def record_history(
     folder = os.environ.get("SOPFLOW_RECORD_HISTORIES")
     if folder:
         handle = client.get_workflow_handle(workflow_id, run_id=run_id)
-        history = await handle.fetch_history()
-        Path(folder, f"{name}.json").write_text(history.to_json())
+        history = json.loads((await handle.fetch_history()).to_json())
+        # The events do not name their workflow; a replay needs its real id.
+        Path(folder, f"{name}.json").write_text(json.dumps({"workflowId": workflow_id, **history}))

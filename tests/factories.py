@@ -9,14 +9,13 @@ from domain.identity import Actor, Role
 from domain.order.models import (
     Address,
     OrderLine,
-    OrderPolicy,
     ProofOfDelivery,
     PurchaseOrder,
     Shipment,
     ShipmentLine,
     ShipmentReport,
-    StartOrder,
 )
+from domain.order.state import OrderPolicy, StartOrder
 
 NETWORK = Actor(person_id="punchout-network", roles=frozenset({Role.SYSTEM}))
 BRANCH = Actor(person_id="bob.ortiz", roles=frozenset({Role.BRANCH_MANAGER}))

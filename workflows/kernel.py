@@ -37,6 +37,16 @@ with workflow.unsafe.imports_passed_through():
     from domain.tasks import DecisionResult, TaskClaim, TaskDecision, decision
 
 SOPFLOW = "sopflow"
+
+
+class _Failed:
+    """What `notify` answers when a notification failed for good."""
+
+    def __repr__(self) -> str:
+        return "FAILED"
+
+
+FAILED = _Failed()
 REASSIGNING_ROLES = (Role.TEAM_LEAD, Role.CSC_MANAGER, Role.OPERATOR)
 O = TypeVar("O")
 
@@ -99,6 +109,7 @@ class SopWorkflow:
         # One read-model write at a time, so they land in the order they were made.
         self._sync_lock = asyncio.Lock()
         self._deciding: set[str] = set()
+        self._decision_lock = asyncio.Lock()
 
     @staticmethod
     def new_state(factory: Callable[..., S], **fields: Any) -> S:
@@ -186,9 +197,7 @@ class SopWorkflow:
         payload: dict[str, Any] | None = None,
     ) -> str:
         """A person is now waited on: a task in their queue (or their role's)."""
-        # The first run in the id: an order sent again after it failed gets tasks
-        # of its own, not the closed ones of the run before.
-        task_id = f"{workflow.info().workflow_id}:{self.state.origin_run_id}:{name}"
+        task_id = f"{self.task_prefix()}{name}"
         if any(t.task_id == task_id for t in self.state.open_tasks):
             return task_id
         self.state.open_tasks.append(
@@ -238,6 +247,12 @@ class SopWorkflow:
             ]
         )
 
+    def task_prefix(self) -> str:
+        """What every task id of this workflow starts with: its id and when it
+        was first started, so an order sent again after it failed gets tasks of
+        its own (and a replay computes the same ids)."""
+        return f"{workflow.info().workflow_id}:{self.state.created_at:%Y%m%dT%H%M%S%f}:"
+
     def task(self, task_id: str) -> HumanTask | None:
         return next((t for t in self.state.open_tasks if t.task_id == task_id), None)
 
@@ -254,7 +269,13 @@ class SopWorkflow:
         assert spec is not None
         self._deciding.add(d.task_id)
         try:
-            await self.on_decision(task, d, spec.model.model_validate(d.fields))
+            # One decision at a time: each builds on what the last one left.
+            async with self._decision_lock:
+                if self.task(d.task_id) is None:
+                    raise ApplicationError(
+                        f"task {d.task_id} was closed by another decision", type="InvalidState"
+                    )
+                await self.on_decision(task, d, spec.model.model_validate(d.fields))
         finally:
             self._deciding.discard(d.task_id)
         return DecisionResult(
@@ -393,7 +414,7 @@ class SopWorkflow:
 
     async def notify(
         self, contract: ActivityContract[Any, O], arg: Any, *, summary: str
-    ) -> O | None:
+    ) -> O | _Failed:
         """A notification (email, helpdesk): tried for a while; a failure for good
         is recorded in the audit trail and the work goes on."""
         try:
@@ -403,7 +424,7 @@ class SopWorkflow:
         except ActivityError as err:
             raise_if_cancelled(err)
             self.note(SOPFLOW, "notification failed", f"{summary}: {failure_reason(err)}")
-            return None
+            return FAILED
 
     # ------------------------------------------------------------ read model
     def read_model_sync(self) -> ReadModelSync:

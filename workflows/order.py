@@ -13,32 +13,42 @@ from __future__ import annotations
 
 import contextlib
 from decimal import Decimal
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from workflows.kernel import SOPFLOW, SopWorkflow, SystemRefused
+from workflows.kernel import FAILED, SOPFLOW, SopWorkflow, SystemRefused
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import email, helpdesk, iseries, oms, reference
     from activities.contracts.email import EmailMessage
-    from activities.contracts.helpdesk import TicketRequest
+    from activities.contracts.helpdesk import ResolveTicket, TicketRequest
     from activities.contracts.iseries import InvoiceRequest, PickTicketRequest
-    from activities.contracts.oms import OmsCreateOrder, OmsOrderAction
-    from activities.contracts.reference import ValidateOrder
+    from activities.contracts.oms import OmsCreateOrder, OmsOrderAction, OmsUpdateOrder
+    from activities.contracts.reference import (
+        AddCrossReference,
+        FindPriceEvidence,
+        RecheckOrder,
+        ValidateOrder,
+    )
     from domain.identity import Role
     from domain.order import delivery
+    from domain.order.fixes import OrderFixes
     from domain.order.models import (
         MOVES,
         Hold,
+        HoldCode,
         Invoice,
-        OrderState,
         OrderStatus,
         OrderView,
+        PurchaseOrder,
         ShipmentReport,
-        StartOrder,
+        ValidationResult,
     )
-    from domain.records import RecordFields
+    from domain.order.state import OrderState, StartOrder
+    from domain.records import HumanTask, RecordFields
+    from domain.tasks import TaskDecision, hold_task_kind
 
 
 @workflow.defn
@@ -72,17 +82,18 @@ class OrderWorkflow(SopWorkflow):
         if st.oms_order_id is None:
             await self._validate_and_create()
         if st.holds:
-            # Resolving holds is the next step of the SOP; until then the order
-            # waits here with its holds listed and a task per hold.
+            # People resolve the holds through their tasks (`decide`).
             await self.wait_until(lambda: not st.holds)
             self.close_all_tasks("holds resolved")
-        if st.status in (OrderStatus.RECEIVED, OrderStatus.ON_HOLD):
+        if st.status == OrderStatus.ON_HOLD:
+            await self._confirm_after_holds()
+        if st.status == OrderStatus.RECEIVED:
             self.move(OrderStatus.CONFIRMED, "confirmed", f"OMS order {st.oms_order_id} confirmed")
         if st.pick_ticket_id is None:
             await self._release_to_branch()
         await self.wait_until(
             lambda: (
-                delivery.fully_delivered(self.order, self._delivered())
+                delivery.fully_delivered(self._current(), self._delivered())
                 and workflow.all_handlers_finished()
             )
         )
@@ -99,8 +110,13 @@ class OrderWorkflow(SopWorkflow):
         st.branch_id = validation.branch_id
         st.rep_id = validation.rep_id
         st.rep_email = validation.rep_email
-        st.lines = validation.lines
+        st.team_lead_id = validation.team_lead_id
         st.sla_due_at = st.created_at + validation.sla
+        if any(h.code == HoldCode.PRICE for h in validation.holds) and workflow.patched(
+            "price-evidence"
+        ):
+            validation = await self._price_evidence(validation)
+        st.lines = validation.lines
 
         created = await self.call(
             oms.CREATE_ORDER,
@@ -126,16 +142,7 @@ class OrderWorkflow(SopWorkflow):
             "held",
             f"validation failed: {codes}; OMS keeps draft {st.oms_order_id}",
         )
-        for i, hold in enumerate(holds, start=1):
-            self.open_task(
-                f"hold:{i}",
-                kind=f"resolve_hold_{hold.code.value.lower()}",
-                role=Role.ACCOUNT_REP,
-                assignee=st.rep_id,
-                queue=None if st.rep_id else "csc",
-                due_at=st.sla_due_at,
-                payload=hold.model_dump(mode="json"),
-            )
+        self._hold_tasks("")
         await self.sync()
 
         # Each reason names its line, part number or ship-to id.
@@ -152,7 +159,7 @@ class OrderWorkflow(SopWorkflow):
             ),
             summary="Notify CSC inbox of the validation failure",
         )
-        if sent is not None:
+        if sent is not FAILED:
             self.note(SOPFLOW, "csc notified", f"email {sent} to {self.policy.csc_inbox}")
         ticket = await self.notify(
             helpdesk.OPEN_TICKET,
@@ -165,7 +172,7 @@ class OrderWorkflow(SopWorkflow):
             ),
             summary="Open helpdesk ticket for the account rep",
         )
-        if ticket is not None:
+        if ticket is not FAILED:
             st.helpdesk_ticket_id = ticket
             self.note(
                 SOPFLOW, "ticket opened", f"helpdesk ticket {ticket} for {st.rep_id or 'the CSC'}"
@@ -198,6 +205,171 @@ class OrderWorkflow(SopWorkflow):
             f"iSeries order {release.iseries_order_id}; pick ticket {ticket.pick_ticket_id} "
             f"printed at {st.branch_id}",
         )
+        await self.sync()
+
+    # ---------------------------------------------------------------- holds
+    async def _price_evidence(self, validation: ValidationResult) -> ValidationResult:
+        """A PRICE hold the branch already agreed to (an open quote, a processed
+        invoice at the PO price) resolves itself, citing it."""
+        st = self.state
+        fixes = st.fixes
+        as_of = (self.order.order_date or st.created_at).date()
+        for hold in [h for h in validation.holds if h.code == HoldCode.PRICE]:
+            line = next(ln for ln in validation.lines if ln.line_number == hold.line_number)
+            found = await self.call(
+                reference.FIND_PRICE_EVIDENCE,
+                FindPriceEvidence(
+                    account_number=self.order.account_number,
+                    branch_id=validation.branch_id,
+                    line=line,
+                    as_of=as_of,
+                ),
+                summary=f"Look for a quote or invoice at the PO price (line {line.line_number})",
+            )
+            if found.evidence:
+                fixes = fixes.with_line(line.line_number, price_evidence=found.evidence)
+                self.note(
+                    SOPFLOW,
+                    "price confirmed",
+                    f"line {line.line_number}: {found.evidence.kind} "
+                    f"{found.evidence.reference} at {found.evidence.unit_price}",
+                )
+        if fixes == st.fixes:
+            return validation
+        st.fixes = fixes
+        return await self._recheck(fixes)
+
+    async def _recheck(self, fixes: OrderFixes) -> ValidationResult:
+        return await self.call(
+            reference.RECHECK_ORDER,
+            RecheckOrder(order=self.order, fixes=fixes, default_sla=self.policy.sla),
+            summary="Re-check the order with the fixes made so far",
+        )
+
+    def _hold_tasks(self, outcome: str) -> None:
+        """One task per open hold (the rep's, or the team lead's once a price is
+        escalated); tasks of holds that are gone close with `outcome`."""
+        st = self.state
+        wanted: dict[str, tuple[str, Role, str | None, Hold]] = {}
+        for hold in st.holds:
+            key = f"{hold.code.value}:{hold.line_number or 0}"
+            if key in st.escalated:
+                wanted[f"escalation:{key}"] = (
+                    "price_escalation",
+                    Role.TEAM_LEAD,
+                    st.team_lead_id,
+                    hold,
+                )
+            else:
+                wanted[f"hold:{key}"] = (
+                    hold_task_kind(hold.code),
+                    Role.ACCOUNT_REP,
+                    st.rep_id,
+                    hold,
+                )
+        prefix = self.task_prefix()
+        for task in list(st.open_tasks):
+            name = task.task_id.removeprefix(prefix)
+            if name.startswith(("hold:", "escalation:")) and name not in wanted:
+                self.close_task(task.task_id, outcome)
+        for name, (kind, role, assignee, hold) in wanted.items():
+            self.open_task(
+                name,
+                kind=kind,
+                role=role,
+                assignee=assignee,
+                queue=None if assignee else "csc",
+                due_at=st.sla_due_at,
+                payload=hold.model_dump(mode="json"),
+            )
+
+    async def on_decision(self, task: HumanTask, d: TaskDecision, fields: Any) -> None:
+        st = self.state
+        hold = Hold.model_validate(task.payload)
+        line = hold.line_number or 0
+        key = f"{hold.code.value}:{line}"
+        if d.decision == "escalate":
+            st.escalated.append(key)
+            self.note(d.actor, "price escalated", f"line {line}: {fields.comment}")
+            self._hold_tasks(f"escalated by {d.actor}")
+            self.refresh_details()
+            await self.sync()
+            return
+        fixes = st.fixes.with_decision(d.decision, line, fields)
+        if d.decision == "map_part" and fields.add_to_cross_reference:
+            part_number = hold.part_number or ""
+            try:
+                await self.call(
+                    reference.ADD_CROSS_REFERENCE,
+                    AddCrossReference(
+                        account_number=self.order.account_number,
+                        customer_part_number=part_number,
+                        part_id=fields.part_id,
+                        actor=d.actor,
+                        comment=d.comment,
+                    ),
+                    summary=f"Add {part_number} → {fields.part_id} to the cross-reference",
+                )
+            except SystemRefused as err:
+                raise ApplicationError(err.reason, type="HoldNotCured") from None
+        try:
+            result = await self._recheck(fixes)
+        except SystemRefused as err:
+            raise ApplicationError(err.reason, type="HoldNotCured") from None
+        still = next(
+            (h for h in result.holds if h.code == hold.code and (h.line_number or 0) == line),
+            None,
+        )
+        if still is not None:
+            raise ApplicationError(still.reason, type="HoldNotCured")
+        # Cured: OMS's draft follows, then the order takes the fixes (the order
+        # goes on when its last hold is gone), tasks follow the holds.
+        branch_id = result.branch_id or st.branch_id
+        assert st.oms_order_id
+        await self.call(
+            oms.UPDATE_ORDER,
+            OmsUpdateOrder(oms_order_id=st.oms_order_id, lines=result.lines, branch_id=branch_id),
+            summary=f"Update OMS draft {st.oms_order_id} ({d.decision})",
+        )
+        st.fixes, st.lines, st.holds, st.branch_id = fixes, result.lines, result.holds, branch_id
+        what = f"{hold.code.value}" + (f" line {line}" if line else "")
+        self.note(
+            d.actor,
+            "hold resolved",
+            f"{what}: {d.decision} {fields.model_dump(mode='json', exclude={'comment'}) or ''}"
+            + (f"; {d.comment}" if d.comment else "")
+            + (f"; {fields.comment}" if getattr(fields, "comment", None) else ""),
+        )
+        if key in st.escalated:
+            st.escalated.remove(key)
+        self._hold_tasks(f"{d.decision} by {d.actor}")
+        self.refresh_details()
+        await self.sync()
+        if not st.holds:
+            # The answer says where the order went: confirmed (or further).
+            await workflow.wait_condition(lambda: st.status != OrderStatus.ON_HOLD)
+
+    async def _confirm_after_holds(self) -> None:
+        st = self.state
+        assert st.oms_order_id
+        await self.call(
+            oms.CONFIRM_ORDER,
+            OmsOrderAction(idempotency_key=self.key("oms-confirm"), oms_order_id=st.oms_order_id),
+            summary=f"Confirm OMS order {st.oms_order_id}",
+        )
+        self.move(
+            OrderStatus.CONFIRMED,
+            "confirmed",
+            f"holds resolved; OMS order {st.oms_order_id} confirmed",
+        )
+        if st.helpdesk_ticket_id:
+            resolved = await self.notify(
+                helpdesk.RESOLVE_TICKET,
+                ResolveTicket(ticket_id=st.helpdesk_ticket_id),
+                summary=f"Resolve helpdesk ticket {st.helpdesk_ticket_id}",
+            )
+            if resolved is not FAILED:
+                self.note(SOPFLOW, "ticket resolved", f"helpdesk ticket {st.helpdesk_ticket_id}")
         await self.sync()
 
     # ------------------------------------------------------------ shipments
@@ -255,7 +427,7 @@ class OrderWorkflow(SopWorkflow):
             )
         if refused:
             return (refused.type, refused.reason)
-        problem = delivery.shipment_problem(self.order, self._delivered(), shipment)
+        problem = delivery.shipment_problem(self._current(), self._delivered(), shipment)
         return ("InvalidShipment", problem) if problem else None
 
     async def _accept_shipment(self, report: ShipmentReport) -> Invoice:
@@ -274,7 +446,7 @@ class OrderWorkflow(SopWorkflow):
                     order_ref=workflow.info().workflow_id,
                     currency=self.order.currency,
                     shipment=shipment,
-                    unit_prices=delivery.unit_prices(self.order),
+                    unit_prices=delivery.unit_prices(self._current()),
                 ),
                 summary=f"Invoice shipment {shipment.shipment_id}",
             )
@@ -285,7 +457,7 @@ class OrderWorkflow(SopWorkflow):
             await self.sync()
             raise ApplicationError(reason, type="InvoiceRefused") from None
         st.invoices.append(invoice)
-        done = delivery.fully_delivered(self.order, self._delivered())
+        done = delivery.fully_delivered(self._current(), self._delivered())
         self.move(
             OrderStatus.COMPLETED if done else OrderStatus.PARTIALLY_SHIPPED,
             "shipped",
@@ -297,6 +469,10 @@ class OrderWorkflow(SopWorkflow):
         if not done:  # the last shipment's write is the order's final one
             await self.sync()
         return invoice
+
+    def _current(self) -> PurchaseOrder:
+        """The order as it stands after people's fixes (rejected lines gone)."""
+        return self.state.fixes.applied(self.order)
 
     def _recorded(self, shipment_id: str) -> bool:
         return any(s.shipment_id == shipment_id for s in self.state.shipments)
@@ -357,7 +533,7 @@ class OrderWorkflow(SopWorkflow):
         for hold in st.holds:
             lines.append(f"- hold {hold.code.value}: {hold.reason}")
         if st.shipments:
-            left = delivery.outstanding(self.order, self._delivered())
+            left = delivery.outstanding(self._current(), self._delivered())
             lines.append(
                 f"Shipments: {len(st.shipments)}, invoices: {len(st.invoices)}, "
                 f"lines still open: {len(left)}"

@@ -100,6 +100,40 @@ class OrderFixes(BaseModel):
         lines = dict(self.lines) | {line_number: LineFix.model_validate(merged)}
         return self.model_copy(update={"lines": lines})
 
+    def applied(self, order: PurchaseOrder) -> PurchaseOrder:
+        """The order as it now stands: rejected lines gone, units, quantities and
+        prices fixed. What the branch ships against and the invoices bill."""
+        lines = [self.line(n.line_number).apply(n) for n in order.lines]
+        kept = [ln for ln in lines if not self.line(ln.line_number).rejected]
+        if kept == order.lines:
+            return order
+        return order.model_construct(**{**dict(order), "lines": kept})
+
+    def with_decision(self, decision: str, line_number: int, fields: BaseModel) -> OrderFixes:
+        """These fixes plus a person's decision on a hold (domain/tasks.py names
+        the decisions and their fields)."""
+        f = fields.model_dump()
+        match decision:
+            case "map_part":
+                return self.with_line(line_number, part_id=f["part_id"])
+            case "choose_pool":
+                return self.with_line(line_number, pool_id=f["pool_id"])
+            case "fix_uom":
+                return self.with_line(line_number, uom=f["uom"], quantity=f["quantity"])
+            case "choose_ship_to":
+                return self.model_copy(update={"ship_to_address_id": f["address_id"]})
+            case "correct_price":
+                return self.with_line(line_number, unit_price=f["unit_price"])
+            case "approve_po_price":
+                return self.with_line(line_number, price_approved=True)
+            case "set_price":
+                return self.with_line(line_number, unit_price=f["unit_price"], price_approved=True)
+            case "reject_line":
+                return self.with_line(line_number, rejected=True)
+            case "recheck":
+                return self
+        raise ValueError(f"{decision!r} is not a fix")
+
     def problem(self, order: PurchaseOrder) -> str | None:
         """Why these fixes cannot apply to this order, or None."""
         known = {line.line_number for line in order.lines}

@@ -12,7 +12,6 @@ from typing import TypeVar
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from domain.identity import Actor, Role
-from domain.kernel import KernelPolicy, KernelState
 from domain.records import AuditEntry
 from domain.transitions import Move, TransitionTable
 
@@ -209,6 +208,7 @@ class ValidationResult(BaseModel):
     lines: list[ResolvedLine] = []
     rep_id: str | None = None
     rep_email: str | None = None
+    team_lead_id: str | None = None
     sla: timedelta
 
 
@@ -240,38 +240,6 @@ class Invoice(BaseModel):
     amount: Decimal
     currency: str
     issued_at: datetime
-
-
-class OrderPolicy(KernelPolicy):
-    sla: timedelta = timedelta(hours=2)
-    csc_inbox: str = "csc-inbox@example.com"
-
-
-class OrderState(KernelState):
-    """Everything the order workflow knows; carried whole across continue-as-new."""
-
-    status: OrderStatus = OrderStatus.RECEIVED
-    sla_due_at: datetime | None = None
-    account_name: str = ""
-    branch_id: str | None = None
-    rep_id: str | None = None
-    rep_email: str | None = None
-    holds: list[Hold] = []
-    lines: list[ResolvedLine] = []
-    oms_order_id: str | None = None
-    iseries_order_id: str | None = None
-    pick_ticket_id: str | None = None
-    helpdesk_ticket_id: int | None = None
-    shipments: list[Shipment] = []
-    invoices: list[Invoice] = []
-
-
-class StartOrder(BaseModel):
-    order: PurchaseOrder
-    policy: OrderPolicy = OrderPolicy()
-    submitted_by: Actor
-    # Set by continue-as-new: where the previous run left off.
-    state: OrderState | None = None
 
 
 class OrderView(BaseModel):

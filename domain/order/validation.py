@@ -33,6 +33,7 @@ class AccountRef(BaseModel):
     sla_minutes: int | None = None
     rep_id: str | None = None
     rep_email: str | None = None
+    team_lead_id: str | None = None
 
 
 class ShipToRef(BaseModel):
@@ -440,6 +441,7 @@ def recheck_order(
         lines=resolved,
         rep_id=account.rep_id,
         rep_email=account.rep_email,
+        team_lead_id=account.team_lead_id,
         sla=sla,
     )
 

@@ -3,6 +3,7 @@ would break running orders fails here, before it reaches them."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,9 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_stored_history_replays_on_current_code(path: Path) -> None:
-    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    stored = json.loads(path.read_text())
+    workflow_id = stored.pop("workflowId", path.stem)
+    history = WorkflowHistory.from_json(workflow_id, stored)
     replayer = Replayer(
         workflows=WORKFLOWS,
         data_converter=pydantic_data_converter,
@@ -41,6 +44,9 @@ BRANCHES = {
     "order-oms-outage-waited-out",
     "order-continued-as-new-first-run",
     "order-continued-as-new-last-run",
+    "order-price-escalated-and-approved",
+    "order-part-mapped",
+    "order-price-confirmed-by-quote",
 }
 
 

@@ -129,7 +129,7 @@ async def test_an_order_that_fails_validation_waits_on_hold_with_its_holds_liste
     assert [o["status"] for o in oms] == ["draft"]
     async with pool.acquire() as conn:
         tasks = await conn.fetch(
-            "SELECT kind, assignee, due_at FROM human_tasks WHERE workflow_id = $1 ORDER BY task_id",
+            "SELECT kind, assignee, due_at FROM human_tasks WHERE workflow_id = $1 ORDER BY kind DESC",
             handle.id,
         )
     assert [(t["kind"], t["assignee"]) for t in tasks] == [

@@ -1,0 +1,57 @@
+"""What the order workflow starts with and carries: its timing policy and its
+whole state (continue-as-new hands it to the next run)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, Field
+
+from domain.identity import Actor
+from domain.kernel import KernelPolicy, KernelState
+from domain.order.fixes import OrderFixes
+from domain.order.models import (
+    Hold,
+    Invoice,
+    OrderStatus,
+    PurchaseOrder,
+    ResolvedLine,
+    Shipment,
+)
+
+
+class OrderPolicy(KernelPolicy):
+    sla: timedelta = timedelta(hours=2)
+    csc_inbox: str = "csc-inbox@example.com"
+
+
+class OrderState(KernelState):
+    """Everything the order workflow knows; carried whole across continue-as-new."""
+
+    status: OrderStatus = OrderStatus.RECEIVED
+    sla_due_at: datetime | None = None
+    account_name: str = ""
+    branch_id: str | None = None
+    rep_id: str | None = None
+    rep_email: str | None = None
+    team_lead_id: str | None = None
+    holds: list[Hold] = []
+    lines: list[ResolvedLine] = []
+    # Every fix people (or found price evidence) made to the order as sent.
+    fixes: OrderFixes = Field(default_factory=lambda: OrderFixes())
+    # Holds ("PRICE:3") a rep escalated: the team lead's task, not the rep's.
+    escalated: list[str] = []
+    oms_order_id: str | None = None
+    iseries_order_id: str | None = None
+    pick_ticket_id: str | None = None
+    helpdesk_ticket_id: int | None = None
+    shipments: list[Shipment] = []
+    invoices: list[Invoice] = []
+
+
+class StartOrder(BaseModel):
+    order: PurchaseOrder
+    policy: OrderPolicy = OrderPolicy()
+    submitted_by: Actor
+    # Set by continue-as-new: where the previous run left off.
+    state: OrderState | None = None
