@@ -14,6 +14,8 @@ ASSIGNEE = SearchAttributeKey.for_keyword("Assignee")
 DUE_AT = SearchAttributeKey.for_datetime("DueAt")
 STORE_ID = SearchAttributeKey.for_keyword("StoreId")
 BUSINESS_UNIT = SearchAttributeKey.for_keyword("BusinessUnit")
+HOLD_CODES = SearchAttributeKey.for_keyword_list("HoldCodes")
+SLA_BREACHED = SearchAttributeKey.for_bool("SlaBreached")
 
 # Where each kind of workflow keeps its status.
 STATUS_BY_KIND: dict[str, SearchAttributeKey[str]] = {
@@ -32,12 +34,19 @@ ALL = (
     DUE_AT,
     STORE_ID,
     BUSINESS_UNIT,
+    HOLD_CODES,
+    SLA_BREACHED,
 )
 
 
 def cli_flags() -> list[str]:
     """`--search-attribute Name=Type` flags for `temporal server start-dev`."""
-    kinds = {"KEYWORD": "Keyword", "DATETIME": "Datetime"}
+    kinds = {
+        "KEYWORD": "Keyword",
+        "DATETIME": "Datetime",
+        "KEYWORD_LIST": "KeywordList",
+        "BOOL": "Bool",
+    }
     flags: list[str] = []
     for key in ALL:
         flags += ["--search-attribute", f"{key.name}={kinds[key.indexed_value_type.name]}"]

@@ -81,6 +81,14 @@ class SetPrice(DecisionFields):
     comment: Comment
 
 
+class ApplyEdit(DecisionFields):
+    # Who caused the error the branch's edit corrects (the weekly review counts them).
+    root_cause: Annotated[
+        str, StringConstraints(strip_whitespace=True, pattern="^(systemic|human)$")
+    ]
+    comment: Comment
+
+
 class FieldSpec(BaseModel):
     name: str
     type: FieldType
@@ -121,10 +129,18 @@ _HOLD_FIXES: dict[HoldCode, list[DecisionSpec]] = {
 DECISIONS: dict[str, list[DecisionSpec]] = {
     # Every hold: its own fixes, then a recheck once the reference data is fixed.
     **{hold_task_kind(code): [*fixes, RECHECK] for code, fixes in _HOLD_FIXES.items()},
+    "sla_breach": [DecisionSpec("acknowledge", WithComment)],
     "price_escalation": [
         DecisionSpec("approve_po_price", WithComment),
         DecisionSpec("set_price", SetPrice),
         DecisionSpec("reject_line", WithComment),
+    ],
+    # A rep's flagged systemic error, seen by the team lead.
+    "systemic_error": [DecisionSpec("acknowledge", WithComment)],
+    # A branch manager's edit once the pick ticket has printed: the rep's.
+    "branch_edit": [
+        DecisionSpec("apply_edit", ApplyEdit),
+        DecisionSpec("reject_edit", WithComment),
     ],
 }
 

@@ -11,7 +11,9 @@ new picks up where the last one stopped.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -32,23 +34,46 @@ with workflow.unsafe.imports_passed_through():
         RecheckOrder,
         ValidateOrder,
     )
-    from domain.identity import Role
-    from domain.order import delivery
+    from domain import search
+    from domain.identity import Actor, Role
+    from domain.order import delivery, edits
     from domain.order.fixes import OrderFixes
     from domain.order.models import (
         MOVES,
+        EditRequest,
+        EditStatus,
+        ErrorCategory,
+        ErrorFlag,
+        FlagError,
         Hold,
         HoldCode,
         Invoice,
         OrderStatus,
         OrderView,
         PurchaseOrder,
+        RequestEdit,
         ShipmentReport,
         ValidationResult,
     )
     from domain.order.state import OrderState, StartOrder
     from domain.records import HumanTask, RecordFields
     from domain.tasks import TaskDecision, hold_task_kind
+
+with workflow.unsafe.imports_passed_through():  # buyer changes
+    from domain.order.models import (
+        FINAL_STATUSES,
+        BuyerCancel,
+        BuyerChange,
+        BuyerChangeResult,
+    )
+
+
+class BuyerCancelled(Exception):
+    """Raised at the main run's wait once the buyer's cancel is done: the run ends."""
+
+
+# Patches (CONTRIBUTING.md): what a run started before them does not do.
+SLA = "hold-sla-and-attributes"
 
 
 @workflow.defn
@@ -65,7 +90,7 @@ class OrderWorkflow(SopWorkflow):
     # ------------------------------------------------------------------ run
     @workflow.run
     async def run(self, start: StartOrder) -> OrderView:
-        await self.run_to_end(self._process)
+        await self.run_to_end(self._process_unless_cancelled)
         # A resent shipment report may still be answering.
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.view()
@@ -82,9 +107,13 @@ class OrderWorkflow(SopWorkflow):
         if st.oms_order_id is None:
             await self._validate_and_create()
         if st.holds:
-            # People resolve the holds through their tasks (`decide`).
+            # People resolve the holds through their tasks (`decide`), against
+            # the SLA's clock.
+            sla = asyncio.create_task(self._watch_sla()) if workflow.patched(SLA) else None
             await self.wait_until(lambda: not st.holds)
-            self.close_all_tasks("holds resolved")
+            if sla:
+                sla.cancel()
+            self._hold_tasks("holds resolved")
         if st.status == OrderStatus.ON_HOLD:
             await self._confirm_after_holds()
         if st.status == OrderStatus.RECEIVED:
@@ -143,6 +172,8 @@ class OrderWorkflow(SopWorkflow):
             f"validation failed: {codes}; OMS keeps draft {st.oms_order_id}",
         )
         self._hold_tasks("")
+        if workflow.patched(SLA):
+            self._hold_attributes()
         await self.sync()
 
         # Each reason names its line, part number or ship-to id.
@@ -284,7 +315,17 @@ class OrderWorkflow(SopWorkflow):
             )
 
     async def on_decision(self, task: HumanTask, d: TaskDecision, fields: Any) -> None:
+        # Flags and branch edits decide in their own section (below).
+        if task.kind == "systemic_error":
+            return await self._acknowledge_flag(task, d, fields)
+        if task.kind == "branch_edit":
+            return await self._decide_edit(task, d, fields)
         st = self.state
+        if d.decision == "acknowledge":  # an SLA breach, seen by the team lead
+            self.close_task(task.task_id, f"acknowledged by {d.actor}")
+            self.note(d.actor, "sla breach acknowledged", fields.comment)
+            await self.sync()
+            return
         hold = Hold.model_validate(task.payload)
         line = hold.line_number or 0
         key = f"{hold.code.value}:{line}"
@@ -343,11 +384,78 @@ class OrderWorkflow(SopWorkflow):
         if key in st.escalated:
             st.escalated.remove(key)
         self._hold_tasks(f"{d.decision} by {d.actor}")
+        if workflow.patched(SLA):
+            self._hold_attributes()
         self.refresh_details()
         await self.sync()
         if not st.holds:
             # The answer says where the order went: confirmed (or further).
             await workflow.wait_condition(lambda: st.status != OrderStatus.ON_HOLD)
+
+    def _hold_attributes(self) -> None:
+        codes = sorted({h.code.value for h in self.state.holds})
+        workflow.upsert_search_attributes([search.HOLD_CODES.value_set(codes)])
+
+    async def _watch_sla(self) -> None:
+        """The SLA (from receipt to confirmed): a reminder to the rep at 75%, an
+        escalation to the team lead at 100%. Cancelled when the order confirms."""
+        st = self.state
+        assert st.sla_due_at
+        with contextlib.suppress(asyncio.CancelledError):
+            if not st.sla_reminded:
+                share = self.policy.sla_reminder_at
+                await self._sleep_until(
+                    st.created_at + (st.sla_due_at - st.created_at) * share,
+                    f"SLA {share:.0%}: remind the rep",
+                )
+                st.sla_reminded = True
+                left = st.sla_due_at - workflow.now()
+                self.note(SOPFLOW, "sla reminder", f"{left} left to resolve the holds")
+                if st.rep_email:
+                    await self.notify(
+                        email.SEND,
+                        EmailMessage(
+                            idempotency_key=self.key("email:sla-reminder"),
+                            to=[st.rep_email],
+                            subject=f"Holds due in {left}: {self.order.summary(st.account_name)}",
+                            body=self.details(),
+                        ),
+                        summary="Remind the rep of the SLA",
+                    )
+                await self.sync()
+            if not st.sla_breached:
+                await self._sleep_until(st.sla_due_at, "SLA due: escalate to the team lead")
+                st.sla_breached = True
+                workflow.upsert_search_attributes([search.SLA_BREACHED.value_set(True)])
+                self.note(
+                    SOPFLOW, "sla breached", f"holds not resolved by {st.sla_due_at:%H:%M %Z}"
+                )
+                self.open_task(
+                    "sla_breach",
+                    kind="sla_breach",
+                    role=Role.TEAM_LEAD,
+                    assignee=st.team_lead_id,
+                    queue=None if st.team_lead_id else "csc",
+                    due_at=None,
+                    payload={"holds": [h.model_dump(mode="json") for h in st.holds]},
+                )
+                await self.notify(
+                    email.SEND,
+                    EmailMessage(
+                        idempotency_key=self.key("email:sla-breach"),
+                        to=[self.policy.csc_inbox],
+                        subject=f"SLA breached: {self.order.summary(st.account_name)}",
+                        body=f"Team lead: {st.team_lead_id or 'none on file'}\n{self.details()}",
+                    ),
+                    summary="Escalate the SLA breach",
+                )
+                self.refresh_details()
+                await self.sync()
+
+    async def _sleep_until(self, at: datetime, summary: str) -> None:
+        delay = at - workflow.now()
+        if delay > timedelta(0):
+            await workflow.sleep(delay, summary=summary)
 
     async def _confirm_after_holds(self) -> None:
         st = self.state
@@ -371,6 +479,197 @@ class OrderWorkflow(SopWorkflow):
             if resolved is not FAILED:
                 self.note(SOPFLOW, "ticket resolved", f"helpdesk ticket {st.helpdesk_ticket_id}")
         await self.sync()
+
+    # ------------------------------------------------ flags and branch edits
+    @workflow.update
+    async def flag_error(self, flag: FlagError) -> ErrorFlag:
+        """A rep flags the order's error as systemic (IT, a platform) or human;
+        a systemic one is the team lead's to acknowledge."""
+        st = self.state
+        recorded = ErrorFlag(
+            flag_id=f"F{len(st.flags) + 1}",
+            category=flag.category,
+            platform=flag.platform,
+            comment=flag.comment.strip(),
+            flagged_by=str(flag.actor),
+            flagged_at=workflow.now(),
+        )
+        st.flags.append(recorded)
+        self.note(
+            flag.actor,
+            "error flagged",
+            f"{recorded.flag_id} {flag.category.value} ({flag.platform.value}): {recorded.comment}",
+        )
+        if flag.category == ErrorCategory.SYSTEMIC:
+            self.open_task(
+                f"systemic:{recorded.flag_id}",
+                kind="systemic_error",
+                role=Role.TEAM_LEAD,
+                assignee=st.team_lead_id,
+                queue=None if st.team_lead_id else "csc",
+                due_at=None,
+                payload=recorded.model_dump(mode="json"),
+            )
+        await self.sync()
+        return recorded
+
+    @flag_error.validator
+    def _validate_flag(self, flag: FlagError) -> None:
+        self._refuse_move("flag_error", flag.actor, flag.comment)
+
+    async def _acknowledge_flag(self, task: HumanTask, d: TaskDecision, fields: Any) -> None:
+        flag = next(f for f in self.state.flags if f.flag_id == task.payload["flag_id"])
+        flag.acknowledged_by = str(d.actor)
+        flag.acknowledged_at = workflow.now()
+        flag.acknowledgement = fields.comment
+        self.close_task(task.task_id, f"acknowledged by {d.actor}")
+        self.note(d.actor, "systemic error acknowledged", f"{flag.flag_id}: {fields.comment}")
+        await self.sync()
+
+    @workflow.update
+    async def request_edit(self, edit: RequestEdit) -> EditRequest:
+        """The branch manager asks for an edit (a quantity, a new line) once the
+        pick ticket has printed; the rep applies it or says why not."""
+        st = self.state
+        taken = [ln.line_number for ln in self.order.lines] + [
+            ln.line_number for r in st.edit_requests for ln in r.new_lines
+        ]
+        request = EditRequest(
+            request_id=f"E{len(st.edit_requests) + 1}",
+            reason=edit.reason.strip(),
+            requested_by=str(edit.actor),
+            requested_at=workflow.now(),
+            quantities=edits.quantities(edit.lines),
+            new_lines=edits.number_new_lines(edit.lines, taken),
+        )
+        st.edit_requests.append(request)
+        self.note(
+            edit.actor,
+            "edit requested",
+            f"{request.request_id}: {_describe_edit(request)}; {request.reason}",
+        )
+        self.open_task(
+            f"edit:{request.request_id}",
+            kind="branch_edit",
+            role=Role.ACCOUNT_REP,
+            assignee=st.rep_id,
+            queue=None if st.rep_id else "csc",
+            due_at=None,
+            payload=request.model_dump(mode="json"),
+        )
+        await self.sync()
+        return request
+
+    @request_edit.validator
+    def _validate_edit_request(self, edit: RequestEdit) -> None:
+        self._refuse_move("request_edit", edit.actor, edit.reason)
+        problem = edits.request_problem(self._current(), self._delivered(), edit.lines)
+        if problem:
+            raise ApplicationError(problem, type="InvalidEdit")
+
+    def check_decision(self, task: HumanTask, d: TaskDecision, fields: Any) -> None:
+        if task.kind == "branch_edit":
+            self._refuse_move(d.decision, d.actor)
+            if d.decision == "apply_edit":
+                self._refuse_edit(self._edit_request(task))
+
+    async def _decide_edit(self, task: HumanTask, d: TaskDecision, fields: Any) -> None:
+        request = self._edit_request(task)
+        if d.decision == "apply_edit":
+            await self._apply_edit(request, d, fields)
+        else:
+            request.outcome = f"rejected: {fields.comment}"
+            self._edit_decided(request, d, EditStatus.REJECTED)
+            self.note(d.actor, "edit rejected", f"{request.request_id}: {fields.comment}")
+        self.close_task(task.task_id, f"{d.decision} by {d.actor}")
+        await self.sync()
+
+    async def _apply_edit(self, request: EditRequest, d: TaskDecision, fields: Any) -> None:
+        """Re-validate the edited order (refused with the reason, nothing
+        changed), apply it in OMS (which passes it to iSeries), print a new pick
+        ticket, and record the root cause."""
+        st = self.state
+        fixes = edits.edited_fixes(st.fixes, self._current(), request)
+        edited = edits.with_added(self._as_edited(), request.new_lines)
+        try:
+            result = await self.call(
+                reference.RECHECK_ORDER,
+                RecheckOrder(order=edited, fixes=fixes, default_sla=self.policy.sla),
+                summary=f"Re-check the order with branch edit {request.request_id}",
+            )
+        except SystemRefused as err:
+            raise ApplicationError(err.reason, type="InvalidEdit") from None
+        if result.holds:
+            reasons = "; ".join(h.reason for h in result.holds)
+            raise ApplicationError(
+                f"the edited order fails validation: {reasons}", type="InvalidEdit"
+            )
+        # Shipments may have come in meanwhile.
+        self._refuse_move("apply_edit", d.actor)
+        self._refuse_edit(request)
+        branch_id = result.branch_id or st.branch_id
+        assert st.oms_order_id and st.iseries_order_id and branch_id
+        try:
+            await self.call(
+                oms.UPDATE_ORDER,
+                OmsUpdateOrder(
+                    oms_order_id=st.oms_order_id, lines=result.lines, branch_id=branch_id
+                ),
+                summary=f"Apply branch edit {request.request_id} to OMS order {st.oms_order_id}",
+            )
+        except SystemRefused as err:
+            raise ApplicationError(
+                f"OMS refused the edit: {err.reason}", type="InvalidEdit"
+            ) from None
+        st.fixes, st.lines = fixes, result.lines
+        request.root_cause = ErrorCategory(fields.root_cause)
+        self._edit_decided(request, d, EditStatus.APPLIED)
+        self.note(
+            d.actor,
+            "edit applied",
+            f"{request.request_id} ({fields.root_cause} error): {_describe_edit(request)}; "
+            f"{fields.comment}",
+        )
+        try:
+            ticket = await self.call(
+                iseries.PRINT_PICK_TICKET,
+                PickTicketRequest(
+                    idempotency_key=self.attempt_key("pick-ticket"),
+                    iseries_order_id=st.iseries_order_id,
+                    branch_id=branch_id,
+                ),
+                summary=f"Print the edited pick ticket at branch {branch_id}",
+            )
+        except SystemRefused as err:
+            request.outcome = f"applied in OMS; the new pick ticket did not print: {err.reason}"
+            self.note(SOPFLOW, "pick ticket not printed", f"{request.request_id}: {err.reason}")
+            return
+        st.pick_ticket_id = request.pick_ticket_id = ticket.pick_ticket_id
+        request.outcome = f"applied; pick ticket {ticket.pick_ticket_id} printed at {branch_id}"
+        self.note(SOPFLOW, "pick ticket printed", f"{request.request_id}: {request.outcome}")
+
+    def _edit_decided(self, request: EditRequest, d: TaskDecision, status: EditStatus) -> None:
+        request.status = status
+        request.decided_by = str(d.actor)
+        request.decided_at = workflow.now()
+
+    def _edit_request(self, task: HumanTask) -> EditRequest:
+        rid = task.payload["request_id"]
+        return next(r for r in self.state.edit_requests if r.request_id == rid)
+
+    def _refuse_edit(self, request: EditRequest) -> None:
+        problem = edits.problem(self._current(), self._delivered(), request.quantities)
+        if problem:
+            raise ApplicationError(problem, type="InvalidEdit")
+
+    def _refuse_move(self, move: str, actor: Actor, comment: str = "") -> None:
+        refused = MOVES.refusal(move, self.state.status, actor, comment)
+        if refused:
+            raise ApplicationError(refused.reason, type=refused.type)
+
+    def _as_edited(self) -> PurchaseOrder:
+        """The order as sent, with the lines applied branch edits added."""
+        return edits.with_added(self.order, edits.added_lines(self.state.edit_requests))
 
     # ------------------------------------------------------------ shipments
     @workflow.update
@@ -471,14 +770,323 @@ class OrderWorkflow(SopWorkflow):
         return invoice
 
     def _current(self) -> PurchaseOrder:
-        """The order as it stands after people's fixes (rejected lines gone)."""
-        return self.state.fixes.applied(self.order)
+        """The order as it stands after people's fixes (rejected lines gone) and
+        the branch's applied edits."""
+        return self.state.fixes.applied(self._as_edited())
 
     def _recorded(self, shipment_id: str) -> bool:
         return any(s.shipment_id == shipment_id for s in self.state.shipments)
 
     def _delivered(self) -> dict[int, Decimal]:
         return delivery.delivered(self.state.shipments)
+
+    # ------------------------------------------------------ buyer changes
+    # The buyer sends the PO again changed (cXML type="update") while it waits on
+    # its holds, or withdraws it (type="delete") until something has shipped.
+    # Each is taken while the main run waits (on holds or deliveries), never in
+    # the middle of one of its calls, and one at a time with people's decisions.
+    # A confirmed order is on its way to the branch (it is released at once), so
+    # from then on a change is refused; the branch's edit path takes it.
+    _parked = 0  # how many of the main run's waits are waiting now
+    _cancelling = False  # a buyer's cancel is being made: the waits hold still
+
+    async def wait_until(self, condition: Any, *, summary: str = "") -> None:
+        """The main run's waits; they end the run once the buyer has cancelled."""
+        st = self.state
+        self._parked += 1
+        try:
+            await super().wait_until(
+                lambda: (
+                    (condition() and not self._cancelling) or st.status == OrderStatus.CANCELLED
+                ),
+                summary=summary,
+            )
+        finally:
+            self._parked -= 1
+        if st.status == OrderStatus.CANCELLED:
+            raise BuyerCancelled()
+
+    async def _process_unless_cancelled(self) -> None:
+        try:
+            await self._process()
+        except BuyerCancelled:
+            await self.finish(OrderStatus.CANCELLED, "cancelled", "cancelled by the buyer")
+
+    @workflow.update
+    async def change_order(self, change: BuyerChange) -> BuyerChangeResult:
+        """The buyer's changed PO replaces the order's lines: re-validated, OMS's
+        draft updated, holds recomputed and their tasks adjusted. People's fixes
+        stay on the lines the buyer sent unchanged (and the ship-to choice while
+        the ship-to is the same); a changed or new line is checked afresh."""
+        st = self.state
+        new = change.order
+        payload_id = new.payload_id or ""
+        async with self._decision_lock:
+            await self._until_parked()
+            if payload_id in st.buyer_changes:
+                return self._buyer_answer(applied=False)
+            refused = self._buyer_refusal("change_order", change.actor)
+            if refused:
+                raise refused
+            assert st.oms_order_id
+            fixes, kept = self._fixes_kept(new)
+            try:
+                result = await self._recheck_change(new, fixes)
+                result, fixes, found = await self._buyer_price_evidence(new, fixes, result)
+            except SystemRefused as err:
+                raise ApplicationError(err.reason, type="InvalidChange") from None
+            branch_id = result.branch_id or st.branch_id
+            try:
+                await self.call(
+                    oms.UPDATE_ORDER,
+                    OmsUpdateOrder(
+                        oms_order_id=st.oms_order_id, lines=result.lines, branch_id=branch_id
+                    ),
+                    summary=f"Update OMS draft {st.oms_order_id} (buyer's change {payload_id})",
+                )
+            except SystemRefused as err:
+                raise ApplicationError(
+                    f"Sterling OMS refused the change: {err.reason}", type="InvalidState"
+                ) from None
+            what = self._lines_changed(self.order, new)
+            self.order = new
+            st.fixes, st.lines, st.holds = fixes, result.lines, result.holds
+            st.branch_id = branch_id
+            # An escalation stays the team lead's only while its line is unchanged.
+            keys = {f"{h.code.value}:{h.line_number or 0}" for h in st.holds}
+            st.escalated = [k for k in st.escalated if k in keys and int(k.split(":")[1]) in kept]
+            st.buyer_changes.append(payload_id)
+            for evidence in found:
+                self.note(SOPFLOW, "price confirmed", evidence)
+            holds = ", ".join(
+                f"{h.code.value}" + (f" line {h.line_number}" if h.line_number else "")
+                for h in st.holds
+            )
+            self.note(
+                change.actor,
+                "order changed",
+                f"buyer's change, payload {payload_id}: {what}; "
+                + (f"holds now {holds}" if holds else "no holds left"),
+            )
+            self._hold_tasks(f"order changed by the buyer (payload {payload_id})")
+            self._hold_task_payloads()
+            if workflow.patched(SLA):
+                self._hold_attributes()
+            self.refresh_details()
+            await self.sync()
+            return self._buyer_answer()
+
+    @change_order.validator
+    def _validate_change_order(self, change: BuyerChange) -> None:
+        st = self.state
+        new = change.order
+        if not change.actor.has_any(Role.SYSTEM):
+            raise ApplicationError("change order needs the role system", type="Forbidden")
+        if (new.account_number, new.po_number) != (
+            self.order.account_number,
+            self.order.po_number,
+        ):
+            raise ApplicationError(
+                f"this change is for PO {new.po_number} of account {new.account_number}, "
+                f"not this order's",
+                type="InvalidChange",
+            )
+        if not new.payload_id:
+            raise ApplicationError("a buyer's change needs its payloadID", type="InvalidChange")
+        if new.payload_id in st.buyer_changes:
+            return  # a resend: answered as the first was
+        refused = self._buyer_refusal("change_order", change.actor)
+        if refused:
+            raise refused
+
+    @workflow.update
+    async def cancel_order(self, cancel: BuyerCancel) -> BuyerChangeResult:
+        """The buyer withdraws the PO: cancelled in OMS, its tasks closed, its
+        helpdesk ticket resolved, and the order ends `cancelled`."""
+        st = self.state
+        async with self._decision_lock:
+            await self._until_parked()
+            if cancel.payload_id in st.buyer_changes:
+                return self._buyer_answer(applied=False)
+            refused = self._buyer_refusal("cancel_order", cancel.actor)
+            if refused:
+                raise refused
+            assert st.oms_order_id
+            self._cancelling = True
+            try:
+                await self.call(
+                    oms.CANCEL_ORDER,
+                    OmsOrderAction(
+                        idempotency_key=self.key("oms-cancel"), oms_order_id=st.oms_order_id
+                    ),
+                    summary=f"Cancel OMS order {st.oms_order_id} (buyer's {cancel.payload_id})",
+                )
+            except SystemRefused as err:
+                self._cancelling = False
+                raise ApplicationError(
+                    f"Sterling OMS refused to cancel: {err.reason}", type="InvalidState"
+                ) from None
+            st.buyer_changes.append(cancel.payload_id)
+            if st.status == OrderStatus.ON_HOLD and st.helpdesk_ticket_id:
+                resolved = await self.notify(
+                    helpdesk.RESOLVE_TICKET,
+                    ResolveTicket(ticket_id=st.helpdesk_ticket_id),
+                    summary=f"Resolve helpdesk ticket {st.helpdesk_ticket_id} (order cancelled)",
+                )
+                if resolved is not FAILED:
+                    self.note(
+                        SOPFLOW,
+                        "ticket resolved",
+                        f"helpdesk ticket {st.helpdesk_ticket_id}: the buyer cancelled the PO",
+                    )
+            st.holds = []
+            st.escalated = []
+            self.close_all_tasks(f"order cancelled by the buyer (payload {cancel.payload_id})")
+            if workflow.patched(SLA):
+                self._hold_attributes()
+            self.move(
+                OrderStatus.CANCELLED,
+                "cancelled",
+                f"cancelled by the buyer, payload {cancel.payload_id}; "
+                f"OMS order {st.oms_order_id} cancelled",
+                actor=cancel.actor,
+            )
+            self._cancelling = False
+            # The main run ends the order (its last read-model write).
+            return self._buyer_answer()
+
+    @cancel_order.validator
+    def _validate_cancel_order(self, cancel: BuyerCancel) -> None:
+        if not cancel.actor.has_any(Role.SYSTEM):
+            raise ApplicationError("cancel order needs the role system", type="Forbidden")
+        if cancel.payload_id in self.state.buyer_changes:
+            return  # a resend: answered as the first was
+        refused = self._buyer_refusal("cancel_order", cancel.actor)
+        if refused:
+            raise refused
+
+    async def _until_parked(self) -> None:
+        """Until the main run waits (or the order has ended)."""
+        st = self.state
+        await workflow.wait_condition(lambda: self._parked > 0 or st.status in FINAL_STATUSES)
+
+    def _buyer_refusal(self, move: str, actor: Actor) -> ApplicationError | None:
+        """Why the buyer's change or cancel cannot be taken now, or None."""
+        st = self.state
+        refused = MOVES.refusal(move, st.status, actor)
+        if refused and refused.type == "Forbidden":
+            return ApplicationError(refused.reason, type="Forbidden")
+        if st.shipments or st.status in (OrderStatus.PARTIALLY_SHIPPED, OrderStatus.COMPLETED):
+            shipped = ", ".join(s.shipment_id for s in st.shipments)
+            return ApplicationError(
+                f"already shipped: PO {self.order.po_number} has shipments ({shipped}); "
+                "contact the customer service center",
+                type="InvalidState",
+            )
+        if st.status in FINAL_STATUSES:
+            return ApplicationError(f"the order is closed ({st.status})", type="InvalidState")
+        if move == "change_order" and (
+            refused or (st.status == OrderStatus.ON_HOLD and not st.holds)
+        ):
+            where = (
+                f"released to branch {st.branch_id} (pick ticket {st.pick_ticket_id})"
+                if st.pick_ticket_id
+                else "confirmed and on its way to the branch"
+            )
+            return ApplicationError(
+                f"the order is {where}; changes now go through the customer service center",
+                type="InvalidState",
+            )
+        if refused:
+            return ApplicationError(refused.reason, type=refused.type)
+        return None
+
+    def _buyer_answer(self, applied: bool = True) -> BuyerChangeResult:
+        st = self.state
+        return BuyerChangeResult(
+            order_id=workflow.info().workflow_id,
+            status=st.status,
+            holds=st.holds,
+            applied=applied,
+        )
+
+    def _fixes_kept(self, new: PurchaseOrder) -> tuple[OrderFixes, set[int]]:
+        """People's fixes that still apply to the changed PO: those of lines sent
+        again unchanged, and the ship-to choice while the ship-to is the same.
+        Also answers the line numbers kept."""
+        st = self.state
+        before = {ln.line_number: ln for ln in self.order.lines}
+        kept = {ln.line_number for ln in new.lines if before.get(ln.line_number) == ln}
+        ship_to = (
+            st.fixes.ship_to_address_id
+            if new.ship_to.address_id == self.order.ship_to.address_id
+            else None
+        )
+        fixes = OrderFixes(
+            ship_to_address_id=ship_to,
+            lines={n: fix for n, fix in st.fixes.lines.items() if n in kept},
+        )
+        return fixes, kept
+
+    @staticmethod
+    def _lines_changed(before: PurchaseOrder, after: PurchaseOrder) -> str:
+        old = {ln.line_number: ln for ln in before.lines}
+        new = {ln.line_number: ln for ln in after.lines}
+        parts = []
+        for label, numbers in (
+            ("added", sorted(set(new) - set(old))),
+            ("changed", sorted(n for n in set(new) & set(old) if new[n] != old[n])),
+            ("removed", sorted(set(old) - set(new))),
+        ):
+            if numbers:
+                s = "s" if len(numbers) > 1 else ""
+                parts.append(f"line{s} {', '.join(map(str, numbers))} {label}")
+        if after.ship_to != before.ship_to:
+            parts.append(f"ship-to {after.ship_to.address_id}")
+        return "; ".join(parts) or "same lines"
+
+    async def _recheck_change(self, new: PurchaseOrder, fixes: OrderFixes) -> ValidationResult:
+        return await self.call(
+            reference.RECHECK_ORDER,
+            RecheckOrder(order=new, fixes=fixes, default_sla=self.policy.sla),
+            summary="Re-validate the order as the buyer changed it",
+        )
+
+    async def _buyer_price_evidence(
+        self, new: PurchaseOrder, fixes: OrderFixes, result: ValidationResult
+    ) -> tuple[ValidationResult, OrderFixes, list[str]]:
+        """A changed line's PRICE hold resolves itself on a quote or invoice at its
+        price, as at intake. Answers the result, the fixes and what was found."""
+        found: list[str] = []
+        as_of = (new.order_date or self.state.created_at).date()
+        for hold in [h for h in result.holds if h.code == HoldCode.PRICE]:
+            line = next(ln for ln in result.lines if ln.line_number == hold.line_number)
+            evidence = await self.call(
+                reference.FIND_PRICE_EVIDENCE,
+                FindPriceEvidence(
+                    account_number=new.account_number,
+                    branch_id=result.branch_id,
+                    line=line,
+                    as_of=as_of,
+                ),
+                summary=f"Look for a quote or invoice at the PO price (line {line.line_number})",
+            )
+            if evidence.evidence:
+                fixes = fixes.with_line(line.line_number, price_evidence=evidence.evidence)
+                found.append(f"line {line.line_number}: {evidence.evidence.describe()}")
+        if found:
+            result = await self._recheck_change(new, fixes)
+        return result, fixes, found
+
+    def _hold_task_payloads(self) -> None:
+        """A hold the change left in place but worded anew: its open task shows it."""
+        holds = {f"{h.code.value}:{h.line_number or 0}": h for h in self.state.holds}
+        prefix = self.task_prefix()
+        for task in self.state.open_tasks:
+            name = task.task_id.removeprefix(prefix)
+            kind, _, key = name.partition(":")
+            if kind in ("hold", "escalation") and key in holds:
+                task.payload = holds[key].model_dump(mode="json")
 
     # --------------------------------------------------------------- reads
     @workflow.query
@@ -501,6 +1109,9 @@ class OrderWorkflow(SopWorkflow):
             delivered=self._delivered(),
             shipments=st.shipments,
             invoices=st.invoices,
+            flags=st.flags,
+            edit_requests=st.edit_requests,
+            buyer_changes=st.buyer_changes,
             audit=st.audit,
         )
 
@@ -541,4 +1152,15 @@ class OrderWorkflow(SopWorkflow):
         return "\n".join(lines)
 
     def carry_over(self) -> StartOrder:
-        return self.start.model_copy(update={"state": self.state})
+        # The order as the buyer last sent it (a change replaces it).
+        return self.start.model_copy(update={"state": self.state, "order": self.order})
+
+
+def _describe_edit(request: EditRequest) -> str:
+    changes = [f"line {n} → {q}" for n, q in request.quantities.items()]
+    added = [
+        f"new line {ln.line_number}: {ln.supplier_part_id or ln.customer_part_number} "
+        f"× {ln.quantity} {ln.uom} at {ln.unit_price}"
+        for ln in request.new_lines
+    ]
+    return ", ".join(changes + added)

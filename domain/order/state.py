@@ -11,6 +11,8 @@ from domain.identity import Actor
 from domain.kernel import KernelPolicy, KernelState
 from domain.order.fixes import OrderFixes
 from domain.order.models import (
+    EditRequest,
+    ErrorFlag,
     Hold,
     Invoice,
     OrderStatus,
@@ -22,6 +24,8 @@ from domain.order.models import (
 
 class OrderPolicy(KernelPolicy):
     sla: timedelta = timedelta(hours=2)
+    # The rep is reminded when this share of the SLA has passed.
+    sla_reminder_at: float = 0.75
     csc_inbox: str = "csc-inbox@example.com"
 
 
@@ -41,12 +45,20 @@ class OrderState(KernelState):
     fixes: OrderFixes = Field(default_factory=lambda: OrderFixes())
     # Holds ("PRICE:3") a rep escalated: the team lead's task, not the rep's.
     escalated: list[str] = []
+    sla_reminded: bool = False
+    sla_breached: bool = False
     oms_order_id: str | None = None
     iseries_order_id: str | None = None
     pick_ticket_id: str | None = None
     helpdesk_ticket_id: int | None = None
     shipments: list[Shipment] = []
     invoices: list[Invoice] = []
+    # The buyer's change and cancel documents (cXML payloadIDs) taken, so a
+    # resent one is answered, not applied twice.
+    buyer_changes: list[str] = []
+    # Errors reps flagged, and edits branch managers asked for (the weekly review's).
+    flags: list[ErrorFlag] = []
+    edit_requests: list[EditRequest] = []
 
 
 class StartOrder(BaseModel):

@@ -47,6 +47,7 @@ BRANCHES = {
     "order-price-escalated-and-approved",
     "order-part-mapped",
     "order-price-confirmed-by-quote",
+    "order-sla-breached",
 }
 
 

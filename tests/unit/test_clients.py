@@ -37,7 +37,8 @@ from simulators.app import create_app
 from sopflow.config import Settings
 from workers.main import SystemClients, activities_for
 
-TIMEOUT = 0.2
+# Short, so timeout tests are quick; long enough for a busy 2-core machine.
+TIMEOUT = 1.0
 SIM_KEY = "sim-helpdesk-key"
 
 

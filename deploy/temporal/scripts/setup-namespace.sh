@@ -17,6 +17,8 @@ ADDRESS="${TEMPORAL_ADDRESS:-temporal:7233}"
 
 KEYWORD_ATTRIBUTES="AccountNumber PoNumber OrderStatus CsrStatus ContactStatus Assignee StoreId BusinessUnit"
 DATETIME_ATTRIBUTES="DueAt"
+KEYWORD_LIST_ATTRIBUTES="HoldCodes"
+BOOL_ATTRIBUTES="SlaBreached"
 
 # Like the official create-namespace.sh: talk to the server by its IPv4 address.
 host="${ADDRESS%:*}"
@@ -76,6 +78,12 @@ for name in $KEYWORD_ATTRIBUTES; do
 done
 for name in $DATETIME_ATTRIBUTES; do
     register "$name" Datetime
+done
+for name in $KEYWORD_LIST_ATTRIBUTES; do
+    register "$name" KeywordList
+done
+for name in $BOOL_ATTRIBUTES; do
+    register "$name" Bool
 done
 
 # Read back: every attribute must now be on the namespace with its type.
