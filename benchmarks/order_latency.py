@@ -31,16 +31,13 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -51,6 +48,15 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+
+from benchmarks.stack import (
+    compile_workflow_modules,
+    drive,
+    own_stack,
+    production_runner,
+    repo,
+    wait_healthy,
+)
 
 # Seconds between one run's reads while it waits for a status, times the
 # concurrency: ~100 reads a second in all, whatever the concurrency, so that the
@@ -69,28 +75,7 @@ GOAL_LATENCY, GOAL_THROUGHPUT = 1.25, 0.80
 READ_MODEL_PREFIX = "read_model."  # activity names of the read-model writes
 
 
-def repo() -> Path:
-    return Path(__file__).resolve().parent.parent
-
-
 # ------------------------------------------------------------------ the drivers
-async def drive(
-    n: int, concurrency: int, one: Callable[[int], Awaitable[None]]
-) -> tuple[list[float], float]:
-    """Run `one(0..n-1)` on `concurrency` lanes; each latency and the wall time."""
-    todo, latencies = iter(range(n)), []
-
-    async def lane() -> None:
-        for i in todo:
-            started = time.perf_counter()
-            await one(i)
-            latencies.append(time.perf_counter() - started)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(lane() for _ in range(concurrency)))
-    return latencies, time.perf_counter() - started
-
-
 @dataclass
 class Tally:
     """A phase's runs: how often they read a status while waiting (every
@@ -325,31 +310,6 @@ def todays_floor_driver(
     return one
 
 
-def production_runner():  # type: ignore[no-untyped-def]
-    """The sandbox settings the production worker runs workflows with."""
-    import workers.main
-
-    try:
-        from workers.sandbox import WORKFLOW_RUNNER
-    except ImportError:  # an older checkout: the settings lived in the worker module
-        return workers.main.WORKFLOW_RUNNER
-    if workers.main.WORKFLOW_RUNNER is not WORKFLOW_RUNNER:
-        print("warning: the worker (workers/main.py) does not run workflows with "
-              "workers/sandbox.py's settings; the floors use the worker's")  # fmt: skip
-        return workers.main.WORKFLOW_RUNNER
-    return WORKFLOW_RUNNER
-
-
-def compile_workflow_modules() -> None:
-    """Bytecode for the modules the sandbox re-imports at every run, as an
-    installed package has: with PYTHONDONTWRITEBYTECODE set and no .pyc, each
-    order run compiled workflows/order.py and kernel.py again (~4 ms of CPU)."""
-    import compileall
-
-    for package in ("workflows", "benchmarks", "domain", "activities"):
-        compileall.compile_dir(repo() / package, quiet=1)
-
-
 def floor_worker(client: Client, queue: str, sandboxed: bool, business: list) -> Worker:
     """The floors' worker: the floors' workflows, the no-op activity and the
     order's real business activities (`business`)."""
@@ -540,53 +500,6 @@ def summarize_profile(raw: Path, label: str, runs: int, top: int = 12, unit: str
     print(f"  top {top} functions by own time:")
     for f, c in own.most_common(top):
         print(f"  {100 * c / total:5.1f}%  {f}")
-
-
-# --------------------------------------------------------------- the dev stack
-def free_ports(count: int) -> list[int]:
-    with ExitStack() as stack:
-        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-
-
-def start_dev_stack(data_dir: Path) -> tuple[subprocess.Popen, str, str]:
-    api, temporal, ui, sim = free_ports(4)
-    # Never reach the user's own database, Temporal or ports through inherited settings.
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("SOPFLOW_") and k not in ("DATABASE_URL", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE")}  # fmt: skip
-    args = [sys.executable, "-m", "sopflow", "dev", "--data-dir", str(data_dir), "--api-port", str(api),
-            "--temporal-port", str(temporal), "--ui-port", str(ui), "--sim-port", str(sim)]  # fmt: skip
-    log = open(data_dir / "dev.log", "wb")  # noqa: SIM115 — the child owns it
-    proc = subprocess.Popen(
-        args, cwd=repo(), env=env, stdout=log, stderr=log, start_new_session=True
-    )
-    return proc, f"http://127.0.0.1:{api}", f"127.0.0.1:{temporal}", sim
-
-
-async def wait_healthy(api_url: str, proc: subprocess.Popen | None, seconds: float = 180) -> None:
-    async with httpx.AsyncClient(base_url=api_url, timeout=5) as http:
-        for _ in range(int(seconds / 0.25)):
-            if proc is not None and proc.poll() is not None:
-                raise RuntimeError(f"the dev stack exited with {proc.returncode}")
-            try:
-                if (await http.get("/health")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.25)
-    raise TimeoutError(f"{api_url}/health did not answer 200 within {seconds:.0f} s")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 # ---------------------------------------------------------------------- report
@@ -908,31 +821,10 @@ def main() -> None:
             benchmark(args, args.api_url.rstrip("/"), keys, args.temporal_address, Stack(), where)
         )
         return
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops the stack
-    data_dir = Path(tempfile.mkdtemp(prefix="sopflow-bench-"))
-    proc, api_url, address, sim_port = start_dev_stack(data_dir)
-    try:
-        print(f"starting a dev stack in {data_dir} (API {api_url}, Temporal {address})", flush=True)
-        started = time.perf_counter()
-        asyncio.run(wait_healthy(api_url, proc))
-        print(f"healthy after {time.perf_counter() - started:.0f} s", flush=True)
-        keys = json.loads((data_dir / "demo-keys.json").read_text())
-        import pgserver
-
-        # The stack's embedded PostgreSQL, joined (not stopped when this script leaves).
-        database_url = pgserver.get_server(data_dir / "postgres", cleanup_mode=None).get_uri()
-        where = Where(database_url, f"http://127.0.0.1:{sim_port}", "sopflow")
-        asyncio.run(benchmark(args, api_url, keys, address, Stack(proc, data_dir), where))
-    except Exception:
-        print(f"--- last lines of {data_dir / 'dev.log'}:", file=sys.stderr)
-        print(
-            "\n".join((data_dir / "dev.log").read_text(errors="replace").splitlines()[-30:]),
-            file=sys.stderr,
-        )
-        raise
-    finally:
-        stop(proc)
-        shutil.rmtree(data_dir, ignore_errors=True)
+    with own_stack() as own:
+        where = Where(own.database_url, own.sim_url, "sopflow")
+        stack = Stack(own.proc, own.data_dir)
+        asyncio.run(benchmark(args, own.api_url, own.keys, own.address, stack, where))
 
 
 if __name__ == "__main__":
