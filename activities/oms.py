@@ -1,4 +1,5 @@
-"""Sterling OMS: the client and the activities that create, confirm and release orders."""
+"""Sterling OMS: the client and the activities that create, update, confirm, release and
+cancel orders."""
 
 from __future__ import annotations
 
@@ -91,6 +92,12 @@ class OmsClient(SystemClient):
             "POST", f"/orders/{oms_order_id}/release", OmsRelease, idempotency_key=idempotency_key
         )
 
+    async def cancel_order(self, oms_order_id: str, idempotency_key: str) -> OmsOrder:
+        """Cancel (the buyer withdrew the PO); cancelling a cancelled order is a no-op."""
+        return await self.request(
+            "POST", f"/orders/{oms_order_id}/cancel", OmsOrder, idempotency_key=idempotency_key
+        )
+
 
 class OmsActivities:
     def __init__(self, client: OmsClient) -> None:
@@ -147,3 +154,12 @@ class OmsActivities:
             iseries_order_id=release.iseries_order_id,
         )
         return release
+
+    @activity.defn(name=contract.CANCEL_ORDER.name)
+    async def cancel_order(self, req: OmsOrderAction) -> OmsOrderRef:
+        oms_order_id = req.oms_order_id
+        cancelled = await self.client.cancel_order(oms_order_id, req.idempotency_key)
+        activity_logger().info(
+            "oms order cancelled", oms_order_id=oms_order_id, status=cancelled.status
+        )
+        return OmsOrderRef(oms_order_id=cancelled.oms_order_id, status=cancelled.status)

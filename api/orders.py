@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError, computed_field
 from temporalio.client import (
     Client,
+    WorkflowHandle,
     WorkflowUpdateHandle,
     WorkflowUpdateRPCTimeoutOrCancelledError,
     WorkflowUpdateStage,
@@ -37,6 +38,8 @@ from domain.identity import Actor, Role
 from domain.order import delivery
 from domain.order.cxml import CxmlError, CxmlOrderRequest, parse_order_request
 from domain.order.models import (
+    BuyerCancel,
+    BuyerChange,
     Invoice,
     OrderStatus,
     OrderView,
@@ -300,19 +303,11 @@ async def _submit_cxml(request: Request, body: bytes, actor: Actor) -> Response:
         doc = parse_order_request(body, settings.max_order_bytes)
         account_number = await _cxml_buyer(request, doc)
         await _check_key_binding(request, account_number)
-        if doc.request_type != "new":
-            # cXML 450: "Not Implemented". Changes and cancellations arrive with
-            # the hold-resolution work; until then a person handles them.
-            return cxml_response(
-                450,
-                "Not Implemented",
-                f"OrderRequest type '{doc.request_type}' is not accepted yet; "
-                "contact the customer service center",
-                headers=None,
-            )
         order = doc.to_purchase_order(account_number)
     except CxmlError as exc:
         return cxml_response(exc.status, "Bad Request", exc.text)
+    if doc.request_type != "new":
+        return await _buyer_change(request, doc.request_type, order, actor)
     accepted = await _start(request, order, actor)
     return cxml_response(
         200,
@@ -320,6 +315,60 @@ async def _submit_cxml(request: Request, body: bytes, actor: Actor) -> Response:
         f"{'Accepted' if accepted.created else 'Already received'}: {accepted.order_id}",
         headers={"X-Order-Id": quote(accepted.order_id, safe="")},
     )
+
+
+async def _buyer_change(
+    request: Request, request_type: str, order: PurchaseOrder, actor: Actor
+) -> Response:
+    """cXML type="update" (the changed PO replaces the order's lines) or "delete"
+    (the PO is withdrawn) for a running order: 200 when taken (a resent document,
+    same payloadID, answers the same), 404 for an unknown order, 409 with the
+    reason once it has shipped or can no longer change, 403 for a wrong role."""
+    settings: Settings = request.app.state.settings
+    handle = request.app.state.temporal.get_workflow_handle(order.workflow_id)
+    payload_id = order.payload_id or ""
+    try:
+        with workflow_errors(order.workflow_id):
+            try:
+                async with asyncio.timeout(settings.update_wait.total_seconds()):
+                    if request_type == "update":
+                        result = await handle.execute_update(
+                            OrderWorkflow.change_order,
+                            BuyerChange(actor=actor, order=order),
+                            rpc_timeout=settings.update_wait,
+                        )
+                    else:
+                        result = await handle.execute_update(
+                            OrderWorkflow.cancel_order,
+                            BuyerCancel(actor=actor, payload_id=payload_id),
+                            rpc_timeout=settings.update_wait,
+                        )
+            except TimeoutError:
+                raise unavailable(order.workflow_id) from None
+    except ApiError as exc:
+        # A cancel resent once the order has closed: it stays cancelled.
+        if (exc.status, request_type) != (409, "delete") or (
+            await _order_status(handle) != OrderStatus.CANCELLED.value
+        ):
+            raise
+        return _buyer_answer(order.workflow_id, f"Already cancelled: {order.workflow_id}")
+    if request_type == "update":
+        holds = ", ".join(sorted({h.code.value for h in result.holds}))
+        text = f"Updated: {order.workflow_id}" + (f" (on hold: {holds})" if holds else "")
+    else:
+        text = f"Cancelled: {order.workflow_id}"
+    if not result.applied:
+        text = f"Already received. {text}"
+    return _buyer_answer(order.workflow_id, text)
+
+
+async def _order_status(handle: WorkflowHandle) -> str | None:
+    described = await handle.describe()
+    return described.typed_search_attributes.get(search.ORDER_STATUS)
+
+
+def _buyer_answer(order_id: str, text: str) -> Response:
+    return cxml_response(200, "OK", text, headers={"X-Order-Id": quote(order_id, safe="")})
 
 
 @router.get("", response_model=OrderList, summary="List orders from the read model")

@@ -26,6 +26,7 @@ REFUSAL_STATUS = {
     "Conflict": 409,
     "InvalidDecision": 422,
     "HoldNotCured": 422,
+    "InvalidChange": 422,
 }
 
 

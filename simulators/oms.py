@@ -1,5 +1,5 @@
 """Sterling OMS stand-in: orders are created (draft or confirmed), edited,
-confirmed, and released to iSeries."""
+confirmed, released to iSeries, and cancelled."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ class OmsOrder(BaseModel):
     po_number: str
     branch_id: str | None
     currency: str
-    status: Literal["draft", "confirmed", "released"]
+    status: Literal["draft", "confirmed", "released", "cancelled"]
     lines: list[Line]
     test: bool
     iseries_order_id: str | None = None
@@ -90,8 +90,25 @@ class OmsState:
         self.orders[order.oms_order_id] = order
         return order
 
-    def confirm(self, oms_order_id: str) -> OmsOrder:
+    def open_order(self, oms_order_id: str) -> OmsOrder:
+        """An order that may still change: a cancelled one may not."""
         order = self.order(oms_order_id)
+        if order.status == "cancelled":
+            raise HTTPException(409, detail=f"order {oms_order_id} is cancelled")
+        return order
+
+    def cancel(self, oms_order_id: str) -> OmsOrder:
+        """The buyer withdrew the PO. Cancelling again answers the same."""
+        order = self.order(oms_order_id)
+        if order.status != "cancelled":
+            order = order.model_copy(
+                update={"status": "cancelled", "updated_at": datetime.now(UTC)}
+            )
+            self.orders[oms_order_id] = order
+        return order
+
+    def confirm(self, oms_order_id: str) -> OmsOrder:
+        order = self.open_order(oms_order_id)
         if order.status == "draft":
             problem = _unresolved(order.lines)
             if problem:
@@ -103,7 +120,7 @@ class OmsState:
         return order
 
     def release(self, oms_order_id: str, branch_system: iseries.IseriesState) -> Release:
-        order = self.order(oms_order_id)
+        order = self.open_order(oms_order_id)
         # An order is released once: asking again answers with the same iSeries order.
         if order.iseries_order_id is not None:
             return Release(oms_order_id=oms_order_id, iseries_order_id=order.iseries_order_id)
@@ -156,7 +173,7 @@ async def get_order(oms_order_id: str, request: Request) -> OmsOrder:
 
 @router.patch("/orders/{oms_order_id}")
 async def update_order(oms_order_id: str, body: OrderPatch, request: Request) -> OmsOrder:
-    order = _state(request).order(oms_order_id)
+    order = _state(request).open_order(oms_order_id)
     changes = {field: getattr(body, field) for field in body.model_fields_set}
     if "lines" in changes and body.lines is None:
         raise HTTPException(422, detail="lines cannot be null")
@@ -187,3 +204,9 @@ async def release_order(oms_order_id: str, request: Request, key: Idempotent) ->
     return key.once(
         state.keys, None, lambda: state.release(oms_order_id, request.app.state.sim.iseries)
     )
+
+
+@router.post("/orders/{oms_order_id}/cancel")
+async def cancel_order(oms_order_id: str, request: Request, key: Idempotent) -> OmsOrder:
+    state = _state(request)
+    return key.once(state.keys, None, lambda: state.cancel(oms_order_id))

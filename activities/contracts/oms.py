@@ -1,4 +1,4 @@
-"""Sterling OMS: create, update, confirm and release orders."""
+"""Sterling OMS: create, update, confirm, release and cancel orders."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ class OmsUpdateOrder(BaseModel):
 
 
 class OmsOrderAction(BaseModel):
-    """Confirm or release: one attempt of the operation is one key."""
+    """Confirm, release or cancel: one attempt of the operation is one key."""
 
     idempotency_key: str
     oms_order_id: str
@@ -64,3 +64,4 @@ CREATE_ORDER = system_call("oms.create_order", OmsCreateOrder, OmsOrderRef, SYST
 UPDATE_ORDER = system_call("oms.update_order", OmsUpdateOrder, OmsOrderRef, SYSTEM)
 CONFIRM_ORDER = system_call("oms.confirm_order", OmsOrderAction, OmsOrderRef, SYSTEM)
 RELEASE_ORDER = system_call("oms.release_order", OmsOrderAction, OmsRelease, SYSTEM)
+CANCEL_ORDER = system_call("oms.cancel_order", OmsOrderAction, OmsOrderRef, SYSTEM)

@@ -262,6 +262,8 @@ class OrderView(BaseModel):
     delivered: dict[int, Decimal] = {}
     shipments: list[Shipment] = []
     invoices: list[Invoice] = []
+    # The buyer's change and cancel documents (cXML payloadIDs) the order took.
+    buyer_changes: list[str] = []
     audit: list[AuditEntry] = []
 
 
@@ -270,6 +272,43 @@ class ShipmentReport(BaseModel):
 
     actor: Actor
     shipment: Shipment
+
+
+# ------------------------------------------------------------ buyer changes
+
+
+class BuyerChange(BaseModel):
+    """The buyer sends the PO again, changed (cXML OrderRequest type="update"):
+    its lines replace the order's. `order.payload_id` names the document."""
+
+    actor: Actor
+    order: PurchaseOrder
+
+
+class BuyerCancel(BaseModel):
+    """The buyer withdraws the PO (cXML OrderRequest type="delete")."""
+
+    actor: Actor
+    payload_id: str = Field(min_length=1, max_length=200)
+
+
+class BuyerChangeResult(BaseModel):
+    """What a buyer's change or cancel left: the order's status and open holds."""
+
+    order_id: str
+    status: OrderStatus
+    holds: list[Hold] = []
+    # False when this document (same payloadID) had already been taken.
+    applied: bool = True
+
+
+# Until the pick ticket prints a buyer may change the order; until something
+# ships, cancel it. A change is taken while the order waits on its holds (a
+# confirmed order is already on its way to the branch, see workflows/order.py).
+BUYER_CHANGEABLE = frozenset({OrderStatus.RECEIVED, OrderStatus.ON_HOLD})
+BUYER_CANCELLABLE = frozenset(
+    {OrderStatus.RECEIVED, OrderStatus.ON_HOLD, OrderStatus.CONFIRMED, OrderStatus.RELEASED}
+)
 
 
 # What people and systems may do to an order, and when (the workflow's
@@ -281,5 +320,7 @@ MOVES = TransitionTable(
             allowed_in=frozenset({OrderStatus.RELEASED, OrderStatus.PARTIALLY_SHIPPED}),
             roles=frozenset({Role.BRANCH_MANAGER, Role.SYSTEM}),
         ),
+        Move("change_order", allowed_in=BUYER_CHANGEABLE, roles=frozenset({Role.SYSTEM})),
+        Move("cancel_order", allowed_in=BUYER_CANCELLABLE, roles=frozenset({Role.SYSTEM})),
     ]
 )

@@ -47,6 +47,9 @@ BRANCHES = {
     "order-price-escalated-and-approved",
     "order-part-mapped",
     "order-price-confirmed-by-quote",
+    "order-changed-by-buyer",
+    "order-cancelled-by-buyer-on-hold",
+    "order-cancelled-by-buyer-released",
     "order-sla-breached",
 }
 

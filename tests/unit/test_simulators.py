@@ -128,6 +128,22 @@ async def test_oms_release_flow_creates_the_iseries_order_once(http):
     assert (await http.get(f"/oms/orders/{oms_id}")).json()["status"] == "released"
 
 
+async def test_oms_cancel_is_idempotent_and_a_cancelled_order_stays_as_it_is(http):
+    oms_id = (await create_order(http)).json()["oms_order_id"]
+    first = await post(http, f"/oms/orders/{oms_id}/cancel", "cancel-1")
+    again = await post(http, f"/oms/orders/{oms_id}/cancel", "cancel-1")
+    other_key = await post(http, f"/oms/orders/{oms_id}/cancel", "cancel-2")
+    assert first.status_code == again.status_code == other_key.status_code == 200
+    assert first.json()["status"] == other_key.json()["status"] == "cancelled"
+    assert (await http.post(f"/oms/orders/{oms_id}/cancel")).status_code == 400  # no key
+    for path in ("confirm", "release"):
+        refused = await post(http, f"/oms/orders/{oms_id}/{path}", f"{path}-1")
+        assert refused.status_code == 409 and "cancelled" in refused.json()["detail"]
+    patched = await http.patch(f"/oms/orders/{oms_id}", json={"branch_id": "BR-X"})
+    assert patched.status_code == 409
+    assert (await post(http, "/oms/orders/OMS-999999/cancel", "cancel-3")).status_code == 404
+
+
 async def test_oms_release_and_confirm_need_an_idempotency_key(http):
     oms_id = (await create_order(http)).json()["oms_order_id"]
     no_key = await http.post(f"/oms/orders/{oms_id}/confirm")
