@@ -10,7 +10,14 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field, ValidationError, computed_field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    computed_field,
+)
 from temporalio.client import (
     Client,
     WorkflowHandle,
@@ -30,6 +37,7 @@ from api import consistency
 from api.auth import current_actor, require
 from api.errors import ApiError, ErrorBody, cxml_response, wants_cxml
 from api.paging import Limit, Offset
+from api.tasks import _run_update as run_update
 from api.temporal_calls import unavailable, workflow_errors
 from db import read_model, reference
 from db.keys import UNKNOWN_SECRET_HASH, key_may_submit_for, shared_secret_matches
@@ -40,11 +48,18 @@ from domain.order.cxml import CxmlError, CxmlOrderRequest, parse_order_request
 from domain.order.models import (
     BuyerCancel,
     BuyerChange,
+    EditLine,
+    EditRequest,
+    ErrorCategory,
+    ErrorFlag,
+    FlagError,
     Invoice,
     OrderStatus,
     OrderView,
+    Platform,
     ProofOfDelivery,
     PurchaseOrder,
+    RequestEdit,
     Shipment,
     ShipmentLine,
     ShipmentReport,
@@ -515,3 +530,86 @@ async def report_shipment(
         ).model_dump(mode="json"),
         status_code=202,
     )
+
+
+# ------------------------------------------------ flags and branch edits
+
+
+class FlagIn(BaseModel):
+    """A rep's flag on an order's error: systemic (IT, a platform) or human."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: ErrorCategory
+    platform: Platform
+    comment: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class EditRequestIn(BaseModel):
+    """A branch manager's edit: new quantities for lines on the order, new lines."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lines: list[EditLine] = Field(min_length=1, max_length=100)
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class UpdateProcessing(BaseModel):
+    """Taken by the order, not finished within the update wait: read the order."""
+
+    status: Literal["processing"] = "processing"
+    order_id: str
+    href: str
+
+
+def _processing(order_id: str) -> JSONResponse:
+    body = UpdateProcessing(order_id=order_id, href=order_href(order_id))
+    return JSONResponse(body.model_dump(mode="json"), status_code=202)
+
+
+_UPDATE_REFUSALS: dict[int | str, dict] = {
+    202: {"model": UpdateProcessing, "description": "taken, still being recorded"},
+    404: {"model": ErrorBody, "description": "no such order"},
+    409: {"model": ErrorBody, "description": "the order is not in a state that allows it"},
+}
+
+
+@router.post(
+    "/{order_id:path}/flags",
+    response_model=ErrorFlag,
+    status_code=201,
+    summary="Flag the order's error as systemic or human (a systemic one is the team lead's task)",
+    responses={403: {"model": ErrorBody, "description": "only an account rep"}, **_UPDATE_REFUSALS},
+)
+async def flag_error(
+    request: Request,
+    order_id: str,
+    body: FlagIn,
+    actor: Annotated[Actor, Depends(require(Role.ACCOUNT_REP))],
+) -> ErrorFlag | JSONResponse:
+    _check_order_id(order_id)
+    flag = FlagError(actor=actor, **body.model_dump())
+    recorded = await run_update(request, order_id, "flag_error", flag, ErrorFlag)
+    return recorded if recorded is not None else _processing(order_id)
+
+
+@router.post(
+    "/{order_id:path}/edit-requests",
+    response_model=EditRequest,
+    status_code=201,
+    summary="Ask for an edit once the pick ticket has printed (the rep applies it)",
+    responses={
+        403: {"model": ErrorBody, "description": "only a branch manager"},
+        **_UPDATE_REFUSALS,
+    },
+)
+async def request_edit(
+    request: Request,
+    order_id: str,
+    body: EditRequestIn,
+    actor: Annotated[Actor, Depends(require(Role.BRANCH_MANAGER))],
+) -> EditRequest | JSONResponse:
+    _check_order_id(order_id)
+    edit = RequestEdit(actor=actor, lines=body.lines, reason=body.reason)
+    recorded = await run_update(request, order_id, "request_edit", edit, EditRequest)
+    return recorded if recorded is not None else _processing(order_id)

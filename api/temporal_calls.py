@@ -27,6 +27,7 @@ REFUSAL_STATUS = {
     "InvalidDecision": 422,
     "HoldNotCured": 422,
     "InvalidChange": 422,
+    "InvalidEdit": 422,
 }
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TypeVar
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from domain.identity import Actor, Role
 from domain.records import AuditEntry
@@ -242,6 +242,113 @@ class Invoice(BaseModel):
     issued_at: datetime
 
 
+# ------------------------------------------------ flags and branch edits
+
+
+class ErrorCategory(StrEnum):
+    """Who caused an error: a system (IT) or a person. Feeds the weekly review."""
+
+    SYSTEMIC = "systemic"
+    HUMAN = "human"
+
+
+class Platform(StrEnum):
+    STERLING_OMS = "sterling_oms"
+    CONEXIOM = "conexiom"
+    OTHER = "other"
+
+
+class FlagError(BaseModel):
+    """A rep flags an error on the order (the `flag_error` Update)."""
+
+    actor: Actor
+    category: ErrorCategory
+    platform: Platform
+    comment: str = ""
+
+
+class ErrorFlag(BaseModel):
+    """A flag as the order records it; a systemic one is the team lead's task."""
+
+    flag_id: str
+    category: ErrorCategory
+    platform: Platform
+    comment: str
+    flagged_by: str
+    flagged_at: datetime
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    acknowledgement: str = ""
+
+
+class EditLine(BaseModel):
+    """One line of a branch's edit: a new quantity for a line on the order
+    (`line_number`, `quantity`), or a new line (a part, quantity, unit, price)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    line_number: int | None = Field(default=None, ge=1, description="a line on the order")
+    customer_part_number: str = Field(default="", max_length=80)
+    supplier_part_id: str | None = Field(default=None, min_length=1, max_length=80)
+    quantity: Decimal = Field(gt=0, le=MAX_AMOUNT)
+    uom: str | None = Field(default=None, min_length=1, max_length=10)
+    unit_price: Decimal | None = Field(default=None, ge=0, le=MAX_AMOUNT)
+
+    @model_validator(mode="after")
+    def _change_or_new_line(self) -> EditLine:
+        if self.line_number is not None:
+            if (
+                self.customer_part_number
+                or self.supplier_part_id
+                or self.uom
+                or self.unit_price is not None
+            ):
+                raise ValueError(
+                    f"line {self.line_number}: a change to a line on the order sets its "
+                    "quantity only"
+                )
+        else:
+            if not self.customer_part_number and not self.supplier_part_id:
+                raise ValueError("a new line needs a customer_part_number or a supplier_part_id")
+            if self.uom is None or self.unit_price is None:
+                raise ValueError("a new line needs a uom and a unit_price")
+        return refuse_nul(self)
+
+
+class RequestEdit(BaseModel):
+    """The branch manager asks for an edit once the pick ticket has printed."""
+
+    actor: Actor
+    lines: list[EditLine] = Field(min_length=1, max_length=100)
+    reason: str = ""
+
+
+class EditStatus(StrEnum):
+    REQUESTED = "requested"
+    APPLIED = "applied"
+    REJECTED = "rejected"
+
+
+class EditRequest(BaseModel):
+    """A branch's edit as the order records it, with its outcome."""
+
+    request_id: str
+    reason: str
+    requested_by: str
+    requested_at: datetime
+    # A line on the order → its new quantity (in the line's unit as it stands).
+    quantities: dict[int, Decimal] = {}
+    # New lines, numbered after every line the order has had.
+    new_lines: list[OrderLine] = []
+    status: EditStatus = EditStatus.REQUESTED
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    root_cause: ErrorCategory | None = None
+    # What the branch manager reads: applied (new pick ticket) or why not.
+    outcome: str = ""
+    pick_ticket_id: str | None = None
+
+
 class OrderView(BaseModel):
     """What `GET /orders/{id}` and the workflow's query return."""
 
@@ -262,6 +369,8 @@ class OrderView(BaseModel):
     delivered: dict[int, Decimal] = {}
     shipments: list[Shipment] = []
     invoices: list[Invoice] = []
+    flags: list[ErrorFlag] = []
+    edit_requests: list[EditRequest] = []
     # The buyer's change and cancel documents (cXML payloadIDs) the order took.
     buyer_changes: list[str] = []
     audit: list[AuditEntry] = []
@@ -322,5 +431,36 @@ MOVES = TransitionTable(
         ),
         Move("change_order", allowed_in=BUYER_CHANGEABLE, roles=frozenset({Role.SYSTEM})),
         Move("cancel_order", allowed_in=BUYER_CANCELLABLE, roles=frozenset({Role.SYSTEM})),
+        Move(
+            "flag_error",
+            allowed_in=frozenset(
+                {
+                    OrderStatus.RECEIVED,
+                    OrderStatus.ON_HOLD,
+                    OrderStatus.CONFIRMED,
+                    OrderStatus.RELEASED,
+                    OrderStatus.PARTIALLY_SHIPPED,
+                }
+            ),
+            roles=frozenset({Role.ACCOUNT_REP}),
+            needs_comment=True,
+        ),
+        # Once the pick ticket has printed, until the last line has shipped.
+        Move(
+            "request_edit",
+            allowed_in=frozenset({OrderStatus.RELEASED, OrderStatus.PARTIALLY_SHIPPED}),
+            roles=frozenset({Role.BRANCH_MANAGER}),
+            needs_comment=True,
+        ),
+        Move(
+            "apply_edit",
+            allowed_in=frozenset({OrderStatus.RELEASED, OrderStatus.PARTIALLY_SHIPPED}),
+            roles=frozenset({Role.ACCOUNT_REP}),
+        ),
+        Move(
+            "reject_edit",
+            allowed_in=frozenset({OrderStatus.RELEASED, OrderStatus.PARTIALLY_SHIPPED}),
+            roles=frozenset({Role.ACCOUNT_REP}),
+        ),
     ]
 )

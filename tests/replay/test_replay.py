@@ -50,6 +50,9 @@ BRANCHES = {
     "order-changed-by-buyer",
     "order-cancelled-by-buyer-on-hold",
     "order-cancelled-by-buyer-released",
+    "order-flagged-systemic-acknowledged",
+    "order-branch-edit-applied",
+    "order-branch-edit-refused-and-rejected",
     "order-sla-breached",
 }
 
