@@ -378,8 +378,9 @@ class OrderWorkflow(SopWorkflow):
             d.actor,
             "hold resolved",
             f"{what}: {d.decision} {fields.model_dump(mode='json', exclude={'comment'}) or ''}"
-            + (f"; {d.comment}" if d.comment else "")
-            + (f"; {fields.comment}" if getattr(fields, "comment", None) else ""),
+            + (
+                f"; {comment}" if (comment := getattr(fields, "comment", None) or d.comment) else ""
+            ),
         )
         if key in st.escalated:
             st.escalated.remove(key)
@@ -1141,8 +1142,13 @@ class OrderWorkflow(SopWorkflow):
             lines.append(f"OMS order: {st.oms_order_id}")
         if st.helpdesk_ticket_id:
             lines.append(f"Helpdesk ticket: {st.helpdesk_ticket_id}")
+        holders = {
+            (t.payload.get("code"), t.payload.get("line_number")): t.assignee or t.queue or t.role
+            for t in st.open_tasks
+        }
         for hold in st.holds:
-            lines.append(f"- hold {hold.code.value}: {hold.reason}")
+            who = holders.get((hold.code.value, hold.line_number), "nobody yet")
+            lines.append(f"- hold {hold.code.value}: {hold.reason} — with {who}")
         if st.shipments:
             left = delivery.outstanding(self._current(), self._delivered())
             lines.append(
