@@ -21,9 +21,6 @@ from pydantic import (
 from temporalio.client import (
     Client,
     WorkflowHandle,
-    WorkflowUpdateHandle,
-    WorkflowUpdateRPCTimeoutOrCancelledError,
-    WorkflowUpdateStage,
 )
 from temporalio.common import (
     SearchAttributePair,
@@ -37,8 +34,7 @@ from api import consistency
 from api.auth import current_actor, require
 from api.errors import ApiError, ErrorBody, cxml_response, wants_cxml
 from api.paging import Limit, Offset
-from api.tasks import _run_update as run_update
-from api.temporal_calls import unavailable, workflow_errors
+from api.temporal_calls import run_update, unavailable, workflow_errors
 from db import read_model, reference
 from db.keys import UNKNOWN_SECRET_HASH, key_may_submit_for, shared_secret_matches
 from domain import search
@@ -500,22 +496,9 @@ async def report_shipment(
     _check_order_id(order_id)
     wait = request.app.state.settings.update_wait
     report = ShipmentReport(actor=actor, shipment=shipment.to_shipment())
-    handle = request.app.state.temporal.get_workflow_handle(order_id)
-    update: WorkflowUpdateHandle[Invoice] | None = None
-    with workflow_errors(order_id):
-        try:
-            async with asyncio.timeout(wait.total_seconds()):
-                # Accepted = the validator passed and the report is in the order's history.
-                update = await handle.start_update(
-                    OrderWorkflow.report_shipment,
-                    report,
-                    wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-                    rpc_timeout=wait,
-                )
-                return await update.result(rpc_timeout=wait)
-        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
-            if update is None:
-                raise unavailable(order_id) from None
+    invoice = await run_update(request, order_id, "report_shipment", report, Invoice)
+    if invoice is not None:
+        return invoice
     shipment_id = report.shipment.shipment_id
     return JSONResponse(
         ShipmentProcessing(

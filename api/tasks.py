@@ -8,10 +8,9 @@ holding its role; an operator sees every task."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Depends, Query, Request
@@ -24,16 +23,11 @@ from pydantic import (
     ValidationError,
     computed_field,
 )
-from temporalio.client import (
-    WorkflowUpdateHandle,
-    WorkflowUpdateRPCTimeoutOrCancelledError,
-    WorkflowUpdateStage,
-)
 
 from api.auth import current_actor
 from api.errors import ApiError, ErrorBody
 from api.paging import Limit, Offset
-from api.temporal_calls import unavailable, workflow_errors
+from api.temporal_calls import run_update
 from db import read_model
 from domain.identity import Actor, Role
 from domain.records import HumanTask
@@ -186,35 +180,6 @@ async def get_task(
 
 # ------------------------------------------------------------------ moves
 
-R = TypeVar("R")
-
-
-async def _run_update(
-    request: Request, workflow_id: str, update: str, arg: BaseModel, result_type: type[R]
-) -> R | None:
-    """Run one of the workflow's Updates within the configured update wait: its
-    answer; a refusal (403/409/422 with the workflow's reason) at once; None when
-    the workflow accepted it (its validator passed) but the handler has not
-    answered in time; 503 when nothing was accepted in time."""
-    wait = request.app.state.settings.update_wait
-    handle = request.app.state.temporal.get_workflow_handle(workflow_id)
-    started: WorkflowUpdateHandle[R] | None = None
-    with workflow_errors(workflow_id):
-        try:
-            async with asyncio.timeout(wait.total_seconds()):
-                started = await handle.start_update(
-                    update,
-                    arg,
-                    wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-                    result_type=result_type,
-                    rpc_timeout=wait,
-                )
-                return await started.result(rpc_timeout=wait)
-        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
-            if started is None:
-                raise unavailable(workflow_id) from None
-    return None
-
 
 def _refuse_closed(row: Any) -> None:
     if row["closed_at"] is not None:
@@ -288,7 +253,7 @@ async def claim_task(
             "InvalidAssignee",
         )
     claim = TaskClaim(task_id=row["task_id"], actor=actor, assignee=assignee)
-    claimed = await _run_update(request, row["workflow_id"], "claim_task", claim, HumanTask)
+    claimed = await run_update(request, row["workflow_id"], "claim_task", claim, HumanTask)
     # Accepted is claimed (the handler sets the assignee before it writes the read
     # model); the workflow's answer is the task as it holds it now.
     item = TaskItem.from_row(row)
@@ -400,7 +365,7 @@ async def complete_task(
         fields=checked.model_dump(mode="json"),
         actor=actor,
     )
-    result = await _run_update(request, row["workflow_id"], "decide", move, DecisionResult)
+    result = await run_update(request, row["workflow_id"], "decide", move, DecisionResult)
     if result is not None:
         return result
     wait = request.app.state.settings.update_wait.total_seconds()

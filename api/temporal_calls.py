@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Iterator
+from typing import TypeVar
 
+from fastapi import Request
+from pydantic import BaseModel
 from temporalio.client import (
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
+    WorkflowUpdateHandle,
     WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
 )
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -60,3 +66,33 @@ def workflow_errors(workflow_id: str) -> Iterator[None]:
         if exc.status == RPCStatusCode.INVALID_ARGUMENT:
             raise ApiError(400, f"{workflow_id}: {exc.message}", "BadRequest") from None
         raise unavailable(workflow_id) from None
+
+
+R = TypeVar("R")
+
+
+async def run_update(
+    request: Request, workflow_id: str, update: str, arg: BaseModel, result_type: type[R]
+) -> R | None:
+    """Run one of the workflow's Updates within the configured update wait: its
+    answer; a refusal (403/409/422 with the workflow's reason) at once; None when
+    the workflow accepted it (its validator passed) but the handler has not
+    answered in time; 503 when nothing was accepted in time."""
+    wait = request.app.state.settings.update_wait
+    handle = request.app.state.temporal.get_workflow_handle(workflow_id)
+    started: WorkflowUpdateHandle[R] | None = None
+    with workflow_errors(workflow_id):
+        try:
+            async with asyncio.timeout(wait.total_seconds()):
+                started = await handle.start_update(
+                    update,
+                    arg,
+                    wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                    result_type=result_type,
+                    rpc_timeout=wait,
+                )
+                return await started.result(rpc_timeout=wait)
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            if started is None:
+                raise unavailable(workflow_id) from None
+    return None
