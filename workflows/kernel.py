@@ -96,6 +96,8 @@ class SopWorkflow:
     """The base of every SOP workflow (see the module docstring)."""
 
     kind: ClassVar[str]  # its status search attribute is search.STATUS_BY_KIND[kind]
+    # Where a task goes when nobody is named for it (else: anyone with its role).
+    default_queue: ClassVar[str | None] = None
 
     state: Any  # the workflow's own KernelState subclass
     policy: KernelPolicy
@@ -198,6 +200,7 @@ class SopWorkflow:
     ) -> str:
         """A person is now waited on: a task in their queue (or their role's)."""
         task_id = f"{self.task_prefix()}{name}"
+        queue = queue or (None if assignee else self.default_queue)
         if any(t.task_id == task_id for t in self.state.open_tasks):
             return task_id
         self.state.open_tasks.append(

@@ -79,6 +79,7 @@ SLA = "hold-sla-and-attributes"
 @workflow.defn
 class OrderWorkflow(SopWorkflow):
     kind = "order"
+    default_queue = "csc"
     state: OrderState
 
     @workflow.init
@@ -309,7 +310,6 @@ class OrderWorkflow(SopWorkflow):
                 kind=kind,
                 role=role,
                 assignee=assignee,
-                queue=None if assignee else "csc",
                 due_at=st.sla_due_at,
                 payload=hold.model_dump(mode="json"),
             )
@@ -436,7 +436,6 @@ class OrderWorkflow(SopWorkflow):
                     kind="sla_breach",
                     role=Role.TEAM_LEAD,
                     assignee=st.team_lead_id,
-                    queue=None if st.team_lead_id else "csc",
                     due_at=None,
                     payload={"holds": [h.model_dump(mode="json") for h in st.holds]},
                 )
@@ -507,7 +506,6 @@ class OrderWorkflow(SopWorkflow):
                 kind="systemic_error",
                 role=Role.TEAM_LEAD,
                 assignee=st.team_lead_id,
-                queue=None if st.team_lead_id else "csc",
                 due_at=None,
                 payload=recorded.model_dump(mode="json"),
             )
@@ -554,7 +552,6 @@ class OrderWorkflow(SopWorkflow):
             kind="branch_edit",
             role=Role.ACCOUNT_REP,
             assignee=st.rep_id,
-            queue=None if st.rep_id else "csc",
             due_at=None,
             payload=request.model_dump(mode="json"),
         )

@@ -51,14 +51,20 @@ def notification_retry() -> RetryPolicy:
     )
 
 
-def system_call(name: str, input: type[I], output: type[O], system: str) -> ActivityContract[I, O]:
-    """A call to a system of record over HTTP: the client's own 10 s timeout
-    plus headroom per try, retried until the workflow calls it an outage."""
+def system_call(
+    name: str,
+    input: type[I],
+    output: type[O],
+    system: str,
+    start_to_close: timedelta = timedelta(seconds=30),
+) -> ActivityContract[I, O]:
+    """A call to a system of record (by default over HTTP: the client's own 10 s
+    timeout plus headroom per try), retried until the workflow calls it an outage."""
     return ActivityContract(
         name=name,
         input=input,
         output=output,
         system=system,
-        start_to_close=timedelta(seconds=30),
+        start_to_close=start_to_close,
         retry=system_retry(),
     )

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from pydantic import BaseModel, Field
 
-from activities.contracts import ActivityContract, system_retry
+from activities.contracts import system_call
 from domain.identity import Actor
 from domain.order.fixes import LineFix, OrderFixes, PriceEvidence
 from domain.order.models import PurchaseOrder, ResolvedLine, ValidationResult
@@ -35,18 +35,18 @@ UNKNOWN_PART = "UnknownPart"  # add_cross_reference: no such part, or inactive
 CROSS_REFERENCE_CONFLICT = "CrossReferenceConflict"  # the number maps to another part
 
 
+# Our own PostgreSQL: a few queries per try.
+DATABASE = "postgres"
+_TRY = timedelta(seconds=20)
+
+
 class ValidateOrder(BaseModel):
     order: PurchaseOrder
     default_sla: timedelta
 
 
-VALIDATE_ORDER = ActivityContract(
-    name="reference.validate_order",
-    input=ValidateOrder,
-    output=ValidationResult,
-    system="postgres",
-    start_to_close=timedelta(seconds=20),
-    retry=system_retry(),
+VALIDATE_ORDER = system_call(
+    "reference.validate_order", ValidateOrder, ValidationResult, DATABASE, _TRY
 )
 
 
@@ -58,13 +58,8 @@ class RecheckOrder(BaseModel):
     default_sla: timedelta
 
 
-RECHECK_ORDER = ActivityContract(
-    name="reference.recheck_order",
-    input=RecheckOrder,
-    output=ValidationResult,
-    system="postgres",
-    start_to_close=timedelta(seconds=20),
-    retry=system_retry(),
+RECHECK_ORDER = system_call(
+    "reference.recheck_order", RecheckOrder, ValidationResult, DATABASE, _TRY
 )
 
 
@@ -81,13 +76,8 @@ class PriceEvidenceFound(BaseModel):
     evidence: PriceEvidence | None = None
 
 
-FIND_PRICE_EVIDENCE = ActivityContract(
-    name="reference.find_price_evidence",
-    input=FindPriceEvidence,
-    output=PriceEvidenceFound,
-    system="postgres",
-    start_to_close=timedelta(seconds=20),
-    retry=system_retry(),
+FIND_PRICE_EVIDENCE = system_call(
+    "reference.find_price_evidence", FindPriceEvidence, PriceEvidenceFound, DATABASE, _TRY
 )
 
 
@@ -104,11 +94,6 @@ class CrossReferenceAdded(BaseModel):
     added: bool
 
 
-ADD_CROSS_REFERENCE = ActivityContract(
-    name="reference.add_cross_reference",
-    input=AddCrossReference,
-    output=CrossReferenceAdded,
-    system="postgres",
-    start_to_close=timedelta(seconds=20),
-    retry=system_retry(),
+ADD_CROSS_REFERENCE = system_call(
+    "reference.add_cross_reference", AddCrossReference, CrossReferenceAdded, DATABASE, _TRY
 )
