@@ -2,10 +2,11 @@
 roles: a PO with a wrong price and an unknown customer part lands on the rep's
 queue with a helpdesk ticket; the rep maps the part and escalates the price; the
 team lead approves the PO price; the order confirms, its ticket resolves, the
-pick ticket prints; the branch manager ships it and it completes. A second PO
-whose price matches an open quote confirms with no task. Wrong-role moves are
-refused with a reason, and every step is in the audit trail with its actor.
-(Branch edits are not part of the story yet.)"""
+pick ticket prints; the branch manager asks for an extra line, the rep applies
+it through its task and a new pick ticket prints; the branch manager sees the
+outcome on the order, ships it and it completes. A second PO whose price
+matches an open quote confirms with no task. Wrong-role moves are refused with
+a reason, and every step is in the audit trail with its actor."""
 
 from __future__ import annotations
 
@@ -129,12 +130,60 @@ async def test_a_held_po_worked_by_rep_team_lead_and_branch_to_completion(
     again = await complete(api, lead, escalation, decision="approve_po_price", comment="twice")
     assert again.status_code == 409, again.text
 
-    shipped = await api.post(
-        f"/orders/{order_id}/shipments",
-        json={"shipment_id": "RUN-1", "lines": EVERYTHING, "proof_of_delivery": POD},
-        headers=bearer(branch),
+    # The branch manager asks for an extra line; the rep may not ask for one.
+    extra = {
+        "lines": [
+            {"supplier_part_id": "PV-3300", "quantity": "2", "uom": "EA", "unit_price": "189.00"}
+        ],
+        "reason": "foreman needs two more valves",
+    }
+    refused = await api.post(f"/orders/{order_id}/edit-requests", json=extra, headers=bearer(rep))
+    assert refused.status_code == 403, refused.text
+    asked = await api.post(f"/orders/{order_id}/edit-requests", json=extra, headers=bearer(branch))
+    assert asked.status_code == 201, asked.text
+    assert (asked.json()["request_id"], asked.json()["status"]) == ("E1", "requested")
+    assert asked.json()["new_lines"][0]["line_number"] == 4
+
+    # The rep's task; the branch manager may not apply their own request.
+    edit_task = await task_in_queue(api, rep, order_id, "branch_edit")
+    assert (edit_task["role"], edit_task["assignee"]) == ("account_rep", "maria.lopez")
+    refused = await complete(
+        api, branch, edit_task, decision="apply_edit", root_cause="human", comment="mine"
     )
-    assert shipped.status_code == 201, shipped.text
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["detail"] == "this task is for the role account_rep"
+    applied = await complete(
+        api, rep, edit_task, decision="apply_edit", root_cause="human", comment="PO keyed short"
+    )
+    assert applied.status_code == 200, applied.text
+    assert applied.json()["status"] == "released"
+
+    # The branch manager reads the outcome on the order: a new pick ticket.
+    edited = (await api.get(f"/orders/{order_id}", headers=bearer(branch))).json()
+    (edit,) = edited["edit_requests"]
+    assert (edit["status"], edit["root_cause"], edit["decided_by"]) == (
+        "applied",
+        "human",
+        "maria.lopez",
+    )
+    assert edited["pick_ticket_id"] != released["pick_ticket_id"]
+    assert edit["pick_ticket_id"] == edited["pick_ticket_id"]
+    assert edit["outcome"] == f"applied; pick ticket {edited['pick_ticket_id']} printed at BR-ODS"
+    assert [(ln["line_number"], ln["part_id"]) for ln in edited["lines"]][3] == (4, "PV-3300")
+    assert await queue(api, rep, order_id, "branch_edit") == []
+
+    # Two runs: the order as confirmed, then the extra line.
+    for run, lines, status in [
+        ("RUN-1", EVERYTHING, "partially_shipped"),
+        ("RUN-2", [{"line_number": 4, "quantity": 2}], "completed"),
+    ]:
+        shipped = await api.post(
+            f"/orders/{order_id}/shipments",
+            json={"shipment_id": run, "lines": lines, "proof_of_delivery": POD},
+            headers=bearer(branch),
+        )
+        assert shipped.status_code == 201, shipped.text
+        await wait_for(api, rep, order_id, status)
     done = await wait_for(api, rep, order_id, "completed")
 
     # The whole story, each step with its actor, in order.
@@ -150,6 +199,10 @@ async def test_a_held_po_worked_by_rep_team_lead_and_branch_to_completion(
         ("sopflow", "confirmed", "confirmed"),
         ("sopflow", "ticket resolved", None),
         ("sopflow", "released", "released"),
+        ("bob.ortiz", "edit requested", None),
+        ("maria.lopez", "edit applied", None),
+        ("sopflow", "pick ticket printed", None),
+        ("bob.ortiz", "shipped", "partially_shipped"),
         ("bob.ortiz", "shipped", "completed"),
     ]
     comments = [a["comment"] for a in done["audit"]]
@@ -157,6 +210,9 @@ async def test_a_held_po_worked_by_rep_team_lead_and_branch_to_completion(
     assert "buyer insists on 2.10" in comments[5]
     assert "PRICE line 1" in comments[6] and "one-off for this PO" in comments[6]
     assert f"ticket {ticket}" in comments[8] and "PT-" in comments[9]
+    assert "E1" in comments[10] and "foreman needs two more valves" in comments[10]
+    assert "human error" in comments[11] and "PO keyed short" in comments[11]
+    assert edited["pick_ticket_id"] in comments[12]
 
 
 async def test_a_price_matching_the_open_quote_confirms_with_no_task(
