@@ -39,7 +39,11 @@ with workflow.unsafe.imports_passed_through():
     from domain.order import delivery, edits
     from domain.order.fixes import OrderFixes
     from domain.order.models import (
+        FINAL_STATUSES,
         MOVES,
+        BuyerCancel,
+        BuyerChange,
+        BuyerChangeResult,
         EditRequest,
         EditStatus,
         ErrorCategory,
@@ -58,14 +62,6 @@ with workflow.unsafe.imports_passed_through():
     from domain.order.state import OrderState, StartOrder
     from domain.records import HumanTask, RecordFields
     from domain.tasks import TaskDecision, hold_task_kind
-
-with workflow.unsafe.imports_passed_through():  # buyer changes
-    from domain.order.models import (
-        FINAL_STATUSES,
-        BuyerCancel,
-        BuyerChange,
-        BuyerChangeResult,
-    )
 
 
 class BuyerCancelled(Exception):
