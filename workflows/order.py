@@ -64,6 +64,15 @@ with workflow.unsafe.imports_passed_through():
     from domain.tasks import TaskDecision, hold_task_kind
 
 
+def decision_text(what: str, decision: str, fields: Any, comment: str) -> str:
+    """`PRICE line 1: set_price unit_price=2.35; agreed with the buyer`."""
+    values = " ".join(
+        f"{k}={v}" for k, v in fields.model_dump(mode="json", exclude={"comment"}).items()
+    )
+    said = getattr(fields, "comment", None) or comment
+    return f"{what}: {decision}" + (f" {values}" if values else "") + (f"; {said}" if said else "")
+
+
 class BuyerCancelled(Exception):
     """Raised at the main run's wait once the buyer's cancel is done: the run ends."""
 
@@ -373,10 +382,7 @@ class OrderWorkflow(SopWorkflow):
         self.note(
             d.actor,
             "hold resolved",
-            f"{what}: {d.decision} {fields.model_dump(mode='json', exclude={'comment'}) or ''}"
-            + (
-                f"; {comment}" if (comment := getattr(fields, "comment", None) or d.comment) else ""
-            ),
+            decision_text(what, d.decision, fields, d.comment),
         )
         if key in st.escalated:
             st.escalated.remove(key)
