@@ -56,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
         OrderView,
         PurchaseOrder,
         RequestEdit,
+        ResolvedLine,
         ShipmentReport,
         ValidationResult,
     )
@@ -79,6 +80,7 @@ class BuyerCancelled(Exception):
 
 # Patches (CONTRIBUTING.md): what a run started before them does not do.
 SLA = "hold-sla-and-attributes"
+APPROVAL_IS_FINAL = "approval-without-recheck"
 
 
 @workflow.defn
@@ -342,6 +344,13 @@ class OrderWorkflow(SopWorkflow):
             await self.sync()
             return
         fixes = st.fixes.with_decision(d.decision, line, fields)
+        if d.decision == "approve_po_price" and workflow.patched(APPROVAL_IS_FINAL):
+            # The team lead's word is the PRICE rule for that line: nothing to
+            # re-check, and OMS's draft already carries the PO price.
+            held = [
+                h for h in st.holds if not (h.code == hold.code and (h.line_number or 0) == line)
+            ]
+            return await self._take_fixes(d, fields, hold, fixes, st.lines, held, st.branch_id)
         if d.decision == "map_part" and fields.add_to_cross_reference:
             part_number = hold.part_number or ""
             try:
@@ -368,8 +377,7 @@ class OrderWorkflow(SopWorkflow):
         )
         if still is not None:
             raise ApplicationError(still.reason, type="HoldNotCured")
-        # Cured: OMS's draft follows, then the order takes the fixes (the order
-        # goes on when its last hold is gone), tasks follow the holds.
+        # Cured: OMS's draft follows, then the order takes the fixes.
         branch_id = result.branch_id or st.branch_id
         assert st.oms_order_id
         await self.call(
@@ -377,7 +385,24 @@ class OrderWorkflow(SopWorkflow):
             OmsUpdateOrder(oms_order_id=st.oms_order_id, lines=result.lines, branch_id=branch_id),
             summary=f"Update OMS draft {st.oms_order_id} ({d.decision})",
         )
-        st.fixes, st.lines, st.holds, st.branch_id = fixes, result.lines, result.holds, branch_id
+        await self._take_fixes(d, fields, hold, fixes, result.lines, result.holds, branch_id)
+
+    async def _take_fixes(
+        self,
+        d: TaskDecision,
+        fields: Any,
+        hold: Hold,
+        fixes: OrderFixes,
+        lines: list[ResolvedLine],
+        holds: list[Hold],
+        branch_id: str | None,
+    ) -> None:
+        """The order takes a decision's fixes (it goes on when its last hold is
+        gone); tasks follow the holds; the answer waits for where it went."""
+        st = self.state
+        line = hold.line_number or 0
+        key = f"{hold.code.value}:{line}"
+        st.fixes, st.lines, st.holds, st.branch_id = fixes, lines, holds, branch_id
         what = f"{hold.code.value}" + (f" line {line}" if line else "")
         self.note(
             d.actor,

@@ -45,6 +45,7 @@ BRANCHES = {
     "order-continued-as-new-first-run",
     "order-continued-as-new-last-run",
     "order-price-escalated-and-approved",
+    "order-price-approved-by-team-lead",
     "order-part-mapped",
     "order-price-confirmed-by-quote",
     "order-changed-by-buyer",

@@ -94,7 +94,7 @@ async def test_an_escalated_price_approved_by_the_team_lead_confirms_the_order(
     assert [o["status"] for o in await sims.oms_orders(handle.id)] == ["released"]
     assert sims.state.helpdesk.tickets[view.helpdesk_ticket_id].status == 4  # Resolved
     assert await open_tasks(handle) == []
-    await record_history(client, handle.id, "order-price-escalated-and-approved")
+    await record_history(client, handle.id, "order-price-approved-by-team-lead")
 
 
 async def test_a_part_mapped_by_the_rep_is_rechecked_and_sent_to_oms(
