@@ -374,7 +374,8 @@ async def _buyer_change(
 
 
 async def _order_status(handle: WorkflowHandle) -> str | None:
-    described = await handle.describe()
+    with workflow_errors(handle.id):
+        described = await handle.describe()
     return described.typed_search_attributes.get(search.ORDER_STATUS)
 
 

@@ -755,6 +755,19 @@ class OrderWorkflow(SopWorkflow):
         return ("InvalidShipment", problem) if problem else None
 
     async def _accept_shipment(self, report: ShipmentReport) -> Invoice:
+        # Not while a decision, a buyer's change or a branch edit is changing the
+        # order: the report is checked again against the order as it then is.
+        async with self._decision_lock:
+            problem = self._shipment_problem(report)
+            if problem and problem[0] != "DuplicateShipment":
+                self.note(report.actor, "shipment refused", problem[1])
+                await self.sync()
+                raise ApplicationError(problem[1], type=problem[0])
+            if problem:  # the same report, taken meanwhile: the same answer
+                return await self.report_shipment(report)
+            return await self._invoice_shipment(report)
+
+    async def _invoice_shipment(self, report: ShipmentReport) -> Invoice:
         st = self.state
         shipment = report.shipment
         # Counted as delivered before invoicing, so a concurrent report is
