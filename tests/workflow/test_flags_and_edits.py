@@ -4,6 +4,7 @@ re-validated, applied in OMS, a new pick ticket printed, the outcome on the orde
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import pytest
@@ -246,4 +247,32 @@ async def test_edit_requests_refused_by_role_state_and_lines(
         handle, await task_of(handle, "branch_edit"), "apply_edit", root_cause="human", comment="ok"
     )
     await handle.execute_update(OrderWorkflow.report_shipment, shipment("RUN-2", (2, 2), (3, 1)))
+    assert (await handle.result()).status == OrderStatus.COMPLETED
+
+
+async def test_a_shipment_during_an_edit_waits_for_it_and_the_order_still_completes(
+    client: Client, settings: Settings, sims: Simulators
+) -> None:
+    handle = await start_order(client, settings)
+    await wait_for_status(handle, OrderStatus.RELEASED)
+    await request_edit(handle, new_line(), reason="one more valve")
+    task = await task_of(handle, "branch_edit")
+
+    # OMS answers slowly while the rep applies the edit; meanwhile the branch
+    # reports everything the order had before the edit.
+    await sims.fault("oms", latency_ms=1500)
+    applying = asyncio.create_task(
+        decide(handle, task, "apply_edit", root_cause="human", comment="ok")
+    )
+    await asyncio.sleep(0.3)
+    invoice = await handle.execute_update(
+        OrderWorkflow.report_shipment, shipment("RUN-1", (1, 100), (2, 2), (3, 1))
+    )
+    await applying
+    await sims.fault("oms", latency_ms=0)
+    assert invoice.amount > 0
+    # The shipment was taken after the edit: the new line is still to ship.
+    view = await handle.query(OrderWorkflow.view)
+    assert view.status == OrderStatus.PARTIALLY_SHIPPED
+    await handle.execute_update(OrderWorkflow.report_shipment, shipment("RUN-2", (4, 2)))
     assert (await handle.result()).status == OrderStatus.COMPLETED
