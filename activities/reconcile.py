@@ -157,6 +157,15 @@ async def _check(
         report.errors += 1
 
 
+def row_behind(row: asyncpg.Record, described: WorkflowExecutionDescription) -> bool:
+    """A running workflow its row no longer describes: another run, or another
+    status than the kind's status search attribute says."""
+    key = STATUS_KEYS.get(row["kind"])
+    status = described.typed_search_attributes.get(key) if key else None
+    other_run = row["run_id"] is not None and row["run_id"] != described.run_id
+    return other_run or (status is not None and status != row["status"])
+
+
 async def _fix(
     pool: asyncpg.Pool,
     client: Client,
@@ -171,8 +180,7 @@ async def _fix(
     attribute = described.typed_search_attributes.get(key) if key else None
 
     if status == WorkflowExecutionStatus.RUNNING:
-        other_run = row["run_id"] is not None and row["run_id"] != described.run_id
-        if not other_run and (attribute is None or attribute == row["status"]):
+        if not row_behind(row, described):
             return
         snapshot = await _snapshot(client, workflow_id, described.run_id, rpc_timeout)
         if snapshot is None:

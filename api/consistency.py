@@ -19,10 +19,9 @@ from typing import Any
 import asyncpg
 import structlog
 from temporalio.client import Client, WorkflowExecutionDescription, WorkflowExecutionStatus
-from temporalio.common import SearchAttributeKey
 
 from activities.contracts.reconcile import ReconcileRequest
-from activities.reconcile import reconcile
+from activities.reconcile import reconcile, row_behind
 from db import read_model
 
 log = structlog.get_logger()
@@ -37,7 +36,6 @@ async def current_view(
     temporal: Client,
     workflow_id: str,
     *,
-    status_key: SearchAttributeKey[str],
     view_query: Any,
 ) -> Any | None:
     """The workflow's current view: its row's stored view with the audit trail
@@ -62,7 +60,7 @@ async def current_view(
                 rpc_timeout=DESCRIBE_TIMEOUT,
             )
         return await _row_view(pool, workflow_id)
-    if described.status == WorkflowExecutionStatus.RUNNING and _behind(row, described, status_key):
+    if described.status == WorkflowExecutionStatus.RUNNING and row_behind(row, described):
         try:
             return await temporal.get_workflow_handle(workflow_id).query(
                 view_query, rpc_timeout=QUERY_TIMEOUT
@@ -74,16 +72,6 @@ async def current_view(
                 error=repr(exc),
             )
     return await _row_view(pool, workflow_id)
-
-
-def _behind(
-    row: asyncpg.Record,
-    described: WorkflowExecutionDescription,
-    status_key: SearchAttributeKey[str],
-) -> bool:
-    status = described.typed_search_attributes.get(status_key)
-    other_run = row["run_id"] is not None and row["run_id"] != described.run_id
-    return other_run or (status is not None and status != row["status"])
 
 
 async def _describe(temporal: Client, workflow_id: str) -> WorkflowExecutionDescription | None:

@@ -44,6 +44,7 @@ from domain.order.cxml import CxmlError, CxmlOrderRequest, parse_order_request
 from domain.order.models import (
     BuyerCancel,
     BuyerChange,
+    BuyerChangeResult,
     EditLine,
     EditRequest,
     ErrorCategory,
@@ -335,27 +336,13 @@ async def _buyer_change(
     (the PO is withdrawn) for a running order: 200 when taken (a resent document,
     same payloadID, answers the same), 404 for an unknown order, 409 with the
     reason once it has shipped or can no longer change, 403 for a wrong role."""
-    settings: Settings = request.app.state.settings
     handle = request.app.state.temporal.get_workflow_handle(order.workflow_id)
-    payload_id = order.payload_id or ""
+    if request_type == "update":
+        update, arg = "change_order", BuyerChange(actor=actor, order=order)
+    else:
+        update, arg = "cancel_order", BuyerCancel(actor=actor, payload_id=order.payload_id or "")
     try:
-        with workflow_errors(order.workflow_id):
-            try:
-                async with asyncio.timeout(settings.update_wait.total_seconds()):
-                    if request_type == "update":
-                        result = await handle.execute_update(
-                            OrderWorkflow.change_order,
-                            BuyerChange(actor=actor, order=order),
-                            rpc_timeout=settings.update_wait,
-                        )
-                    else:
-                        result = await handle.execute_update(
-                            OrderWorkflow.cancel_order,
-                            BuyerCancel(actor=actor, payload_id=payload_id),
-                            rpc_timeout=settings.update_wait,
-                        )
-            except TimeoutError:
-                raise unavailable(order.workflow_id) from None
+        result = await run_update(request, order.workflow_id, update, arg, BuyerChangeResult)
     except ApiError as exc:
         # A cancel resent once the order has closed: it stays cancelled.
         if (exc.status, request_type) != (409, "delete") or (
@@ -363,6 +350,8 @@ async def _buyer_change(
         ):
             raise
         return _buyer_answer(order.workflow_id, f"Already cancelled: {order.workflow_id}")
+    if result is None:  # taken, not finished within the update wait
+        return _buyer_answer(order.workflow_id, f"Accepted, still processing: {order.workflow_id}")
     if request_type == "update":
         holds = ", ".join(sorted({h.code.value for h in result.holds}))
         text = f"Updated: {order.workflow_id}" + (f" (on hold: {holds})" if holds else "")
@@ -437,7 +426,6 @@ async def get_order(
         request.app.state.pool,
         request.app.state.temporal,
         order_id,
-        status_key=search.ORDER_STATUS,
         view_query=OrderWorkflow.view,
     )
     if view is not None:

@@ -28,7 +28,7 @@ from api.auth import current_actor
 from api.errors import ApiError, ErrorBody
 from api.paging import Limit, Offset
 from api.temporal_calls import run_update
-from db import read_model
+from db import keys, read_model
 from domain.identity import Actor, Role
 from domain.records import HumanTask
 from domain.tasks import (
@@ -202,18 +202,10 @@ class ClaimIn(BaseModel):
     )
 
 
-async def _may_hold(request: Request, person_id: str, role: str) -> bool:
-    """Whether `person_id` holds `role` through a key that is not revoked (so
-    could decide the task once given it)."""
+async def _holds_role(request: Request, person_id: str, role: str) -> bool:
+    """Whether `person_id` could decide a task of `role` once given it."""
     async with request.app.state.pool.acquire() as conn:
-        return bool(
-            await conn.fetchval(
-                """SELECT EXISTS (SELECT 1 FROM api_keys WHERE person_id = $1
-                       AND revoked_at IS NULL AND $2 = ANY(roles))""",
-                person_id,
-                role,
-            )
-        )
+        return await keys.person_holds_role(conn, person_id, role)
 
 
 @router.post(
@@ -245,7 +237,7 @@ async def claim_task(
         assignee
         and assignee != actor.person_id
         and actor.has_any(*REASSIGNING_ROLES)
-        and not await _may_hold(request, assignee, row["role"])
+        and not await _holds_role(request, assignee, row["role"])
     ):
         raise ApiError(
             422,

@@ -88,14 +88,6 @@ async def bind_api_key(
     )
 
 
-async def ensure_integration(conn: asyncpg.Connection, integration_id: str, name: str = "") -> None:
-    await conn.execute(
-        "INSERT INTO integrations (integration_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        integration_id,
-        name,
-    )
-
-
 async def integration_exists(conn: asyncpg.Connection, integration_id: str) -> bool:
     return bool(
         await conn.fetchval(
@@ -136,5 +128,17 @@ async def key_may_submit_for(conn: asyncpg.Connection, key_hash: str, account_nu
                     WHERE k.key_hash = $1 AND i.account_number = $2)""",
             key_hash,
             account_number,
+        )
+    )
+
+
+async def person_holds_role(conn: asyncpg.Connection, person_id: str, role: str) -> bool:
+    """Whether `person_id` holds `role` through a key that is not revoked."""
+    return bool(
+        await conn.fetchval(
+            """SELECT EXISTS (SELECT 1 FROM api_keys WHERE person_id = $1
+                   AND revoked_at IS NULL AND $2 = ANY(roles))""",
+            person_id,
+            role,
         )
     )

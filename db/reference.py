@@ -168,10 +168,6 @@ async def upsert_punchout_credential(
     return stored is not None
 
 
-async def person_email(conn: asyncpg.Connection, person_id: str) -> str | None:
-    return await conn.fetchval("SELECT email FROM people WHERE person_id = $1", person_id)
-
-
 async def account_name(conn: asyncpg.Connection, account_number: str) -> str | None:
     return await conn.fetchval(
         "SELECT name FROM accounts WHERE account_number = $1", account_number

@@ -63,14 +63,10 @@ class SystemRefused(Exception):
 
 def failure_reason(err: BaseException) -> str:
     """The innermost message of an activity failure, as a person reads it."""
-    cause: BaseException | None = err
-    while isinstance(cause, ActivityError) or (
-        cause is not None and not isinstance(cause, ApplicationError) and cause.__cause__
-    ):
+    cause = err
+    while cause.__cause__ is not None and not isinstance(cause, ApplicationError):
         cause = cause.__cause__
-    if isinstance(cause, ApplicationError):
-        return cause.message
-    return str(cause or err)
+    return cause.message if isinstance(cause, ApplicationError) else str(cause)
 
 
 def raise_if_cancelled(err: ActivityError) -> None:
@@ -193,7 +189,7 @@ class SopWorkflow:
         *,
         kind: str,
         role: Role,
-        due_at: datetime | None,
+        due_at: datetime | None = None,
         assignee: str | None = None,
         queue: str | None = None,
         payload: dict[str, Any] | None = None,

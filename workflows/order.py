@@ -463,7 +463,6 @@ class OrderWorkflow(SopWorkflow):
                     kind="sla_breach",
                     role=Role.TEAM_LEAD,
                     assignee=st.team_lead_id,
-                    due_at=None,
                     payload={"holds": [h.model_dump(mode="json") for h in st.holds]},
                 )
                 await self.notify(
@@ -533,7 +532,6 @@ class OrderWorkflow(SopWorkflow):
                 kind="systemic_error",
                 role=Role.TEAM_LEAD,
                 assignee=st.team_lead_id,
-                due_at=None,
                 payload=recorded.model_dump(mode="json"),
             )
         await self.sync()
@@ -579,7 +577,6 @@ class OrderWorkflow(SopWorkflow):
             kind="branch_edit",
             role=Role.ACCOUNT_REP,
             assignee=st.rep_id,
-            due_at=None,
             payload=request.model_dump(mode="json"),
         )
         await self.sync()

@@ -28,8 +28,6 @@ class ActivityContract(Generic[I, O]):
     # mid-call is noticed and the call retried elsewhere.
     start_to_close: timedelta
     retry: RetryPolicy
-    # A notification that fails for good is recorded; the business object goes on.
-    notification: bool = False
 
 
 def system_retry(max_interval: timedelta = timedelta(seconds=30)) -> RetryPolicy:

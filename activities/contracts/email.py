@@ -23,5 +23,4 @@ SEND = ActivityContract(
     system="email",
     start_to_close=timedelta(seconds=20),
     retry=notification_retry(),
-    notification=True,
 )

@@ -30,7 +30,6 @@ OPEN_TICKET = ActivityContract(
     system="helpdesk",
     start_to_close=timedelta(seconds=30),
     retry=notification_retry(),
-    notification=True,
 )
 RESOLVE_TICKET = ActivityContract(
     name="helpdesk.resolve_ticket",
@@ -39,5 +38,4 @@ RESOLVE_TICKET = ActivityContract(
     system="helpdesk",
     start_to_close=timedelta(seconds=20),
     retry=notification_retry(),
-    notification=True,
 )
