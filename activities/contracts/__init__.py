@@ -66,3 +66,18 @@ def system_call(
         start_to_close=start_to_close,
         retry=system_retry(),
     )
+
+
+def notification_call(
+    name: str, input: type[I], output: type[O], system: str, start_to_close: timedelta
+) -> ActivityContract[I, O]:
+    """A notification (email, helpdesk): a few minutes of tries, then the
+    workflow records the failure and goes on."""
+    return ActivityContract(
+        name=name,
+        input=input,
+        output=output,
+        system=system,
+        start_to_close=start_to_close,
+        retry=notification_retry(),
+    )

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from pydantic import BaseModel, Field
 
-from activities.contracts import ActivityContract, notification_retry
+from activities.contracts import notification_call
 
 
 class EmailMessage(BaseModel):
@@ -16,11 +16,4 @@ class EmailMessage(BaseModel):
     body: str
 
 
-SEND = ActivityContract(
-    name="email.send",
-    input=EmailMessage,
-    output=str,
-    system="email",
-    start_to_close=timedelta(seconds=20),
-    retry=notification_retry(),
-)
+SEND = notification_call("email.send", EmailMessage, str, "email", timedelta(seconds=20))

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from pydantic import BaseModel
 
-from activities.contracts import ActivityContract, notification_retry
+from activities.contracts import notification_call
 
 
 class TicketRequest(BaseModel):
@@ -23,19 +23,9 @@ class ResolveTicket(BaseModel):
     ticket_id: int
 
 
-OPEN_TICKET = ActivityContract(
-    name="helpdesk.open_ticket",
-    input=TicketRequest,
-    output=int,
-    system="helpdesk",
-    start_to_close=timedelta(seconds=30),
-    retry=notification_retry(),
+OPEN_TICKET = notification_call(
+    "helpdesk.open_ticket", TicketRequest, int, "helpdesk", timedelta(seconds=30)
 )
-RESOLVE_TICKET = ActivityContract(
-    name="helpdesk.resolve_ticket",
-    input=ResolveTicket,
-    output=None,
-    system="helpdesk",
-    start_to_close=timedelta(seconds=20),
-    retry=notification_retry(),
+RESOLVE_TICKET = notification_call(
+    "helpdesk.resolve_ticket", ResolveTicket, None, "helpdesk", timedelta(seconds=20)
 )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from pydantic import BaseModel
 
 from activities.contracts import system_call
@@ -12,17 +10,9 @@ from domain.order.models import PurchaseOrder, ResolvedLine
 SYSTEM = "sterling_oms"
 
 
-class OmsLine(BaseModel):
+class OmsLine(ResolvedLine):
     """An OMS order line. Not resolved: the line as the buyer sent it (part number,
     unit, quantity and price), which OMS keeps on a draft but will not confirm."""
-
-    line_number: int
-    part_id: str
-    pool_id: str
-    uom: str
-    quantity: Decimal
-    unit_price: Decimal
-    resolved: bool = True
 
     @classmethod
     def from_resolved(cls, line: ResolvedLine) -> OmsLine:
