@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
 from api import accounts, health, orders, tasks
+from api.auth import KnownKeys
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from db.connection import create_pool
 from sopflow.config import Settings
@@ -82,6 +83,7 @@ def create_app(
         app.state.pool = pool or await create_pool(database_url)
         app.state.temporal = temporal or await connect(settings)
         app.state.settings = settings
+        app.state.known_keys = KnownKeys(settings.api_key_memory)
         try:
             yield
         finally:

@@ -27,9 +27,13 @@ def repo() -> Path:
 
 
 async def drive(
-    n: int, concurrency: int, one: Callable[[int], Awaitable[None]]
+    n: int,
+    concurrency: int,
+    one: Callable[[int], Awaitable[None]],
+    settle: Callable[[int], Awaitable[None]] | None = None,
 ) -> tuple[list[float], float]:
-    """Run `one(0..n-1)` on `concurrency` lanes; each latency and the wall time."""
+    """Run `one(0..n-1)` on `concurrency` lanes; each latency and the wall time.
+    `settle(i)`, untimed, waits for what `one(i)` set going before the lane goes on."""
     todo, latencies = iter(range(n)), []
 
     async def lane() -> None:
@@ -37,6 +41,8 @@ async def drive(
             started = time.perf_counter()
             await one(i)
             latencies.append(time.perf_counter() - started)
+            if settle:
+                await settle(i)
 
     started = time.perf_counter()
     await asyncio.gather(*(lane() for _ in range(concurrency)))

@@ -173,6 +173,11 @@ class TaskClaim(BaseModel):
 
 
 class DecisionResult(BaseModel):
+    """The answer to a decision, given as soon as the workflow has taken it."""
+
     task_id: str
     workflow_id: str
-    status: str
+    status: str = Field(description="the workflow's status once it took the decision")
+    next_step: str = Field(
+        default="", description="what the workflow does now, e.g. confirming the order in OMS"
+    )

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     max_order_bytes: int = 1_000_000
     # How long a person's call waits for a workflow's answer before a 503.
     update_wait: timedelta = timedelta(seconds=30)
+    # How long the API remembers a key it has looked up (0: ask PostgreSQL every
+    # time); a revoked key stops working within this.
+    api_key_memory: timedelta = timedelta(seconds=5)
 
     log_format: Literal["console", "json"] = "json"
     log_level: str = "INFO"

@@ -37,6 +37,10 @@ with workflow.unsafe.imports_passed_through():
     from domain.tasks import DecisionResult, TaskClaim, TaskDecision, decision
 
 SOPFLOW = "sopflow"
+# A decision is answered in the workflow task that takes it: its read-model write
+# goes out as an activity after the answer, and what follows (a system call, a
+# confirmation) runs after it too. Before, the answer waited for both.
+ANSWER_FIRST = "decision-answers-first"
 
 
 class _Failed:
@@ -108,6 +112,10 @@ class SopWorkflow:
         self._sync_lock = asyncio.Lock()
         self._deciding: set[str] = set()
         self._decision_lock = asyncio.Lock()
+        # Set while a decision is being taken under ANSWER_FIRST: writes go out
+        # after the answer instead of holding it.
+        self.answering = False
+        self._write_pending = False
 
     @staticmethod
     def new_state(factory: Callable[..., S], **fields: Any) -> S:
@@ -274,13 +282,18 @@ class SopWorkflow:
                     raise ApplicationError(
                         f"task {d.task_id} was closed by another decision", type="InvalidState"
                     )
-                await self.on_decision(task, d, spec.model.model_validate(d.fields))
+                self.answering = workflow.patched(ANSWER_FIRST)
+                try:
+                    await self.on_decision(task, d, spec.model.model_validate(d.fields))
+                finally:
+                    self.answering = False
         finally:
             self._deciding.discard(d.task_id)
         return DecisionResult(
             task_id=d.task_id,
             workflow_id=workflow.info().workflow_id,
             status=str(self.state.status),
+            next_step=self.next_step(),
         )
 
     @decide.validator
@@ -310,6 +323,10 @@ class SopWorkflow:
 
     async def on_decision(self, task: HumanTask, d: TaskDecision, fields: Any) -> None:
         raise ApplicationError(f"{self.kind} takes no decisions", type="InvalidDecision")
+
+    def next_step(self) -> str:
+        """What the workflow does now, told with a decision's answer."""
+        return ""
 
     @workflow.update(name="claim_task")
     async def claim_task(self, c: TaskClaim) -> HumanTask:
@@ -460,26 +477,45 @@ class SopWorkflow:
         """Hand the current state to the read model: its row, new audit entries,
         open and closed tasks. Bounded: when PostgreSQL does not answer within
         `sync_patience` the workflow goes on and catches up in the background.
-        Returns whether the read model took it."""
+        Returns whether the read model took it.
+
+        While a decision is being answered the write goes out after the answer
+        (an activity, which does not hold the workflow task as a local one
+        does), and this returns at once."""
+        if self.answering:
+            self._write_after_answer()
+            return True
         return await self._write() == "written"
 
-    async def _write(self) -> str:
+    def _write_after_answer(self) -> None:
+        # One write takes every change a decision made, however often it syncs.
+        if not self._write_pending:
+            self._write_pending = True
+            asyncio.create_task(self._write(after_answer=True))
+
+    async def _write(self, *, after_answer: bool = False) -> str:
         """ "written", "unavailable" (catching up later) or "refused" (the read
         model cannot hold this state: logged, not retried for ever)."""
         async with self._sync_lock:
+            if after_answer:
+                self._write_pending = False
             st = self.state
             st.revision += 1
             sync = self.read_model_sync()
+            options: dict[str, Any] = dict(
+                start_to_close_timeout=min(
+                    read_model_contract.SYNC.start_to_close, self.policy.sync_patience
+                ),
+                retry_policy=read_model_contract.SYNC.retry,
+                summary=f"Read model: {st.status}",
+            )
             try:
-                await workflow.execute_local_activity(
-                    read_model_contract.SYNC.name,
-                    sync,
-                    start_to_close_timeout=min(
-                        read_model_contract.SYNC.start_to_close, self.policy.sync_patience
-                    ),
-                    retry_policy=read_model_contract.SYNC.retry,
-                    summary=f"Read model: {st.status}",
-                )
+                if after_answer:
+                    await workflow.execute_activity(read_model_contract.SYNC.name, sync, **options)
+                else:
+                    await workflow.execute_local_activity(
+                        read_model_contract.SYNC.name, sync, **options
+                    )
             except ActivityError as err:
                 raise_if_cancelled(err)
                 if refusal(err) is not None:

@@ -416,8 +416,8 @@ class OrderWorkflow(SopWorkflow):
             self._hold_attributes()
         self.refresh_details()
         await self.sync()
-        if not st.holds:
-            # The answer says where the order went: confirmed (or further).
+        if not st.holds and not self.answering:
+            # Before ANSWER_FIRST the answer said where the order went: confirmed.
             await workflow.wait_condition(lambda: st.status != OrderStatus.ON_HOLD)
 
     def _hold_attributes(self) -> None:
@@ -1190,6 +1190,15 @@ class OrderWorkflow(SopWorkflow):
                 f"lines still open: {len(left)}"
             )
         return "\n".join(lines)
+
+    def next_step(self) -> str:
+        st = self.state
+        if st.status != OrderStatus.ON_HOLD:
+            return ""
+        if not st.holds:
+            return "every hold is resolved: confirming the order in OMS"
+        codes = ", ".join(sorted({h.code.value for h in st.holds}))
+        return f"{len(st.holds)} hold(s) left: {codes}"
 
     def carry_over(self) -> StartOrder:
         # The order as the buyer last sent it (a change replaces it).

@@ -16,6 +16,7 @@ from tests.api.test_task_complete import history_length
 from tests.api.test_tasks import held_order, price_task
 from tests.factories import propetro_order
 from tests.servers import bearer
+from tests.workflow.conftest import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]
 
@@ -80,7 +81,12 @@ async def test_a_rep_flags_a_systemic_error_and_the_team_lead_gets_the_task(
         headers=bearer(demo_keys["team_lead"]),
     )
     assert done.status_code == 200, done.text
-    view = (await api.get(href(order_id), headers=bearer(demo_keys["account_rep"]))).json()
+
+    async def acknowledged() -> dict | None:
+        view = (await api.get(href(order_id), headers=bearer(demo_keys["account_rep"]))).json()
+        return view if view["flags"][0]["acknowledged_by"] else None
+
+    view = await eventually(acknowledged, "the flag acknowledged in the read model")
     assert view["flags"][0]["acknowledged_by"] == "tom.baker"
 
 

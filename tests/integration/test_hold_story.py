@@ -20,6 +20,7 @@ import pytest
 from tests.conftest import Simulators
 from tests.integration.test_order_e2e import cxml_status, post_cxml, sample, wait_for
 from tests.servers import bearer
+from tests.workflow.conftest import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]
 
@@ -41,6 +42,10 @@ async def queue(api: httpx.AsyncClient, key: str, order_id: str, kind: str) -> l
     )
     assert resp.status_code == 200, resp.text
     return resp.json()["items"]
+
+
+async def no_task(api: httpx.AsyncClient, key: str, order_id: str, kind: str) -> bool:
+    return await queue(api, key, order_id, kind) == []
 
 
 async def task_in_queue(api: httpx.AsyncClient, key: str, order_id: str, kind: str) -> dict:
@@ -104,7 +109,10 @@ async def test_a_held_po_worked_by_rep_team_lead_and_branch_to_completion(
         api, rep, price, decision="escalate", comment="buyer insists on 2.10"
     )
     assert escalated.status_code == 200, escalated.text
-    assert await queue(api, rep, order_id, "resolve_hold_price") == []
+    # The read model follows the answer by a moment.
+    await eventually(
+        lambda: no_task(api, rep, order_id, "resolve_hold_price"), "the price task closed"
+    )
 
     # The team lead's task; the rep may neither see it nor approve it.
     escalation = await task_in_queue(api, lead, order_id, "price_escalation")
@@ -159,7 +167,11 @@ async def test_a_held_po_worked_by_rep_team_lead_and_branch_to_completion(
     assert applied.json()["status"] == "released"
 
     # The branch manager reads the outcome on the order: a new pick ticket.
-    edited = (await api.get(f"/orders/{order_id}", headers=bearer(branch))).json()
+    async def edit_applied() -> dict | None:
+        order = (await api.get(f"/orders/{order_id}", headers=bearer(branch))).json()
+        return order if order["edit_requests"][0]["status"] != "requested" else None
+
+    edited = await eventually(edit_applied, "the edit request applied")
     (edit,) = edited["edit_requests"]
     assert (edit["status"], edit["root_cause"], edit["decided_by"]) == (
         "applied",

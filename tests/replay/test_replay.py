@@ -55,6 +55,7 @@ BRANCHES = {
     "order-branch-edit-applied",
     "order-branch-edit-refused-and-rejected",
     "order-sla-breached",
+    "order-price-approved-answered-first",
 }
 
 
