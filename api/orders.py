@@ -119,10 +119,18 @@ class ShipmentIn(BaseModel):
     )
     lines: list[ShipmentLine] = Field(min_length=1)
     proof_of_delivery: ProofOfDelivery
-    carrier: str | None = None
+    carrier: str | None = Field(
+        default=None, min_length=1, max_length=80, description="who carries it (UPS, own truck)"
+    )
+    tracking_number: str | None = Field(
+        default=None, min_length=1, max_length=80, description="the carrier's tracking number"
+    )
 
     def to_shipment(self) -> Shipment:
         content = self.model_dump(exclude={"shipment_id"})
+        if content["tracking_number"] is None:
+            # Reports without one keep the id they were derived before it existed.
+            del content["tracking_number"]
         return Shipment(
             shipment_id=self.shipment_id or delivery.derived_shipment_id(content), **content
         )

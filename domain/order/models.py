@@ -228,18 +228,31 @@ class Shipment(BaseModel):
     lines: list[ShipmentLine] = Field(min_length=1)
     proof_of_delivery: ProofOfDelivery
     carrier: str | None = None
+    # The carrier's tracking number (the buyer's ship notice carries it).
+    tracking_number: str | None = None
 
     @model_validator(mode="after")
     def _no_nul_characters(self) -> Shipment:
         return refuse_nul(self)
 
 
+class InvoicedLine(BaseModel):
+    line_number: int
+    quantity: Decimal
+    unit_price: Decimal
+
+
 class Invoice(BaseModel):
     invoice_number: str
     shipment_id: str
+    # The total: subtotal plus tax.
     amount: Decimal
     currency: str
     issued_at: datetime
+    # As iSeries computed them (absent from invoices of older orders).
+    lines: list[InvoicedLine] = []
+    subtotal: Decimal | None = None
+    tax: Decimal = Decimal(0)
 
 
 # ------------------------------------------------ flags and branch edits
