@@ -67,9 +67,7 @@ def render(doc: BuyerDocument, parties: Parties) -> str:
         },
     )
     _header(root, parties)
-    request = SubElement(
-        root, "Request", {"deploymentMode": "test" if doc.test else "production"}
-    )
+    request = SubElement(root, "Request", {"deploymentMode": "test" if doc.test else "production"})
     if doc.kind == DocumentKind.CONFIRMATION:
         assert doc.confirmation is not None
         _confirmation(request, doc, doc.confirmation)

@@ -362,6 +362,17 @@ class EditRequest(BaseModel):
     pick_ticket_id: str | None = None
 
 
+class BuyerDocumentView(BaseModel):
+    """A cXML document the order sent (or is sending) the buyer, and its answer."""
+
+    payload_id: str
+    kind: str
+    event: str
+    # pending, sent, refused, undelivered, not_sent
+    status: str
+    answer: str = ""
+
+
 class OrderView(BaseModel):
     """What `GET /orders/{id}` and the workflow's query return."""
 
@@ -386,6 +397,8 @@ class OrderView(BaseModel):
     edit_requests: list[EditRequest] = []
     # The buyer's change and cancel documents (cXML payloadIDs) the order took.
     buyer_changes: list[str] = []
+    # The documents sent back to the buyer (confirmation, ship notices, invoices).
+    buyer_documents: list[BuyerDocumentView] = []
     audit: list[AuditEntry] = []
 
 

@@ -17,7 +17,7 @@ from domain.order.models import Address, HoldCode, OrderStatus
 from domain.records import HumanTask
 from sopflow.config import Settings
 from tests.conftest import Simulators
-from tests.workflow.conftest import start_order, wait_for_status
+from tests.workflow.conftest import eventually, start_order, wait_for_status
 from tests.workflow.test_holds import LEAD, decide, open_tasks, task_of, with_lines
 from workflows.order import OrderWorkflow
 
@@ -42,6 +42,13 @@ async def not_cured(
 async def only_task(handle: WorkflowHandle, kind: str, code: HoldCode) -> HumanTask:
     await wait_for_status(handle, OrderStatus.ON_HOLD)
     task = await task_of(handle, kind)
+
+    async def ticket_opened() -> bool:
+        # The hold's notifications are done (they would race a "before" snapshot).
+        view = await handle.query(OrderWorkflow.view)
+        return any(a.action == "ticket opened" for a in view.audit)
+
+    await eventually(ticket_opened, "the helpdesk ticket opened")
     assert task.payload["code"] == code.value
     assert [t.kind for t in await open_tasks(handle)] == [kind]
     return task

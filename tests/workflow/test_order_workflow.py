@@ -48,7 +48,10 @@ async def test_valid_order_runs_to_completion_with_one_oms_order_and_an_invoice_
     assert result.pick_ticket_id and result.branch_id == "BR-ODS"
     assert len(await sims.oms_orders(handle.id)) == 1
     # one entry per change: the last shipment takes the order straight to completed
-    assert [(a.action, a.to_status) for a in result.audit] == [
+    # (No endpoint for the account in these tests: the order notes no documents went out.)
+    assert [
+        (a.action, a.to_status) for a in result.audit if a.action != "buyer documents not sent"
+    ] == [
         ("received", "received"), ("confirmed", "confirmed"), ("released", "released"),
         ("shipped", "partially_shipped"), ("shipped", "completed"),
     ]  # fmt: skip
