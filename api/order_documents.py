@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from api.auth import current_actor
 from api.errors import ApiError, ErrorBody
 from db import buyer_documents as queries
+from db import read_model
 from domain.identity import Actor
 from domain.order.cxml import CxmlOrderRequest
 
@@ -62,6 +63,7 @@ def _check(order_id: str) -> None:
     "/{order_id:path}/documents",
     response_model=OrderDocuments,
     summary="The order's cXML documents, received and sent, with their status and answer",
+    responses={404: {"model": ErrorBody, "description": "no such order"}},
 )
 async def list_documents(
     request: Request, order_id: str, _: Annotated[Actor, Depends(current_actor)]
@@ -69,6 +71,8 @@ async def list_documents(
     _check(order_id)
     async with request.app.state.pool.acquire() as conn:
         rows = await queries.list_documents(conn, order_id)
+        if not rows and await read_model.get_record(conn, order_id) is None:
+            raise ApiError(404, f"order {order_id} not found", "NotFound")
     # The order's href (its id percent-encoded whole, as api/orders.py gives it).
     base = f"/orders/{quote(order_id, safe='')}"
     return OrderDocuments(
