@@ -65,14 +65,15 @@ async def record_answer(
     answer_code: int | None,
     answer_text: str,
 ) -> None:
-    """One delivery attempt's outcome. A document already sent or refused keeps
-    that outcome (a late retry's answer does not undo it)."""
+    """One delivery attempt's outcome. A document the buyer took keeps that
+    outcome (a late retry's answer does not undo it); a refused one resent by
+    the rep takes the new answer."""
     await conn.execute(
         """UPDATE buyer_documents
               SET status = $3, answer_code = $4, answer_text = $5,
                   attempts = attempts + 1, updated_at = now()
             WHERE order_id = $1 AND payload_id = $2
-              AND status NOT IN ('sent', 'refused')""",
+              AND status <> 'sent'""",
         order_id, payload_id, status, answer_code, answer_text,
     )  # fmt: skip
 

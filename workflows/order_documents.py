@@ -112,6 +112,11 @@ class BuyerDocuments:
         decided every refused one: the order does not end before."""
         await workflow.wait_condition(lambda: not self._documents_open())
 
+    def continue_as_new_ready(self) -> bool:
+        """Not in the middle of a delivery (its read-model write must not be cut
+        off by the end of the run); the next run resumes what is left."""
+        return self._sender is None or self._sender.done()
+
     def document_views(self) -> list[BuyerDocumentView]:
         return [
             BuyerDocumentView(

@@ -195,6 +195,9 @@ async def test_a_refused_document_is_the_reps_task_and_a_failing_buyer_is_retrie
     assert again["payload"]["payload_id"] == refused["payload_id"]
     done = await complete(api, rep, again, decision="acknowledge", comment="called the buyer")
     assert done.status_code == 200, done.text
+    listed = await documents(api, rep, order_id)
+    confirmation = next(d for d in listed if d["kind"] == "ConfirmationRequest")
+    assert (confirmation["status"], confirmation["attempts"]) == ("refused", 2)
 
     # Shipments go on; the buyer's system fails twice (5xx), then takes it.
     await wait_for(api, rep, order_id, "released")
