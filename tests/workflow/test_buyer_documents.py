@@ -49,7 +49,9 @@ def confirmation_types(sims: Simulators, po: str) -> list[str]:
 async def test_a_price_the_team_lead_set_is_confirmed_in_detail(
     client: Client, settings: Settings, sims: Simulators
 ) -> None:
-    handle = await start_order(client, settings, **with_lines(line1={"unit_price": "2.10"}))
+    handle = await start_order(
+        client, settings, **with_lines(line1={"unit_price": Decimal("2.10")})
+    )
     po = handle.id.removeprefix("order-401693-")
     await decide(handle, await task_of(handle, "resolve_hold_price"), "escalate", comment="2.10?")
     lead_task = await task_of(handle, "price_escalation")
