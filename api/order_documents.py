@@ -23,6 +23,7 @@ from api.errors import ApiError, ErrorBody
 from db import buyer_documents as queries
 from db import read_model
 from domain.identity import Actor
+from domain.order.buyer_documents import listed_status
 from domain.order.cxml import CxmlOrderRequest
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -39,7 +40,7 @@ class OrderDocument(BaseModel):
     event: str
     test: bool
     endpoint_url: str | None
-    # received; pending, retrying, sent, refused, not_sent
+    # received; pending, retrying, sent, refused, undelivered, not_sent
     status: str
     answer_code: int | None
     answer_text: str
@@ -71,15 +72,23 @@ async def list_documents(
     _check(order_id)
     async with request.app.state.pool.acquire() as conn:
         rows = await queries.list_documents(conn, order_id)
-        if not rows and await read_model.get_record(conn, order_id) is None:
-            raise ApiError(404, f"order {order_id} not found", "NotFound")
+        view = await read_model.get_view(conn, order_id)
+    if not rows and view is None:
+        raise ApiError(404, f"order {order_id} not found", "NotFound")
+    # What the order decided since (a document it gave up on).
+    decided = {
+        d["payload_id"]: d["status"]
+        for d in (view or {}).get("buyer_documents", [])
+        if isinstance(d, dict)
+    }
     # The order's href (its id percent-encoded whole, as api/orders.py gives it).
     base = f"/orders/{quote(order_id, safe='')}"
     return OrderDocuments(
         order_id=order_id,
         items=[
             OrderDocument(
-                **{k: v for k, v in dict(r).items() if k != "is_test"},
+                **{k: v for k, v in dict(r).items() if k not in ("is_test", "status")},
+                status=listed_status(r["status"], decided.get(r["payload_id"])),
                 test=r["is_test"],
                 href=f"{base}/documents/{quote(r['payload_id'], safe='')}",
             )

@@ -302,3 +302,12 @@ def reconciles(detail: InvoiceDetail) -> str | None:
     if money(detail.subtotal + detail.tax) != money(detail.total):
         return f"subtotal {detail.subtotal} + tax {detail.tax} is not the total {detail.total}"
     return None
+
+
+def listed_status(stored: str, decided: str | None) -> str:
+    """A sent document's status as the order's documents list shows it: the
+    network activity's last word (pending, retrying, sent, refused, not_sent),
+    unless the order has since given up on it (undelivered)."""
+    if decided == DocumentStatus.UNDELIVERED and stored in ("pending", "retrying"):
+        return DocumentStatus.UNDELIVERED.value
+    return stored

@@ -121,3 +121,12 @@ async def test_the_client_reads_cxml_answers_and_retries_what_is_not_one(http) -
         await client.post_cxml("http://sim/nowhere", confirmation("y"))
     assert not err.value.non_retryable
     await client.close()
+
+
+def test_a_document_the_order_gave_up_on_is_listed_undelivered() -> None:
+    assert bd.listed_status("retrying", "undelivered") == "undelivered"
+    assert bd.listed_status("pending", "undelivered") == "undelivered"
+    # The buyer's last word stands otherwise (a late 2xx, a 4xx, nothing decided yet).
+    assert bd.listed_status("sent", "undelivered") == "sent"
+    assert bd.listed_status("refused", "refused") == "refused"
+    assert bd.listed_status("retrying", None) == "retrying"
