@@ -64,7 +64,7 @@ class BuyerDocuments:
         st = self.state
         if st.shipments or self._has("confirmation") or not workflow.patched(BUYER_DOCUMENTS):
             return
-        confirmation = bd.confirmation(self.order, self._current())  # type: ignore[attr-defined]
+        confirmation = bd.confirmation(self.order, self._current())
         self._queue(
             DocumentKind.CONFIRMATION,
             "confirmation",
@@ -87,7 +87,7 @@ class BuyerDocuments:
         """A shipment went out and was invoiced: its ship notice, then its invoice."""
         if not workflow.patched(BUYER_DOCUMENTS):
             return
-        current = self._current()  # type: ignore[attr-defined]
+        current = self._current()
         lines = self.state.lines
         notice = self._queue(
             DocumentKind.SHIP_NOTICE,
@@ -145,14 +145,14 @@ class BuyerDocuments:
         record = next(
             r for r in self.state.buyer_documents if r.payload_id == task.payload["payload_id"]
         )
-        self.close_task(task.task_id, f"{d.decision} by {d.actor}")  # type: ignore[attr-defined]
+        self.close_task(task.task_id, f"{d.decision} by {d.actor}")
         if d.decision == "resend" and record.document is not None:
             record.status = DocumentStatus.PENDING
             self.note(
                 d.actor,
                 "buyer document resent",
                 f"{record.kind.value} {record.event}: {fields.comment}",
-            )  # type: ignore[attr-defined]
+            )
             self._start_sender()
         else:
             record.document = None
@@ -160,17 +160,17 @@ class BuyerDocuments:
                 d.actor,
                 "buyer document acknowledged",
                 f"{record.kind.value} {record.event}: {fields.comment}",
-            )  # type: ignore[attr-defined]
-        await self.sync()  # type: ignore[attr-defined]
+            )
+        await self.sync()
 
     # --------------------------------------------------------------- sending
     def _has(self, operation: str) -> bool:
-        wanted = bd.payload_id(self.key(f"cxml:{operation}"))  # type: ignore[attr-defined]
+        wanted = bd.payload_id(self.key(f"cxml:{operation}"))
         return any(r.payload_id == wanted for r in self.state.buyer_documents)
 
     def _queue(self, kind: DocumentKind, operation: str, event: str, **content: Any) -> str:
         st = self.state
-        payload_id = bd.payload_id(self.key(f"cxml:{operation}"))  # type: ignore[attr-defined]
+        payload_id = bd.payload_id(self.key(f"cxml:{operation}"))
         if any(r.payload_id == payload_id for r in st.buyer_documents):
             return payload_id
         if not st.buyer_endpoint:
@@ -209,7 +209,7 @@ class BuyerDocuments:
             self._sender = asyncio.create_task(self._send_pending())
 
     def _documents_open(self) -> bool:
-        prefix = self.task_prefix()  # type: ignore[attr-defined]
+        prefix = self.task_prefix()
         return any(r.status == DocumentStatus.PENDING for r in self.state.buyer_documents) or any(
             t.kind in DOCUMENT_TASKS and t.task_id.startswith(prefix) for t in self.state.open_tasks
         )
@@ -254,11 +254,11 @@ class BuyerDocuments:
                     f"no answer within {self.policy.buyer_document_patience}: {failure_reason(err)}"
                 )
                 kind, action = UNDELIVERED_TASK, "buyer document undelivered"
-            self.note(SOPFLOW, action, f"{what}, payload {doc.payload_id}: {record.answer}")  # type: ignore[attr-defined]
+            self.note(SOPFLOW, action, f"{what}, payload {doc.payload_id}: {record.answer}")
             # A task per failed delivery (a resent document may fail again).
             tries = f"buyer-document:{doc.payload_id}"
             st.attempts[tries] = st.attempts.get(tries, 0) + 1
-            self.open_task(  # type: ignore[attr-defined]
+            self.open_task(
                 f"{tries}#{st.attempts[tries]}",
                 kind=kind,
                 role=Role.ACCOUNT_REP,
@@ -271,8 +271,8 @@ class BuyerDocuments:
                     "answer": record.answer,
                 },
             )
-            self.refresh_details()  # type: ignore[attr-defined]
-            await self.sync()  # type: ignore[attr-defined]
+            self.refresh_details()
+            await self.sync()
             return
         record.document = None
         if result.outcome == "no_endpoint":
@@ -282,7 +282,7 @@ class BuyerDocuments:
                 r.status = DocumentStatus.NOT_SENT
                 r.answer = "no endpoint registered for the account"
                 r.document = None
-            self.note(  # type: ignore[attr-defined]
+            self.note(
                 SOPFLOW,
                 "buyer documents not sent",
                 f"account {self.order.account_number} has no endpoint registered for cXML "
@@ -291,10 +291,10 @@ class BuyerDocuments:
         else:
             record.status = DocumentStatus.SENT
             record.answer = f"{result.status_code} {result.status_text}".strip()
-            self.note(  # type: ignore[attr-defined]
+            self.note(
                 SOPFLOW,
                 "sent to buyer",
                 f"{what}, payload {doc.payload_id}: {record.answer}",
             )
-        self.refresh_details()  # type: ignore[attr-defined]
-        await self.sync()  # type: ignore[attr-defined]
+        self.refresh_details()
+        await self.sync()
