@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import require
 from api.errors import ApiError, ErrorBody
-from db import read_model, reference
+from db import buyer_documents, read_model, reference
 from db.keys import add_integration_account, hash_shared_secret, integration_exists
 from domain.identity import Actor, Role
 
@@ -36,6 +36,14 @@ class PunchoutCredential(BaseModel):
         "keys may then submit this account's orders",
         examples=["punchout-network"],
     )
+    endpoint_url: str | None = Field(
+        default=None,
+        max_length=500,
+        pattern=r"^https?://[^\s\x00-\x1f\x7f]+$",
+        description="where the buyer's procurement system takes the supplier's cXML documents "
+        "(order confirmations, ship notices, invoices); without one the buyer gets none",
+        examples=["https://network.example.com/cxml/inbound"],
+    )
 
 
 class CredentialRegistered(BaseModel):
@@ -43,6 +51,7 @@ class CredentialRegistered(BaseModel):
     domain: str
     identity: str
     integration_id: str | None = None
+    endpoint_url: str | None = None
 
 
 @router.post(
@@ -81,17 +90,23 @@ async def register_punchout_credential(
             )
         if integration is not None:
             await add_integration_account(conn, integration, account_number)
+        # Registering again replaces the endpoint (none: the buyer gets no documents).
+        await buyer_documents.set_endpoint(
+            conn, credential.domain, credential.identity, credential.endpoint_url
+        )
         await read_model.append_audit(
             conn,
             f"account:{account_number}",
             actor.person_id,
             "punchout credential registered",
             f"{credential.domain}:{credential.identity}"
-            + (f" via integration {integration}" if integration else ""),
+            + (f" via integration {integration}" if integration else "")
+            + (f"; documents to {credential.endpoint_url}" if credential.endpoint_url else ""),
         )
     return CredentialRegistered(
         account_number=account_number,
         domain=credential.domain,
         identity=credential.identity,
         integration_id=integration,
+        endpoint_url=credential.endpoint_url,
     )

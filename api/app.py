@@ -15,7 +15,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
-from api import accounts, health, orders, tasks
+from api import accounts, health, order_documents, orders, tasks
 from api.auth import KnownKeys
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from db.connection import create_pool
@@ -100,7 +100,8 @@ def create_app(
     )
     install_error_handlers(app)
     app.add_middleware(RequestContext)
-    for module in (orders, accounts, tasks):
+    # order_documents before orders: its routes are more specific than /orders/{id}.
+    for module in (order_documents, orders, accounts, tasks):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(health.router)
 

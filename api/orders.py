@@ -33,6 +33,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from api import consistency
 from api.auth import current_actor, require
 from api.errors import ApiError, ErrorBody, cxml_response, wants_cxml
+from api.order_documents import keep_received
 from api.paging import Limit, Offset
 from api.temporal_calls import run_update, unavailable, workflow_errors
 from db import read_model, reference
@@ -119,10 +120,18 @@ class ShipmentIn(BaseModel):
     )
     lines: list[ShipmentLine] = Field(min_length=1)
     proof_of_delivery: ProofOfDelivery
-    carrier: str | None = None
+    carrier: str | None = Field(
+        default=None, min_length=1, max_length=80, description="who carries it (UPS, own truck)"
+    )
+    tracking_number: str | None = Field(
+        default=None, min_length=1, max_length=80, description="the carrier's tracking number"
+    )
 
     def to_shipment(self) -> Shipment:
         content = self.model_dump(exclude={"shipment_id"})
+        if content["tracking_number"] is None:
+            # Reports without one keep the id they were derived before it existed.
+            del content["tracking_number"]
         return Shipment(
             shipment_id=self.shipment_id or delivery.derived_shipment_id(content), **content
         )
@@ -137,6 +146,7 @@ def order_policy(settings: Settings) -> OrderPolicy:
         sync_patience=settings.read_model_patience,
         sync_catch_up_every=settings.read_model_catch_up_every,
         csc_inbox=settings.csc_inbox,
+        buyer_document_patience=settings.buyer_document_patience,
     )
 
 
@@ -319,19 +329,20 @@ async def _submit_cxml(request: Request, body: bytes, actor: Actor) -> Response:
     except CxmlError as exc:
         return cxml_response(exc.status, "Bad Request", exc.text)
     if doc.request_type != "new":
-        return await _buyer_change(request, doc.request_type, order, actor)
+        text = await _buyer_change(request, doc.request_type, order, actor)
+        await keep_received(request, order.workflow_id, doc, body, 200, text)
+        return _buyer_answer(order.workflow_id, text)
     accepted = await _start(request, order, actor)
+    text = f"{'Accepted' if accepted.created else 'Already received'}: {accepted.order_id}"
+    await keep_received(request, accepted.order_id, doc, body, 200, text)
     return cxml_response(
-        200,
-        "OK",
-        f"{'Accepted' if accepted.created else 'Already received'}: {accepted.order_id}",
-        headers={"X-Order-Id": quote(accepted.order_id, safe="")},
+        200, "OK", text, headers={"X-Order-Id": quote(accepted.order_id, safe="")}
     )
 
 
 async def _buyer_change(
     request: Request, request_type: str, order: PurchaseOrder, actor: Actor
-) -> Response:
+) -> str:
     """cXML type="update" (the changed PO replaces the order's lines) or "delete"
     (the PO is withdrawn) for a running order: 200 when taken (a resent document,
     same payloadID, answers the same), 404 for an unknown order, 409 with the
@@ -349,9 +360,9 @@ async def _buyer_change(
             await _order_status(handle) != OrderStatus.CANCELLED.value
         ):
             raise
-        return _buyer_answer(order.workflow_id, f"Already cancelled: {order.workflow_id}")
+        return f"Already cancelled: {order.workflow_id}"
     if result is None:  # taken, not finished within the update wait
-        return _buyer_answer(order.workflow_id, f"Accepted, still processing: {order.workflow_id}")
+        return f"Accepted, still processing: {order.workflow_id}"
     if request_type == "update":
         holds = ", ".join(sorted({h.code.value for h in result.holds}))
         text = f"Updated: {order.workflow_id}" + (f" (on hold: {holds})" if holds else "")
@@ -359,7 +370,7 @@ async def _buyer_change(
         text = f"Cancelled: {order.workflow_id}"
     if not result.applied:
         text = f"Already received. {text}"
-    return _buyer_answer(order.workflow_id, text)
+    return text
 
 
 async def _order_status(handle: WorkflowHandle) -> str | None:

@@ -6,6 +6,7 @@ from importlib import resources
 
 import asyncpg
 
+from db.buyer_documents import set_endpoint
 from db.keys import bind_api_key, create_api_key, hash_shared_secret, lookup_api_key
 from db.reference import account_for_credential, upsert_punchout_credential
 from domain.identity import Role
@@ -32,7 +33,9 @@ DEMO_CREDENTIALS = [
 ]
 
 
-async def load_demo_data(conn: asyncpg.Connection) -> None:
+async def load_demo_data(conn: asyncpg.Connection, network_url: str | None = None) -> None:
+    """`network_url`: the procurement-network simulator; the demo buyers' documents
+    (confirmations, ship notices, invoices) go to it."""
     sql = (resources.files("db") / "demo_data.sql").read_text()
     async with conn.transaction():
         await conn.execute(sql)
@@ -41,6 +44,13 @@ async def load_demo_data(conn: asyncpg.Connection) -> None:
                 await upsert_punchout_credential(
                     conn, account_number, domain, identity, hash_shared_secret(secret)
                 )
+            if network_url:
+                await set_endpoint(conn, domain, identity, demo_endpoint(network_url))
+
+
+def demo_endpoint(network_url: str) -> str:
+    """Where the simulated network takes a demo buyer's documents."""
+    return f"{network_url.rstrip('/')}/cxml"
 
 
 async def ensure_demo_keys(conn: asyncpg.Connection, existing: dict[str, str]) -> dict[str, str]:

@@ -142,6 +142,15 @@ DECISIONS: dict[str, list[DecisionSpec]] = {
         DecisionSpec("apply_edit", ApplyEdit),
         DecisionSpec("reject_edit", WithComment),
     ],
+    # A cXML document the buyer's system refused (4xx) or never took: the rep's.
+    "buyer_document_refused": [
+        DecisionSpec("resend", WithComment),
+        DecisionSpec("acknowledge", WithComment),
+    ],
+    "buyer_document_undelivered": [
+        DecisionSpec("resend", WithComment),
+        DecisionSpec("acknowledge", WithComment),
+    ],
 }
 
 

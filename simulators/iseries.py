@@ -71,10 +71,19 @@ class Invoice(BaseModel):
     iseries_order_id: str
     order_ref: str
     shipment_id: str
+    subtotal: Decimal
+    tax: Decimal
+    # The total: subtotal plus tax.
     amount: Decimal
     currency: str
     lines: list[InvoiceLine]
     issued_at: datetime
+
+
+class TaxRate(BaseModel):
+    """The sales tax iSeries adds to each invoice (0.0825 for 8.25 %)."""
+
+    rate: Decimal = Field(ge=0, lt=1)
 
 
 class IseriesState:
@@ -83,6 +92,7 @@ class IseriesState:
         self.pick_tickets: dict[str, PickTicket] = {}
         self.invoices: dict[str, Invoice] = {}
         self.keys = IdempotencyStore()
+        self.tax_rate = Decimal(0)
 
     def add_order(
         self, order: OrderIn, source: Literal["oms", "direct"], oms_order_id: str | None = None
@@ -118,10 +128,15 @@ class IseriesState:
 
     def add_invoice(self, body: InvoiceIn) -> Invoice:
         self.order(body.iseries_order_id)
-        amount = sum((ln.quantity * ln.unit_price for ln in body.lines), Decimal(0))
+        subtotal = sum((ln.quantity * ln.unit_price for ln in body.lines), Decimal(0)).quantize(
+            CENT, rounding=ROUND_HALF_UP
+        )
+        tax = (subtotal * self.tax_rate).quantize(CENT, rounding=ROUND_HALF_UP)
         invoice = Invoice(
             invoice_number=f"INV-{len(self.invoices) + 1:06d}",
-            amount=amount.quantize(CENT, rounding=ROUND_HALF_UP),
+            subtotal=subtotal,
+            tax=tax,
+            amount=subtotal + tax,
             issued_at=datetime.now(UTC),
             **body.model_dump(),
         )
@@ -179,3 +194,9 @@ async def create_invoice(body: InvoiceIn, request: Request, key: Idempotent) -> 
 async def list_invoices(request: Request, order_ref: str | None = None) -> list[Invoice]:
     invoices = _state(request).invoices.values()
     return [i for i in invoices if order_ref is None or i.order_ref == order_ref]
+
+
+@router.put("/tax-rate", summary="The sales tax rate added to new invoices")
+async def put_tax_rate(body: TaxRate, request: Request) -> TaxRate:
+    _state(request).tax_rate = body.rate
+    return body

@@ -178,7 +178,8 @@ async def seed_demo_data(settings: Settings, database_url: str) -> dict[str, str
     try:
         async with pool.acquire() as conn:
             await apply(conn)
-            await load_demo_data(conn)
+            # The demo buyers' documents go to the network simulator of this stack.
+            await load_demo_data(conn, network_url=settings.system_url("network"))
             keys = await ensure_demo_keys(conn, existing)
     finally:
         await pool.close()

@@ -42,6 +42,16 @@ class Settings(BaseSettings):
     email_url: str | None = None
     helpdesk_url: str | None = None
     helpdesk_api_key: str = "sim-helpdesk-key"
+    # The buyers' procurement network (issue 11): each buyer's endpoint is
+    # registered with its PunchOut credential; this is where the demo's point.
+    network_url: str | None = None
+    # Who we are in the cXML we send buyers (From and Sender), and the secret
+    # the network gave us (never stored with the documents).
+    cxml_supplier_domain: str = "DUNS"
+    cxml_supplier_identity: str = "123456789"
+    cxml_shared_secret: str | None = None
+    # How long a buyer document is retried (5xx, timeouts) before the rep gets a task.
+    buyer_document_patience: timedelta = timedelta(days=1)
     http_timeout: timedelta = timedelta(seconds=10)
     csc_inbox: str = "csc-inbox@example.com"
 

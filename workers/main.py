@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 from activities.email import EmailActivities, EmailClient
 from activities.helpdesk import HelpdeskActivities, HelpdeskClient
 from activities.iseries import IseriesActivities, IseriesClient
+from activities.network import NetworkActivities, NetworkClient
 from activities.oms import OmsActivities, OmsClient
 from activities.read_model import ReadModelActivities
 from activities.reconcile import ReconcileActivities, ensure_schedule
@@ -36,12 +37,13 @@ class SystemClients:
     iseries: IseriesClient
     email: EmailClient
     helpdesk: HelpdeskClient
+    network: NetworkClient
 
     @classmethod
     def from_settings(
         cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
     ) -> SystemClients:
-        clients = (OmsClient, IseriesClient, EmailClient, HelpdeskClient)
+        clients = (OmsClient, IseriesClient, EmailClient, HelpdeskClient, NetworkClient)
         return cls(**{c.system: c.from_settings(settings, transport) for c in clients})
 
     async def close(self) -> None:
@@ -60,6 +62,7 @@ def activities_for(
         EmailActivities(clients.email),
         HelpdeskActivities(clients.helpdesk),
         ReconcileActivities(pool, temporal),  # type: ignore[arg-type]
+        NetworkActivities(pool, clients.network),
     ]
     return [
         getattr(group, name)

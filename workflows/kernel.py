@@ -590,6 +590,11 @@ class SopWorkflow:
             await self.finish("failed", "failed", reason)
             raise ApplicationError(f"{self.kind} failed: {reason}", type="SystemRefused") from None
 
+    def continue_as_new_ready(self) -> bool:
+        """Whether the workflow's own background work (besides Update and Signal
+        handlers) is at a point where the run may end; a subclass says."""
+        return True
+
     def continue_as_new_due(self) -> bool:
         info = workflow.info()
         return (
@@ -604,7 +609,9 @@ class SopWorkflow:
             await workflow.wait_condition(lambda: condition() or self.continue_as_new_due())
             if condition():
                 return
-            await workflow.wait_condition(workflow.all_handlers_finished)
+            await workflow.wait_condition(
+                lambda: workflow.all_handlers_finished() and self.continue_as_new_ready()
+            )
             if condition():
                 return
             self.note(

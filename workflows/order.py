@@ -21,6 +21,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from workflows.kernel import FAILED, SOPFLOW, SopWorkflow, SystemRefused
+from workflows.order_documents import DOCUMENT_TASKS, BuyerDocuments
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import email, helpdesk, iseries, oms, reference
@@ -84,7 +85,7 @@ APPROVAL_IS_FINAL = "approval-without-recheck"
 
 
 @workflow.defn
-class OrderWorkflow(SopWorkflow):
+class OrderWorkflow(BuyerDocuments, SopWorkflow):
     kind = "order"
     default_queue = "csc"
     state: OrderState
@@ -105,6 +106,7 @@ class OrderWorkflow(SopWorkflow):
 
     async def _process(self) -> None:
         st = self.state
+        self.resume_documents()  # buyer documents (workflows/order_documents.py)
         if not st.audit:
             self.begin(
                 self.start.submitted_by,
@@ -126,6 +128,7 @@ class OrderWorkflow(SopWorkflow):
             await self._confirm_after_holds()
         if st.status == OrderStatus.RECEIVED:
             self.move(OrderStatus.CONFIRMED, "confirmed", f"OMS order {st.oms_order_id} confirmed")
+        self.confirm_to_buyer()
         if st.pick_ticket_id is None:
             await self._release_to_branch()
         await self.wait_until(
@@ -134,6 +137,7 @@ class OrderWorkflow(SopWorkflow):
                 and workflow.all_handlers_finished()
             )
         )
+        await self.documents_settled()
         await self.finish(OrderStatus.COMPLETED, "completed", "every line delivered and invoiced")
 
     async def _validate_and_create(self) -> None:
@@ -322,7 +326,10 @@ class OrderWorkflow(SopWorkflow):
             )
 
     async def on_decision(self, task: HumanTask, d: TaskDecision, fields: Any) -> None:
-        # Flags and branch edits decide in their own section (below).
+        # Flags and branch edits decide in their own section (below), buyer
+        # documents in theirs (workflows/order_documents.py).
+        if task.kind in DOCUMENT_TASKS:
+            return await self.decide_document(task, d, fields)
         if task.kind == "systemic_error":
             return await self._acknowledge_flag(task, d, fields)
         if task.kind == "branch_edit":
@@ -800,6 +807,7 @@ class OrderWorkflow(SopWorkflow):
             f"{invoice.amount} {invoice.currency}",
             actor=report.actor,
         )
+        self.shipment_to_buyer(shipment, invoice, complete=done)
         if not done:  # the last shipment's write is the order's final one
             await self.sync()
         return invoice
@@ -845,7 +853,13 @@ class OrderWorkflow(SopWorkflow):
         try:
             await self._process()
         except BuyerCancelled:
+            self.reject_to_buyer("cancelled by the buyer")
+            await self.documents_settled()
             await self.finish(OrderStatus.CANCELLED, "cancelled", "cancelled by the buyer")
+        except SystemRefused as err:
+            self.reject_to_buyer(f"{err.system} refused the order: {err.reason}")
+            await self.documents_settled()
+            raise
 
     @workflow.update
     async def change_order(self, change: BuyerChange) -> BuyerChangeResult:
@@ -1147,6 +1161,7 @@ class OrderWorkflow(SopWorkflow):
             flags=st.flags,
             edit_requests=st.edit_requests,
             buyer_changes=st.buyer_changes,
+            buyer_documents=self.document_views(),
             audit=st.audit,
         )
 
@@ -1189,6 +1204,8 @@ class OrderWorkflow(SopWorkflow):
                 f"Shipments: {len(st.shipments)}, invoices: {len(st.invoices)}, "
                 f"lines still open: {len(left)}"
             )
+        if documents := self.documents_details():
+            lines.append(documents)
         return "\n".join(lines)
 
     def next_step(self) -> str:

@@ -228,18 +228,31 @@ class Shipment(BaseModel):
     lines: list[ShipmentLine] = Field(min_length=1)
     proof_of_delivery: ProofOfDelivery
     carrier: str | None = None
+    # The carrier's tracking number (the buyer's ship notice carries it).
+    tracking_number: str | None = None
 
     @model_validator(mode="after")
     def _no_nul_characters(self) -> Shipment:
         return refuse_nul(self)
 
 
+class InvoicedLine(BaseModel):
+    line_number: int
+    quantity: Decimal
+    unit_price: Decimal
+
+
 class Invoice(BaseModel):
     invoice_number: str
     shipment_id: str
+    # The total: subtotal plus tax.
     amount: Decimal
     currency: str
     issued_at: datetime
+    # As iSeries computed them (absent from invoices of older orders).
+    lines: list[InvoicedLine] = []
+    subtotal: Decimal | None = None
+    tax: Decimal = Decimal(0)
 
 
 # ------------------------------------------------ flags and branch edits
@@ -349,6 +362,17 @@ class EditRequest(BaseModel):
     pick_ticket_id: str | None = None
 
 
+class BuyerDocumentView(BaseModel):
+    """A cXML document the order sent (or is sending) the buyer, and its answer."""
+
+    payload_id: str
+    kind: str
+    event: str
+    # pending, sent, refused, undelivered, not_sent
+    status: str
+    answer: str = ""
+
+
 class OrderView(BaseModel):
     """What `GET /orders/{id}` and the workflow's query return."""
 
@@ -373,6 +397,8 @@ class OrderView(BaseModel):
     edit_requests: list[EditRequest] = []
     # The buyer's change and cancel documents (cXML payloadIDs) the order took.
     buyer_changes: list[str] = []
+    # The documents sent back to the buyer (confirmation, ship notices, invoices).
+    buyer_documents: list[BuyerDocumentView] = []
     audit: list[AuditEntry] = []
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from domain.identity import Actor
 from domain.kernel import KernelPolicy, KernelState
+from domain.order.buyer_documents import DocumentRecord
 from domain.order.fixes import OrderFixes
 from domain.order.models import (
     EditRequest,
@@ -27,6 +28,8 @@ class OrderPolicy(KernelPolicy):
     # The rep is reminded when this share of the SLA has passed.
     sla_reminder_at: float = 0.75
     csc_inbox: str = "csc-inbox@example.com"
+    # How long a document for the buyer is retried before the rep is told.
+    buyer_document_patience: timedelta = timedelta(days=1)
 
 
 class OrderState(KernelState):
@@ -59,6 +62,10 @@ class OrderState(KernelState):
     # Errors reps flagged, and edits branch managers asked for (the weekly review's).
     flags: list[ErrorFlag] = []
     edit_requests: list[EditRequest] = []
+    # The cXML documents sent back to the buyer (workflows/order_documents.py);
+    # False once the account is known to have no endpoint for them.
+    buyer_documents: list[DocumentRecord] = []
+    buyer_endpoint: bool = True
 
 
 class StartOrder(BaseModel):

@@ -135,7 +135,13 @@ async def test_a_branch_edit_round_trip_through_the_api(
         headers=bearer(demo_keys["account_rep"]),
     )
     assert done.status_code == 200, done.text
-    view = (await api.get(href(order_id), headers=bearer(demo_keys["branch_manager"]))).json()
+
+    async def decided() -> dict | None:
+        # The read model follows the decision's answer by a moment.
+        view = (await api.get(href(order_id), headers=bearer(demo_keys["branch_manager"]))).json()
+        return view if view["edit_requests"][0]["status"] != "requested" else None
+
+    view = await eventually(decided, "the edit request decided in the read model")
     (edit,) = view["edit_requests"]
     assert (edit["status"], edit["root_cause"]) == ("applied", "human")
     assert edit["outcome"] == f"applied; pick ticket {view['pick_ticket_id']} printed at BR-ODS"

@@ -124,3 +124,56 @@ async def test_order_survives_a_worker_killed_during_the_oms_call(
     }
     assert attempts.pop("oms.create_order") == 2
     assert set(attempts.values()) == {1}
+
+
+async def test_a_worker_killed_while_sending_the_buyer_a_document_sends_no_duplicate(
+    it_settings: Settings,
+    pool: asyncpg.Pool,
+    dev_server: WorkflowEnvironment,
+    sims: Simulators,
+    demo_keys: dict[str, str],
+    workers: list[subprocess.Popen],
+    buyer_endpoint: str,
+) -> None:
+    settings = it_settings.model_copy(update={"task_queue": f"crash-{uuid.uuid4().hex[:8]}"})
+    async with api_server(settings, pool, dev_server.client) as api:
+        workers.append(start_worker(settings))
+        for _ in range(200):
+            if (await api.get("/health")).status_code == 200:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the worker never started polling")
+
+        # The buyer's system takes the confirmation but answers slowly: the
+        # worker dies waiting for the answer.
+        await sims.fault("network", latency_ms=2500)
+        po = f"48{uuid.uuid4().int % 10**8:08d}"
+        resp = await post_cxml(api, demo_keys["system"], sample(po))
+        order_id = resp.headers["X-Order-Id"]
+        for _ in range(300):
+            if sims.state.network.documents:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the buyer never received the confirmation")
+        workers[0].send_signal(signal.SIGKILL)
+        workers[0].wait()
+
+        await sims.fault("network", latency_ms=0)
+        workers.append(start_worker(settings))
+        for _ in range(300):
+            listed = (
+                await api.get(f"/orders/{order_id}/documents", headers=bearer(demo_keys["system"]))
+            ).json()["items"]
+            sent = [d for d in listed if d["direction"] == "sent"]
+            if sent and sent[0]["status"] == "sent":
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError(f"the confirmation was never sent: {listed}")
+
+    # Posted twice (by the dead worker and after it), taken once: one document.
+    [doc] = (await sims.http.get("/network/documents", params={"order_id": po})).json()
+    assert (doc["kind"], doc["deliveries"], doc["status_code"]) == ("ConfirmationRequest", 2, 200)
+    assert sent[0]["payload_id"] == doc["payload_id"] and sent[0]["answer_code"] == 200

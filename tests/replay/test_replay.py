@@ -56,6 +56,13 @@ BRANCHES = {
     "order-branch-edit-refused-and-rejected",
     "order-sla-breached",
     "order-price-approved-answered-first",
+    # Documents sent back to the buyer (issue 11).
+    "order-buyer-documents-sent",
+    "order-buyer-documents-detail",
+    "order-buyer-documents-cancelled",
+    "order-buyer-documents-refused-order",
+    "order-buyer-document-refused",
+    "order-buyer-document-undelivered-resent",
 }
 
 

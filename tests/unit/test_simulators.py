@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from simulators.app import create_app
+from simulators.app import SimState, create_app
 
 HELPDESK_AUTH = ("sim-helpdesk-key", "X")
 
@@ -689,4 +689,4 @@ async def test_state_saved_by_an_older_version_is_set_aside(tmp_path):
             assert (await http.get("/oms/orders")).json() == []
             assert (await create_order(http)).status_code == 201
     assert (tmp_path / "simulators.pickle.old").exists()
-    assert pickle.loads(state_file.read_bytes())["version"] == 2
+    assert pickle.loads(state_file.read_bytes())["version"] == SimState._VERSION

@@ -13,6 +13,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from db.buyer_documents import set_endpoint
 from domain.order.models import OrderStatus
 from sopflow.config import Settings
 from sopflow.temporal import register_search_attributes
@@ -40,6 +41,17 @@ async def client(
 ) -> AsyncIterator[Client]:
     async with build_worker(env.client, settings, pool) as worker, worker:
         yield env.client
+
+
+@pytest.fixture
+async def buyer_endpoint(pool: asyncpg.Pool, sims: Simulators) -> AsyncIterator[str]:
+    """Propetro's documents go to the network simulator for this test (none after)."""
+    url = f"{sims.url}/network/cxml"
+    async with pool.acquire() as conn:
+        await set_endpoint(conn, "NetworkID", "AN01000401693", url)
+    yield url
+    async with pool.acquire() as conn:
+        await set_endpoint(conn, "NetworkID", "AN01000401693", None)
 
 
 async def start_order(

@@ -29,9 +29,9 @@ async def not_cured(
     Answers the reason."""
 
     async def settled() -> OrderView | None:
-        # Tasks open a moment before the helpdesk ticket is opened.
+        # Tasks open a moment before the hold's notifications are done.
         view = await handle.query(OrderWorkflow.view)
-        return view if view.helpdesk_ticket_id else None
+        return view if any(a.action == "ticket opened" for a in view.audit) else None
 
     before = await eventually(settled, "the order settled on hold")
     tasks_before = await open_tasks(handle)

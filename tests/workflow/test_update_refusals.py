@@ -31,6 +31,7 @@ from domain.order.models import (
 from domain.records import HumanTask
 from domain.tasks import DECISIONS, DecisionResult, TaskClaim, TaskDecision
 from sopflow.config import Settings
+from tests.conftest import Simulators
 from tests.factories import BRANCH, EVERYTHING, NETWORK, REP, propetro_order, shipment
 from tests.workflow.conftest import start_order, wait_for_status
 from tests.workflow.test_holds import LEAD, decide, open_tasks, task_of
@@ -50,6 +51,8 @@ VALID: dict[str, tuple[str, dict[str, Any]]] = {
     "sla_breach": ("acknowledge", {"comment": "seen"}),
     "systemic_error": ("acknowledge", {"comment": "seen"}),
     "branch_edit": ("apply_edit", {"root_cause": "human", "comment": "ok"}),
+    "buyer_document_refused": ("resend", {"comment": "buyer fixed it"}),
+    "buyer_document_undelivered": ("acknowledge", {"comment": "seen"}),
 }
 WRONG_ROLES = {
     Role.ACCOUNT_REP: (BRANCH, LEAD, NETWORK),
@@ -91,8 +94,14 @@ def held_lines() -> list[OrderLine]:
 
 
 async def test_every_update_refuses_the_wrong_role_without_touching_history(
-    env: WorkflowEnvironment, client: Client, settings: Settings
+    env: WorkflowEnvironment,
+    client: Client,
+    settings: Settings,
+    sims: Simulators,
+    buyer_endpoint: str,
 ) -> None:
+    # The buyer's network refuses the first document (C's confirmation).
+    await sims.http.put("/network/answers", json={"code": 403, "text": "no", "times": 1})
     # A: every line hold, an escalated price, a systemic flag and an SLA breach.
     held = await start_order(client, settings, lines=held_lines())
     # B: an inactive account (Summit Mining) and a ship-to it does not have.
@@ -104,6 +113,12 @@ async def test_every_update_refuses_the_wrong_role_without_touching_history(
     await wait_for_status(held, OrderStatus.ON_HOLD)
     await wait_for_status(dormant, OrderStatus.ON_HOLD)
     await wait_for_status(released, OrderStatus.RELEASED)
+    await task_of(released, "buyer_document_refused")
+    # D: its confirmation never reaches the buyer (the network is down) within its patience.
+    await sims.fault("network", down=True)
+    undelivered = await start_order(
+        client, settings, policy={"buyer_document_patience": timedelta(minutes=1)}
+    )
 
     await decide(held, await task_of(held, "resolve_hold_price"), "escalate", comment="2.10?")
     await held.execute_update(
@@ -124,8 +139,10 @@ async def test_every_update_refuses_the_wrong_role_without_touching_history(
         ),
     )
     await task_of(released, "branch_edit")
+    await task_of(undelivered, "buyer_document_undelivered")
+    await sims.fault("network", down=False)
 
-    handles = (held, dormant, released)
+    handles = (held, dormant, released, undelivered)
     tasks: dict[str, tuple[WorkflowHandle, HumanTask]] = {}
     for handle in handles:
         for task in await open_tasks(handle):
