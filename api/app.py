@@ -18,6 +18,7 @@ from temporalio.client import Client
 from api import accounts, health, order_documents, orders, tasks
 from api.auth import KnownKeys
 from api.errors import ERROR_RESPONSES, install_error_handlers
+from api.web import pages as web
 from db.connection import create_pool
 from sopflow.config import Settings
 from sopflow.temporal import connect
@@ -104,5 +105,7 @@ def create_app(
     for module in (order_documents, orders, accounts, tasks):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(health.router)
+    # The work-queue page (/app): people's queue and tasks in a browser.
+    web.install(app)
 
     return app

@@ -45,6 +45,15 @@ async def current_actor(request: Request) -> Actor:
     key = key.strip()
     if scheme.lower() != "bearer" or not key:
         raise ApiError(401, "missing bearer API key (Authorization: Bearer <key>)", "Unauthorized")
+    actor = await actor_for_key(request, key)
+    if actor is None:
+        raise ApiError(401, "unknown or revoked API key", "Unauthorized")
+    return actor
+
+
+async def actor_for_key(request: Request, key: str) -> Actor | None:
+    """The person behind an API key (a bearer header's, or the work-queue page's
+    session cookie's); None for an unknown or revoked key."""
     known: KnownKeys = request.app.state.known_keys
     if hit := known.get(key):
         actor, key_hash = hit
@@ -52,7 +61,7 @@ async def current_actor(request: Request) -> Actor:
         async with request.app.state.pool.acquire() as conn:
             row = await lookup_api_key(conn, key)
         if row is None:
-            raise ApiError(401, "unknown or revoked API key", "Unauthorized")
+            return None
         actor = Actor(person_id=row["person_id"], name=row["name"], roles=frozenset(row["roles"]))
         key_hash = row["key_hash"]
         known.put(key, actor, key_hash)

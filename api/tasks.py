@@ -48,6 +48,8 @@ router = APIRouter(prefix="/tasks", tags=["tasks"])
 _TEXT = r"^[^\x00-\x1f\x7f]+$"
 MAX_TASK_ID = 1000
 TextFilter = Annotated[str | None, Query(min_length=1, max_length=MAX_TASK_ID, pattern=_TEXT)]
+ACCOUNT = r"^[A-Za-z0-9_.]+$"
+AccountFilter = Annotated[str | None, Query(min_length=1, max_length=40, pattern=ACCOUNT)]
 
 
 def task_href(task_id: str) -> str:
@@ -75,6 +77,10 @@ class TaskItem(BaseModel):
     outcome: str | None = Field(description="how the wait ended, once closed")
     payload: dict[str, Any] = Field(description="what the person needs to decide")
     decisions: list[Decision] = Field(description="the decisions this task accepts")
+    account_number: str | None = Field(default=None, description="its workflow's account")
+    summary: str | None = Field(
+        default=None, description="its workflow's one-line summary (e.g. PO and account)"
+    )
 
     @computed_field(description="the task's URL path (its id percent-encoded)")
     @property
@@ -124,11 +130,13 @@ async def list_tasks(
     kind: TextFilter = None,
     status: TaskStatus = TaskStatus.OPEN,
     assignee: TextFilter = None,
+    account: AccountFilter = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> TaskList:
     """Tasks assigned to me, or unassigned for one of my roles (an operator sees
-    every task), soonest due first, then the oldest."""
+    every task), soonest due first, then the oldest; `account` keeps those whose
+    workflow is about that account."""
     async with request.app.state.pool.acquire() as conn:
         rows = await read_model.list_tasks(
             conn,
@@ -137,6 +145,7 @@ async def list_tasks(
             workflow_id=workflow_id,
             kind=kind,
             assignee=assignee,
+            account_number=account,
             limit=limit + 1,
             offset=offset,
         )

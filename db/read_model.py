@@ -272,9 +272,11 @@ async def apply_snapshot(
 
 
 # ------------------------------------------------------------------ task API
-# A task's columns as the task API shows them.
-_TASK_COLUMNS = """task_id, workflow_id, kind, role, assignee, queue, due_at, opened_at,
-    closed_at, outcome, payload"""
+# A task's columns as the task API shows them, with its workflow's account and
+# one-line summary (so a queue reads without opening each task).
+_TASK_COLUMNS = """h.task_id, h.workflow_id, h.kind, h.role, h.assignee, h.queue, h.due_at,
+    h.opened_at, h.closed_at, h.outcome, h.payload, r.account_number, r.summary"""
+_TASKS = "human_tasks h LEFT JOIN workflow_records r ON r.workflow_id = h.workflow_id"
 
 
 async def list_tasks(
@@ -285,6 +287,7 @@ async def list_tasks(
     workflow_id: str | None = None,
     kind: str | None = None,
     assignee: str | None = None,
+    account_number: str | None = None,
     limit: int,
     offset: int,
 ) -> list[asyncpg.Record]:
@@ -302,25 +305,31 @@ async def list_tasks(
         args.append(value)
         return f"${len(args)}"
 
-    where = ["closed_at IS NULL" if is_open else "closed_at IS NOT NULL"]
+    where = ["h.closed_at IS NULL" if is_open else "h.closed_at IS NOT NULL"]
     if workflow_id is not None:
-        where.append(f"workflow_id = {arg(workflow_id)}")
+        where.append(f"h.workflow_id = {arg(workflow_id)}")
     if kind is not None:
-        where.append(f"kind = {arg(kind)}")
+        where.append(f"h.kind = {arg(kind)}")
     if assignee is not None:
-        where.append(f"assignee = {arg(assignee)}")
+        where.append(f"h.assignee = {arg(assignee)}")
+    if account_number is not None:
+        where.append(f"r.account_number = {arg(account_number)}")
+    inner_order = "ORDER BY h.due_at NULLS LAST, h.opened_at, h.task_id"
     order = "ORDER BY due_at NULLS LAST, opened_at, task_id"
     if visible_to is None:
-        source = f"(SELECT {_TASK_COLUMNS} FROM human_tasks WHERE {' AND '.join(where)}) AS t"
+        source = f"(SELECT {_TASK_COLUMNS} FROM {_TASKS} WHERE {' AND '.join(where)}) AS t"
     else:
         person, roles = visible_to
         end = arg(limit + offset)
-        branches = [f"assignee = {arg(person)}", f"assignee IS NULL AND role = ANY({arg(roles)})"]
+        branches = [
+            f"h.assignee = {arg(person)}",
+            f"h.assignee IS NULL AND h.role = ANY({arg(roles)})",
+        ]
         source = (
             "("
             + " UNION ALL ".join(
-                f"(SELECT {_TASK_COLUMNS} FROM human_tasks"
-                f" WHERE {' AND '.join([branch, *where])} {order} LIMIT {end})"
+                f"(SELECT {_TASK_COLUMNS} FROM {_TASKS}"
+                f" WHERE {' AND '.join([branch, *where])} {inner_order} LIMIT {end})"
                 for branch in branches
             )
             + ") AS t"
@@ -332,5 +341,5 @@ async def list_tasks(
 
 async def get_task(conn: asyncpg.Connection, task_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        f"SELECT {_TASK_COLUMNS} FROM human_tasks WHERE task_id = $1", task_id
+        f"SELECT {_TASK_COLUMNS} FROM {_TASKS} WHERE h.task_id = $1", task_id
     )

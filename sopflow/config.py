@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     ui_port: int = 8233
     sim_port: int = 8100
     metrics_port: int | None = None
+    # The Temporal Web UI the work-queue page links each workflow to (the dev
+    # server's UI at host:ui_port unless set).
+    temporal_ui_url: str | None = None
 
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "SOPFLOW_DATABASE_URL")
@@ -86,6 +89,10 @@ class Settings(BaseSettings):
     @property
     def temporal_target(self) -> str:
         return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def temporal_ui(self) -> str:
+        return (self.temporal_ui_url or f"http://{self.host}:{self.ui_port}").rstrip("/")
 
     def system_url(self, system: str) -> str:
         explicit = getattr(self, f"{system}_url")

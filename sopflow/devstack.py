@@ -210,6 +210,7 @@ def banner(settings: Settings, keys: dict[str, str]) -> str:
     return f"""
 sopflow is running.
   API docs     {api}/docs
+  Work queue   {api}/app  (sign in with a key below, e.g. account_rep's)
   Temporal UI  http://127.0.0.1:{settings.ui_port}
   Simulators   http://127.0.0.1:{settings.sim_port}/docs
   API keys     {keys_file}  (one per role)

@@ -137,11 +137,20 @@ async def test_filters_narrow_the_queue(api: httpx.AsyncClient, demo_keys: dict[
     assert me not in await ids(workflow_id=order_id, assignee="someone.else")
     assert me not in await ids(workflow_id=order_id, status="closed")
     assert me not in await ids(workflow_id=f"{order_id}-other")
+    # By account: its workflow's, with the workflow's summary beside it.
+    assert me in await ids(workflow_id=order_id, account="401693")
+    assert me not in await ids(workflow_id=order_id, account="402110")
+    assert (task["account_number"], task["summary"].split(" · ")[1]) == (
+        "401693",
+        "Propetro Services (401693)",
+    )
 
     bad = await api.get("/tasks", params={"status": "done"}, headers=rep)
     assert bad.status_code == 422 and bad.json()["detail"].startswith("query.status")
     bad = await api.get("/tasks", params={"kind": "a\x00b"}, headers=rep)
     assert bad.status_code == 422 and bad.json()["detail"].startswith("query.kind")
+    bad = await api.get("/tasks", params={"account": "401 693"}, headers=rep)
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("query.account")
 
 
 async def test_a_cancelled_order_shows_its_task_closed_with_its_outcome(

@@ -16,9 +16,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.order.cxml_out import dtd_path
 from tests.conftest import Simulators, record_history
-from tests.integration.test_hold_story import complete, task_in_queue
+from tests.integration.test_hold_story import complete, queue, task_in_queue
 from tests.integration.test_order_e2e import post_cxml, sample, wait_for
 from tests.servers import bearer
+from tests.workflow.conftest import eventually
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -191,7 +192,12 @@ async def test_a_refused_document_is_the_reps_task_and_a_failing_buyer_is_retrie
     # the buyer recognises by its payloadID and answers as before: still refused.
     done = await complete(api, rep, task, decision="resend", comment="buyer says try again")
     assert done.status_code == 200, done.text
-    again = await task_in_queue(api, rep, order_id, "buyer_document_refused")
+    async def next_task() -> dict | None:
+        # The read model follows the decision's answer by a moment.
+        found = await queue(api, rep, order_id, "buyer_document_refused")
+        return found[0] if found and found[0]["task_id"] != task["task_id"] else None
+
+    again = await eventually(next_task, "a new task for the document refused again")
     assert again["payload"]["payload_id"] == refused["payload_id"]
     done = await complete(api, rep, again, decision="acknowledge", comment="called the buyer")
     assert done.status_code == 200, done.text

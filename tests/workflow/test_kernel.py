@@ -190,7 +190,7 @@ async def test_a_failed_order_resent_with_corrected_content_completes(
 async def test_continue_as_new_carries_the_whole_order(
     client: Client, settings: Settings, pool: asyncpg.Pool
 ) -> None:
-    started = await start_order(client, settings, policy={"history_limit": 30})
+    started = await start_order(client, settings, policy={"history_limit": 45})
     # Not pinned to the first run: every call goes to the latest one.
     handle = client.get_workflow_handle_for(OrderWorkflow.run, started.id)
     await wait_for_status(handle, OrderStatus.RELEASED)
