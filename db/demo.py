@@ -34,8 +34,10 @@ DEMO_CREDENTIALS = [
 
 async def load_demo_data(conn: asyncpg.Connection) -> None:
     sql = (resources.files("db") / "demo_data.sql").read_text()
+    stores = (resources.files("db") / "demo_open_orders.sql").read_text()
     async with conn.transaction():
         await conn.execute(sql)
+        await conn.execute(stores)
         for domain, identity, account_number, secret in DEMO_CREDENTIALS:
             if not await account_for_credential(conn, domain, identity):
                 await upsert_punchout_credential(

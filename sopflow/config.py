@@ -42,6 +42,16 @@ class Settings(BaseSettings):
     email_url: str | None = None
     helpdesk_url: str | None = None
     helpdesk_api_key: str = "sim-helpdesk-key"
+    # Open orders (issue 9): the retail ERP and the SMS/voice provider, and the
+    # secrets their webhooks sign the body with (HMAC-SHA256).
+    erp_url: str | None = None
+    smsvoice_url: str | None = None
+    erp_webhook_secret: str = "dev-erp-webhook-secret"
+    smsvoice_webhook_secret: str = "dev-smsvoice-webhook-secret"
+    # How often the open orders are imported from the ERP, and when (UTC) the
+    # next business day's confirmation list is made.
+    open_order_import_every: timedelta = timedelta(minutes=15)
+    confirmation_list_hour_utc: int = Field(default=13, ge=0, le=23)
     http_timeout: timedelta = timedelta(seconds=10)
     csc_inbox: str = "csc-inbox@example.com"
 

@@ -15,18 +15,26 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.email import EmailActivities, EmailClient
+from activities.erp import ErpClient
 from activities.helpdesk import HelpdeskActivities, HelpdeskClient
 from activities.iseries import IseriesActivities, IseriesClient
 from activities.oms import OmsActivities, OmsClient
+from activities.open_orders import OpenOrderActivities, ensure_schedules
 from activities.read_model import ReadModelActivities
 from activities.reconcile import ReconcileActivities, ensure_schedule
 from activities.reference import ReferenceActivities
+from activities.sms_voice import SmsVoiceActivities, SmsVoiceClient
 from sopflow.config import Settings
 from workers.sandbox import WORKFLOW_RUNNER
+from workflows.confirmation_list import ConfirmationListWorkflow
+from workflows.open_order import OpenOrderWorkflow
+from workflows.open_order_import import OpenOrderImportWorkflow
 from workflows.order import OrderWorkflow
 from workflows.reconcile import ReconcileWorkflow
 
 WORKFLOWS = [OrderWorkflow, ReconcileWorkflow]
+# Open orders (issue 9).
+WORKFLOWS += [OpenOrderWorkflow, OpenOrderImportWorkflow, ConfirmationListWorkflow]
 log = structlog.get_logger()
 
 
@@ -36,12 +44,14 @@ class SystemClients:
     iseries: IseriesClient
     email: EmailClient
     helpdesk: HelpdeskClient
+    erp: ErpClient
+    smsvoice: SmsVoiceClient
 
     @classmethod
     def from_settings(
         cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
     ) -> SystemClients:
-        clients = (OmsClient, IseriesClient, EmailClient, HelpdeskClient)
+        clients = (OmsClient, IseriesClient, EmailClient, HelpdeskClient, ErpClient, SmsVoiceClient)
         return cls(**{c.system: c.from_settings(settings, transport) for c in clients})
 
     async def close(self) -> None:
@@ -50,7 +60,10 @@ class SystemClients:
 
 
 def activities_for(
-    pool: asyncpg.Pool, clients: SystemClients, temporal: Client | None = None
+    pool: asyncpg.Pool,
+    clients: SystemClients,
+    temporal: Client | None = None,
+    settings: Settings | None = None,
 ) -> list:
     groups = [
         ReferenceActivities(pool),
@@ -60,6 +73,8 @@ def activities_for(
         EmailActivities(clients.email),
         HelpdeskActivities(clients.helpdesk),
         ReconcileActivities(pool, temporal),  # type: ignore[arg-type]
+        SmsVoiceActivities(clients.smsvoice),
+        OpenOrderActivities(pool, temporal, clients.erp, settings or Settings()),  # type: ignore[arg-type]
     ]
     return [
         getattr(group, name)
@@ -82,7 +97,7 @@ async def build_worker(
             client,
             task_queue=settings.task_queue,
             workflows=WORKFLOWS,
-            activities=activities_for(pool, clients, client),
+            activities=activities_for(pool, clients, client, settings),
             workflow_runner=WORKFLOW_RUNNER,
         )
     finally:
@@ -99,6 +114,10 @@ async def run_worker(
         )
     except Exception as exc:  # the worker's own work goes on; the next start tries again
         log.warning("reconcile schedule not set up", error=repr(exc))
+    try:
+        await ensure_schedules(client, settings)
+    except Exception as exc:  # as above
+        log.warning("open-order schedules not set up", error=repr(exc))
     async with build_worker(client, settings, pool) as worker, worker:
         log.info("worker started", task_queue=settings.task_queue)
         await stop.wait()
