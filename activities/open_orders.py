@@ -182,16 +182,13 @@ class OpenOrderActivities:
         next day on the list: each one's workflow calls the guest on every number
         and opens the agent's confirmation task (a second signal changes nothing)."""
         now = datetime.now(UTC)
-        list_date = (
-            datetime.fromisoformat(request.for_date).date() if request.for_date else now.date()
-        )
         async with self._pool.acquire() as conn:
-            ids = await db.to_confirm(conn, now + timedelta(days=1, hours=12))
+            ids = await db.to_confirm(conn, request.until or now + timedelta(days=1, hours=12))
         report = ConfirmationListReport(orders=len(ids))
         for workflow_id in ids:
             try:
                 await self._temporal.get_workflow_handle(workflow_id).signal(
-                    "confirmation_due", ConfirmationDue(list_date=list_date)
+                    "confirmation_due", ConfirmationDue(list_date=now.date())
                 )
                 report.signalled += 1
             except Exception as exc:  # one order's trouble does not stop the list

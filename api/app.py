@@ -15,7 +15,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
-from api import accounts, health, orders, tasks
+from api import accounts, health, open_orders, orders, tasks, webhooks  # issue 9
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from db.connection import create_pool
 from sopflow.config import Settings
@@ -99,6 +99,8 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(RequestContext)
     for module in (orders, accounts, tasks):
+        app.include_router(module.router, responses=ERROR_RESPONSES)
+    for module in (open_orders, webhooks):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(health.router)
 

@@ -3,7 +3,7 @@ Schedule; and the daily confirmation list (the other open-order Schedule)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 from temporalio.common import RetryPolicy
@@ -35,8 +35,9 @@ class ImportReport(BaseModel):
 
 
 class ConfirmationListRequest(BaseModel):
-    # None: the next business day of each store, from the time the run starts.
-    for_date: str | None = None
+    # The list takes booked orders whose confirmation is due before this
+    # (None: a day and a half from the run: today's calls, whatever the zone).
+    until: datetime | None = None
 
 
 class ConfirmationListReport(BaseModel):
