@@ -25,7 +25,7 @@ from db.open_orders import store_calendar
 from domain import search
 from domain.calendar import Slot, StoreCalendar
 from sopflow.config import Settings
-from tests.conftest import Simulators
+from tests.conftest import Simulators, record_history
 from tests.open_orders import PHONES, sales_order, signed
 from tests.servers import bearer
 
@@ -252,6 +252,7 @@ async def test_an_open_order_from_atp_to_delivery_with_webhooks(
     assert "Dana" not in shown and PHONES[0] not in shown
     summary = await described.static_summary()
     assert summary == f"Open order {so} · store 101 · delivery · 2 lines"
+    await record_history(dev_server.client, oid, "open_order-delivered-with-webhooks")
 
 
 def hold_attempts(cal: StoreCalendar, now: datetime) -> list[datetime]:
@@ -278,7 +279,10 @@ def hold_attempts(cal: StoreCalendar, now: datetime) -> list[datetime]:
 
 
 async def test_a_guest_who_never_answers_goes_to_cwc_and_the_store_resolves_it(
-    api: httpx.AsyncClient, demo_keys: dict[str, str], pool: asyncpg.Pool
+    api: httpx.AsyncClient,
+    demo_keys: dict[str, str],
+    pool: asyncpg.Pool,
+    dev_server: WorkflowEnvironment,
 ) -> None:
     system, agent, store = demo_keys["system"], demo_keys["oom_agent"], demo_keys["store_manager"]
     so = sales_order()
@@ -336,3 +340,4 @@ async def test_a_guest_who_never_answers_goes_to_cwc_and_the_store_resolves_it(
     resolved_entry = next(e for e in final["audit"] if e["action"] == "resolved by the store")
     assert resolved_entry["actor"] == "demo-store-manager"
     assert "refunded deposit" in resolved_entry["comment"]
+    await record_history(dev_server.client, oid, "open_order-hold-cwc-cancelled-by-store")

@@ -56,6 +56,20 @@ BRANCHES = {
     "order-branch-edit-refused-and-rejected",
     "order-sla-breached",
 }
+# Open orders (issue 9).
+BRANCHES |= {
+    "open_order-delivered-with-webhooks",
+    "open_order-hold-cwc-cancelled-by-store",
+    "open_order-hold-cwc-rescheduled",
+    "open_order-baldue-cwc",
+    "open_order-baldue-paid",
+    "open_order-cancel-request-cancelled",
+    "open_order-svc-passed",
+    "open_order-svc-faulty-cwc",
+    "open_order-confirmed-on-every-number-delivered",
+    "open_order-continued-as-new-first-run",
+    "open_order-continued-as-new-last-run",
+}
 
 
 def test_every_branch_has_a_stored_history() -> None:

@@ -40,7 +40,7 @@ from domain.open_order.models import (
 from domain.records import HumanTask
 from domain.tasks import DecisionResult, TaskDecision
 from sopflow.config import Settings
-from tests.conftest import Simulators
+from tests.conftest import Simulators, record_history
 from tests.open_orders import AGENT, DALLAS, ERP, PHONES, STORE, open_order, start_input
 from workflows.open_order import OpenOrderWorkflow
 
@@ -212,6 +212,7 @@ async def test_a_hold_goes_to_cwc_only_after_five_attempts_over_a_week_day_eveni
         ResolveCwc(actor=STORE, resolution=Resolution.RESCHEDULE, comment="guest came in"),
     )
     assert (done.status, done.code) == (OpenOrderStatus.SCHEDULING, None)
+    await record_history(client, handle.id, "open_order-hold-cwc-rescheduled")
 
 
 async def test_a_reached_guest_starts_the_hold_count_again(
@@ -250,6 +251,8 @@ async def test_balance_due_goes_to_cwc_after_three_days_and_a_payment_clears_it(
     assert view.cwc_reason == "BALDUE not dealt with within 3 days"
     assert (await work_task(h_unpaid)).kind == "cwc_resolution"  # type: ignore[union-attr]
     assert (await view_of(h_paid)).status == OpenOrderStatus.SCHEDULING
+    await record_history(client, h_unpaid.id, "open_order-baldue-cwc")
+    await record_history(client, h_paid.id, "open_order-baldue-paid")
 
 
 async def test_a_cancel_request_not_dealt_with_in_three_days_goes_to_cwc(
@@ -289,6 +292,7 @@ async def test_a_cancel_request_dealt_with_through_its_task_cancels_the_order(
     )
     assert result.status == "cancelled"
     assert (await handle.result()).delivery_status.value == "cancelled"
+    await record_history(client, handle.id, "open_order-cancel-request-cancelled")
 
 
 async def test_svc_waits_for_the_service_outcome_and_a_faulty_one_goes_to_cwc(
@@ -318,6 +322,8 @@ async def test_svc_waits_for_the_service_outcome_and_a_faulty_one_goes_to_cwc(
     )
     view = await until(h_faulty, lambda v: v.status == OpenOrderStatus.CWC, "cwc at once")
     assert view.cwc_reason == "service found it faulty"
+    await record_history(client, h_passed.id, "open_order-svc-passed")
+    await record_history(client, h_faulty.id, "open_order-svc-faulty-cwc")
 
 
 async def test_a_move_without_a_comment_or_by_the_wrong_role_is_refused_before_history(
@@ -425,6 +431,7 @@ async def test_confirmation_needs_an_attempt_on_every_number_then_the_erp_closes
     await handle.signal(OpenOrderWorkflow.system_event, erp_event(order.sales_order, "delivered"))
     final = await handle.result()
     assert (final.status, final.delivery_status.value) == (OpenOrderStatus.CLOSED, "delivered")
+    await record_history(client, handle.id, "open_order-confirmed-on-every-number-delivered")
 
 
 async def test_five_hundred_contacts_survive_continue_as_new_in_runs_under_4096_events(
@@ -455,6 +462,33 @@ async def test_five_hundred_contacts_survive_continue_as_new_in_runs_under_4096_
             break
     assert len(sizes) >= 2, "continued as new"
     assert max(sizes) < 4096, sizes
+
+
+async def test_a_short_history_limit_continues_as_new_with_the_record(
+    env: WorkflowEnvironment, client: Client, settings: Settings
+) -> None:
+    handle = await start(client, settings, open_order(code=OrderCode.HOLD), history_limit=60)
+    await until(handle, lambda v: v.status == OpenOrderStatus.SCHEDULING, "available")
+    now = await env.get_current_time()
+    for i in range(12):
+        await log(handle, contact(now - timedelta(hours=12 - i), comment=f"attempt {i}"))
+    view = await view_of(handle)
+    assert len(view.contacts) == 12
+    assert any(e.action == "continued as new" for e in view.audit)
+    assert "12 of 5 attempts" in view.next_action  # the HOLD count carried over
+    first = await handle.fetch_history()
+    first_run = first.events[0].workflow_execution_started_event_attributes
+    assert first_run.continued_execution_run_id
+    await record_history(client, handle.id, "open_order-continued-as-new-last-run")
+    origin = await client.get_workflow_handle(
+        handle.id, run_id=first_run.continued_execution_run_id
+    ).fetch_history()
+    while origin.events[0].workflow_execution_started_event_attributes.continued_execution_run_id:
+        run_id = origin.events[0].workflow_execution_started_event_attributes
+        origin = await client.get_workflow_handle(
+            handle.id, run_id=run_id.continued_execution_run_id
+        ).fetch_history()
+    await record_history(client, handle.id, "open_order-continued-as-new-first-run", origin.run_id)
 
 
 async def test_an_actor_is_recorded_on_every_move(
