@@ -69,6 +69,9 @@ BRANCHES |= {
     "open_order-confirmed-on-every-number-delivered",
     "open_order-continued-as-new-first-run",
     "open_order-continued-as-new-last-run",
+    "open_order-not-home-rebooked",
+    "open_order-atp-revised-later",
+    "open_order-no-fit-replaced",
 }
 
 

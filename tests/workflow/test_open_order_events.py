@@ -1,0 +1,121 @@
+"""System events on an open order (time-skipping server): a guest not home is
+followed up and booked again; an SMS "YES" confirms; a later ATP date sends a
+scheduling order back to waiting and texts the guest; a no-fit goes to CWC at
+once and the store's replacement waits for its new ATP date."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from domain.open_order.models import (
+    AppointmentKind,
+    BookAppointment,
+    EventReceived,
+    OpenOrderStatus,
+    Resolution,
+    ResolveCwc,
+    SmsVoiceEvent,
+)
+from sopflow.config import Settings
+from tests.conftest import Simulators, record_history
+from tests.open_orders import AGENT, DALLAS, ERP, PHONES, STORE, open_order
+from tests.workflow.test_open_order import erp_event, start, until, view_of, work_task
+from workflows.open_order import OpenOrderWorkflow
+
+
+async def book(handle, env: WorkflowEnvironment, days: int = 6) -> BookAppointment:  # type: ignore[no-untyped-def]
+    now = await env.get_current_time()
+    day = DALLAS.today(now) + timedelta(days=days)
+    while not DALLAS.is_business_day(day):
+        day += timedelta(days=1)
+    start_at = DALLAS.at(day, DALLAS.opens)
+    move = BookAppointment(
+        actor=AGENT, kind=AppointmentKind.DELIVERY, window_start=start_at,
+        window_end=start_at + timedelta(hours=4), comment="booked by phone",
+    )  # fmt: skip
+    await handle.execute_update(OpenOrderWorkflow.book_appointment, move)
+    return move
+
+
+async def test_a_guest_not_home_is_followed_up_and_booked_again(
+    env: WorkflowEnvironment, client: Client, settings: Settings
+) -> None:
+    order = open_order()
+    handle = await start(client, settings, order)
+    await until(handle, lambda v: v.status == OpenOrderStatus.SCHEDULING, "available")
+    await book(handle, env)
+    await handle.signal(OpenOrderWorkflow.system_event, erp_event(order.sales_order, "not_home"))
+    view = await until(handle, lambda v: v.status == OpenOrderStatus.SCHEDULING, "follow-up")
+    assert view.appointment is None and view.delivery_status.value == "open"
+    task = await work_task(handle)
+    assert task is not None and task.kind == "schedule_contact"
+    assert task.payload["next_action"] == (
+        "the guest not home for the delivery: follow up and reschedule"
+    )
+    await book(handle, env, days=9)
+    assert (await view_of(handle)).status == OpenOrderStatus.BOOKED
+    await record_history(client, handle.id, "open_order-not-home-rebooked")
+
+
+async def test_a_guest_texting_yes_confirms_the_appointment(
+    env: WorkflowEnvironment, client: Client, settings: Settings
+) -> None:
+    order = open_order()
+    handle = await start(client, settings, order)
+    await until(handle, lambda v: v.status == OpenOrderStatus.SCHEDULING, "available")
+    await book(handle, env)
+    reply = SmsVoiceEvent(event_id="r1", sales_order=order.sales_order, type="reply",
+                          phone=PHONES[0], text=" Yes ")  # fmt: skip
+    await handle.signal(OpenOrderWorkflow.system_event, EventReceived(actor=ERP, sms_voice=reply))
+    view = await until(handle, lambda v: v.status == OpenOrderStatus.CONFIRMED, "confirmed")
+    assert view.contacts[-1].outcome.value == "replied"
+    assert view.delivery_status.value == "confirmed"
+
+
+async def test_a_later_atp_date_sends_it_back_to_waiting_and_texts_the_guest(
+    env: WorkflowEnvironment, client: Client, settings: Settings, sims: Simulators
+) -> None:
+    order = open_order()
+    handle = await start(client, settings, order)
+    await until(handle, lambda v: v.status == OpenOrderStatus.SCHEDULING, "available")
+    later = DALLAS.today(await env.get_current_time()) + timedelta(days=8)
+    await handle.signal(
+        OpenOrderWorkflow.system_event,
+        erp_event(order.sales_order, "atp_changed", atp_date=later),
+    )
+    view = await until(handle, lambda v: v.status == OpenOrderStatus.AWAITING_PRODUCT, "waiting")
+    assert view.atp_date == later
+    for _ in range(100):
+        if sims.state.smsvoice.messages:
+            break
+        await asyncio.sleep(0.05)
+    [text] = sims.state.smsvoice.messages.values()
+    assert text.to == PHONES[0] and str(later) in text.body
+    await env.sleep(timedelta(days=9))
+    await until(handle, lambda v: v.status == OpenOrderStatus.SCHEDULING, "available again")
+    await record_history(client, handle.id, "open_order-atp-revised-later")
+
+
+async def test_a_no_fit_goes_to_cwc_at_once_and_a_replacement_waits_for_its_atp(
+    env: WorkflowEnvironment, client: Client, settings: Settings
+) -> None:
+    order = open_order()
+    handle = await start(client, settings, order)
+    await until(handle, lambda v: v.status == OpenOrderStatus.SCHEDULING, "available")
+    await handle.signal(OpenOrderWorkflow.system_event, erp_event(order.sales_order, "no_fit"))
+    view = await until(handle, lambda v: v.status == OpenOrderStatus.CWC, "cwc")
+    assert view.cwc_reason and view.cwc_reason.startswith("no fit order")
+    new_atp = DALLAS.today(await env.get_current_time()) + timedelta(days=14)
+    replaced = await handle.execute_update(
+        OpenOrderWorkflow.resolve_cwc,
+        ResolveCwc(actor=STORE, resolution=Resolution.REPLACE, comment="smaller sofa ordered",
+                   atp_date=new_atp),
+    )  # fmt: skip
+    assert replaced.status == OpenOrderStatus.AWAITING_PRODUCT
+    assert await work_task(handle) is None
+    assert replaced.next_action == f"waiting for the merchandise (ATP {new_atp})"
+    await record_history(client, handle.id, "open_order-no-fit-replaced")
