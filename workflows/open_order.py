@@ -371,8 +371,8 @@ class OpenOrderWorkflow(SopWorkflow):
             comment=c.comment.strip(),
             next_contact_date=c.next_contact_date,
         )
-        if c.next_contact_date:
-            st.contact_date = c.next_contact_date
+        # The contact date is the follow-up the last attempt committed to.
+        st.contact_date = c.next_contact_date
         self.note(c.actor, "contact logged", self._describe(attempt))
         if c.outcome == Outcome.CONFIRMED and st.status == OpenOrderStatus.BOOKED:
             self._confirm(c.actor, f"confirmed by the guest ({attempt.attempt_id})")
@@ -921,7 +921,7 @@ class OpenOrderWorkflow(SopWorkflow):
             return (f"CWC ({st.cwc_reason}): reschedule, cancel, refund or replace", None)
         if st.code == OrderCode.HOLD:
             progress = rules.hold_progress(st.contacts, cal, self.hold_rule)
-            due = rules.hold_next_due(progress, cal, now)
+            due = rules.hold_next_due(progress, cal, self._since())
             if st.contact_date and st.contact_date > due:
                 due = st.contact_date
             return (f"HOLD: {rules.hold_next_attempt(progress, now)}", due)
@@ -939,8 +939,7 @@ class OpenOrderWorkflow(SopWorkflow):
             return (f"waiting for the merchandise (ATP {atp or 'not known yet'})", self._atp_at())
         if st.status == OpenOrderStatus.SCHEDULING:
             what = st.follow_up or f"contact the guest to book the {self.order.type.value}"
-            due = st.contact_date if st.contact_date and st.contact_date > now else now
-            return (what, cal.next_calling_time(due))
+            return (what, st.contact_date or cal.next_calling_time(self._since()))
         a = st.appointment
         assert a is not None
         window = f"{a.kind.value} {cal.local(a.window_start):%Y-%m-%d %H:%M} {cal.timezone}"
@@ -955,6 +954,15 @@ class OpenOrderWorkflow(SopWorkflow):
         if a.unconfirmed_at:
             return (f"{window}: unconfirmed, every number tried", a.window_end)
         return (f"{window}: on the confirmation list the day before", a.confirm_by)
+
+    def _since(self) -> datetime:
+        """Where the next contact is counted from: the last attempt, else when the
+        wait for it began (so a due time stays put while nothing happens)."""
+        st = self.state
+        if st.contacts:
+            return max(c.at for c in st.contacts)
+        task = self._open_work_task()
+        return task.opened_at if task else workflow.now()
 
     def ship_date(self) -> Any:
         st = self.state

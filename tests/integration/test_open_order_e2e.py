@@ -231,7 +231,8 @@ async def test_an_open_order_from_atp_to_delivery_with_webhooks(
     # The ERP reports the delivery: closed.
     done = {"event_id": f"del-{so}", "sales_order": so, "type": "delivered"}
     assert (await webhook(api, it_settings, "erp", done)).status_code == 202
-    closed = await record(api, agent, oid, lambda r: r["status"] == "closed", "closed")
+    closed = await record(api, agent, oid, lambda r: r["closed_at"], "closed")
+    assert closed["status"] == "closed"
     assert closed["delivery_status"] == "delivered" and closed["closed_at"]
     actors = {(e["action"], e["actor"]) for e in closed["audit"]}
     assert ("contact logged", "demo-oom-agent") in actors
