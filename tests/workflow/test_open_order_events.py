@@ -6,28 +6,44 @@ once and the store's replacement waits for its new ATP date."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
 
+import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from domain.open_order.models import (
     AppointmentKind,
     BookAppointment,
+    ConfirmationDue,
     EventReceived,
     OpenOrderStatus,
+    OrderCode,
+    Outcome,
     Resolution,
     ResolveCwc,
+    SetCode,
     SmsVoiceEvent,
 )
 from sopflow.config import Settings
 from tests.conftest import Simulators, record_history
 from tests.open_orders import AGENT, DALLAS, ERP, PHONES, STORE, open_order
-from tests.workflow.test_open_order import erp_event, start, until, view_of, work_task
+from tests.workflow.test_open_order import (
+    contact,
+    erp_event,
+    log,
+    start,
+    until,
+    view_of,
+    work_task,
+)
 from workflows.open_order import OpenOrderWorkflow
 
 
-async def book(handle, env: WorkflowEnvironment, days: int = 6) -> BookAppointment:  # type: ignore[no-untyped-def]
+async def book(  # type: ignore[no-untyped-def]
+    handle, env: WorkflowEnvironment, days: int = 6, comment: str = "booked by phone"
+) -> BookAppointment:
     now = await env.get_current_time()
     day = DALLAS.today(now) + timedelta(days=days)
     while not DALLAS.is_business_day(day):
@@ -35,7 +51,7 @@ async def book(handle, env: WorkflowEnvironment, days: int = 6) -> BookAppointme
     start_at = DALLAS.at(day, DALLAS.opens)
     move = BookAppointment(
         actor=AGENT, kind=AppointmentKind.DELIVERY, window_start=start_at,
-        window_end=start_at + timedelta(hours=4), comment="booked by phone",
+        window_end=start_at + timedelta(hours=4), comment=comment,
     )  # fmt: skip
     await handle.execute_update(OpenOrderWorkflow.book_appointment, move)
     return move
@@ -119,3 +135,35 @@ async def test_a_no_fit_goes_to_cwc_at_once_and_a_replacement_waits_for_its_atp(
     assert await work_task(handle) is None
     assert replaced.next_action == f"waiting for the merchandise (ATP {new_atp})"
     await record_history(client, handle.id, "open_order-no-fit-replaced")
+
+
+async def test_no_guest_name_or_number_reaches_a_log_line(
+    env: WorkflowEnvironment,
+    client: Client,
+    settings: Settings,
+    sims: Simulators,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    order = open_order(code=OrderCode.HOLD)
+    handle = await start(client, settings, order)
+    await until(handle, lambda v: v.status == OpenOrderStatus.SCHEDULING, "available")
+    now = await env.get_current_time()
+    said = f"Dana Whitfield answered on {PHONES[1]}"  # a person's comment may name anyone
+    await log(handle, contact(now, outcome=Outcome.REACHED, phone=PHONES[1], comment=said))
+    await handle.execute_update(
+        OpenOrderWorkflow.set_code, SetCode(actor=AGENT, code=None, comment=said)
+    )
+    await book(handle, env, comment=said)
+    await handle.signal(OpenOrderWorkflow.confirmation_due, ConfirmationDue(list_date=now.date()))
+    await until(handle, lambda v: all(c.call_id for c in v.contacts if c.by != AGENT.person_id),
+                "calls placed")  # fmt: skip
+    reply = SmsVoiceEvent(event_id="r2", sales_order=order.sales_order, type="reply",
+                          phone=PHONES[0], text=f"yes, {order.guest.name} here")  # fmt: skip
+    await handle.signal(OpenOrderWorkflow.system_event, EventReceived(actor=ERP, sms_voice=reply))
+    await handle.signal(OpenOrderWorkflow.system_event, erp_event(order.sales_order, "no_fit"))
+    await until(handle, lambda v: v.status == OpenOrderStatus.CWC, "cwc")
+    logged = caplog.text
+    assert "open_order" in logged  # the workflow did log its moves
+    for secret in (order.guest.name, "Whitfield", *PHONES):
+        assert secret not in logged, secret
