@@ -35,14 +35,22 @@ class ErpOrder(ErpOrderIn):
 class CommentIn(BaseModel):
     actor: str
     action: str
-    comment: str
-    contact_status: str | None = None
-    delivery_status: str | None = None
+    comment: str = ""
+    at: datetime
 
 
 class Comment(CommentIn):
     comment_id: str
-    at: datetime
+
+
+class CommentsIn(BaseModel):
+    """Entries of the order's audit comments log, in order."""
+
+    comments: list[CommentIn] = Field(min_length=1, max_length=500)
+
+
+class CommentsAdded(BaseModel):
+    comment_ids: list[str]
 
 
 class ErpState:
@@ -51,13 +59,14 @@ class ErpState:
         self.comments: dict[str, list[Comment]] = {}
         self.keys = IdempotencyStore()
 
-    def comment(self, sales_order: str, body: CommentIn) -> Comment:
+    def add_comments(self, sales_order: str, body: CommentsIn) -> CommentsAdded:
         log = self.comments.setdefault(sales_order, [])
-        made = Comment(
-            comment_id=f"{sales_order}-C{len(log) + 1}", at=datetime.now(UTC), **body.model_dump()
-        )
-        log.append(made)
-        return made
+        ids = []
+        for entry in body.comments:
+            made = Comment(comment_id=f"{sales_order}-C{len(log) + 1}", **entry.model_dump())
+            log.append(made)
+            ids.append(made.comment_id)
+        return CommentsAdded(comment_ids=ids)
 
 
 def _state(request: Request) -> ErpState:
@@ -72,7 +81,8 @@ async def put_order(request: Request, body: ErpOrderIn, sales_order: str) -> Erp
     """Enter (or change) an open order, as a sale in the store does."""
     if not re.fullmatch(SALES_ORDER, sales_order):
         raise HTTPException(422, detail=f"{sales_order!r} is not a sales order number")
-    order = ErpOrder(sales_order=sales_order, updated_at=datetime.now(UTC), **body.model_dump())
+    fields = body.model_dump(exclude={"sales_order", "updated_at"})  # the path names it
+    order = ErpOrder(sales_order=sales_order, updated_at=datetime.now(UTC), **fields)
     _state(request).orders[sales_order] = order
     return order
 
@@ -101,10 +111,11 @@ async def get_order(request: Request, sales_order: str) -> dict[str, Any]:
 
 
 @router.post("/open-orders/{sales_order}/comments", status_code=201)
-async def add_comment(
-    request: Request, sales_order: str, body: CommentIn, key: Idempotent
-) -> Comment:
+async def add_comments(
+    request: Request, sales_order: str, body: CommentsIn, key: Idempotent
+) -> CommentsAdded:
+    """Append to the order's audit comments log (once per Idempotency-Key)."""
     state = _state(request)
     if sales_order not in state.orders:
         raise HTTPException(404, detail=f"no open order {sales_order}")
-    return key.once(state.keys, body, lambda: state.comment(sales_order, body))
+    return key.once(state.keys, body, lambda: state.add_comments(sales_order, body))

@@ -15,7 +15,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.email import EmailActivities, EmailClient
-from activities.erp import ErpClient
+from activities.erp import ErpActivities, ErpClient
 from activities.helpdesk import HelpdeskActivities, HelpdeskClient
 from activities.iseries import IseriesActivities, IseriesClient
 from activities.oms import OmsActivities, OmsClient
@@ -74,6 +74,7 @@ def activities_for(
         HelpdeskActivities(clients.helpdesk),
         ReconcileActivities(pool, temporal),  # type: ignore[arg-type]
         SmsVoiceActivities(clients.smsvoice),
+        ErpActivities(clients.erp),
         OpenOrderActivities(pool, temporal, clients.erp, settings or Settings()),  # type: ignore[arg-type]
     ]
     return [

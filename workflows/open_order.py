@@ -21,16 +21,18 @@ whole record before its history grows large.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from workflows.kernel import FAILED, SOPFLOW, SopWorkflow
+from workflows.kernel import FAILED, SOPFLOW, SopWorkflow, SystemRefused
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import sms_voice
+    from activities.contracts import erp, sms_voice
+    from activities.contracts.erp import AuditComment, AuditComments
     from activities.contracts.sms_voice import SmsMessage, VoiceCall
     from domain import search
     from domain.identity import Actor, Role
@@ -121,6 +123,7 @@ class OpenOrderWorkflow(SopWorkflow):
         self.hold_rule = rules.HoldRule(start.policy.hold_attempts, start.policy.hold_over)
         self._wakeups = 0
         self._attributes_shown: dict[str, Any] = {}
+        self._mirroring = False
 
     # ------------------------------------------------------------------ run
     @workflow.run
@@ -143,6 +146,7 @@ class OpenOrderWorkflow(SopWorkflow):
                 self._set_code(self.order.code, self.start.submitted_by, "coded in the ERP")
             self._advance()
             await self.sync()  # readable at once
+        mirror = asyncio.create_task(self._mirror_to_erp())
         while st.status not in FINAL_STATUSES:
             await self._send_outbox()
             if self._advance():
@@ -150,6 +154,9 @@ class OpenOrderWorkflow(SopWorkflow):
             if st.status in FINAL_STATUSES:
                 break
             await self._wait(self._next_deadline())
+        # The ERP's comments log gets the last word too.
+        await workflow.wait_condition(lambda: not self._erp_behind())
+        mirror.cancel()
         await self.finish(st.status, str(st.status), "")
 
     async def _wait(self, deadline: datetime | None) -> None:
@@ -170,7 +177,10 @@ class OpenOrderWorkflow(SopWorkflow):
         except TimeoutError:
             return
         if self.continue_as_new_due():
-            await workflow.wait_condition(workflow.all_handlers_finished)
+            # Not in the middle of a write to the ERP: the next run resumes it.
+            await workflow.wait_condition(
+                lambda: workflow.all_handlers_finished() and not self._mirroring
+            )
             self.note(
                 SOPFLOW,
                 "continued as new",
@@ -180,6 +190,47 @@ class OpenOrderWorkflow(SopWorkflow):
 
     def _changed(self) -> None:
         self._wakeups += 1
+
+    # ------------------------------------------- the ERP's audit comments log
+    def _erp_behind(self) -> bool:
+        st = self.state
+        return st.erp_mirror and st.erp_mirrored < len(st.audit)
+
+    async def _mirror_to_erp(self) -> None:
+        """Every change to the order goes into the ERP's audit comments log
+        too (the SOP's rule), in batches, in order, each batch once. An ERP
+        outage is waited out visibly; an ERP that does not know the order
+        leaves the log here complete, and says so once."""
+        st = self.state
+        while True:
+            await workflow.wait_condition(self._erp_behind)
+            start, end = st.erp_mirrored, len(st.audit)
+            batch = AuditComments(
+                idempotency_key=self.key(f"erp-comments:{start}-{end}"),
+                sales_order=self.order.sales_order,
+                comments=[
+                    AuditComment(actor=e.actor, action=e.action, comment=e.comment, at=e.at)
+                    for e in st.audit[start:end]
+                ],
+            )
+            self._mirroring = True
+            try:
+                await self.call(
+                    erp.ADD_COMMENTS,
+                    batch,
+                    summary=f"ERP audit comments log: {end - start} entr{'y' if end - start == 1 else 'ies'}",
+                )
+                st.erp_mirrored = end
+            except SystemRefused as err:
+                st.erp_mirror = False
+                self.note(
+                    SOPFLOW,
+                    "ERP comments log not written",
+                    f"the ERP refused: {err.reason}; this audit log is the whole record",
+                )
+                self._changed()
+            finally:
+                self._mirroring = False
 
     # -------------------------------------------------------------- timing
     def _atp_at(self) -> datetime | None:

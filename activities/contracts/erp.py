@@ -1,5 +1,6 @@
 """The retail ERP (Storis-like): its open orders, imported in bulk by a
-Schedule; and the daily confirmation list (the other open-order Schedule)."""
+Schedule, and each order's audit comments log, which every change to the order
+must update; and the daily confirmation list (the other open-order Schedule)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,25 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, Field
 from temporalio.common import RetryPolicy
 
-from activities.contracts import ActivityContract
+from activities.contracts import ActivityContract, system_call
 
 IMPORT_SCHEDULE_ID = "sopflow-open-order-import"
 IMPORT_WORKFLOW = "OpenOrderImportWorkflow"
 CONFIRMATION_SCHEDULE_ID = "sopflow-confirmation-list"
 CONFIRMATION_WORKFLOW = "ConfirmationListWorkflow"
+
+
+class AuditComment(BaseModel):
+    actor: str
+    action: str
+    comment: str = ""
+    at: datetime
+
+
+class AuditComments(BaseModel):
+    idempotency_key: str
+    sales_order: str
+    comments: list[AuditComment] = Field(min_length=1)
 
 
 class ImportRequest(BaseModel):
@@ -49,6 +63,7 @@ class ConfirmationListReport(BaseModel):
         return f"{self.orders} appointments to confirm, {self.signalled} put on the list"
 
 
+ADD_COMMENTS = system_call("erp.add_comments", AuditComments, int, "erp")
 IMPORT_OPEN_ORDERS = ActivityContract(
     name="erp.import_open_orders",
     input=ImportRequest,

@@ -60,6 +60,10 @@ class OpenOrderState(KernelState):
     # Events already taken (webhook redelivery changes nothing twice).
     event_ids: list[str] = []
     outbox: list[Notice] = []
+    # The audit entries written to the ERP's audit comments log so far; off once
+    # the ERP refuses them (it does not know the order).
+    erp_mirrored: int = 0
+    erp_mirror: bool = True
     # Numbers task names and attempt ids, so a reopened wait gets a new task.
     seq: int = 0
 

@@ -110,6 +110,9 @@ async def test_an_open_order_from_atp_to_delivery_with_webhooks(
     assert dallas is not None
     now = datetime.now(UTC)
     atp = dallas.today(now) + timedelta(days=3)
+    # The sale is in the ERP (its audit comments log gets every change).
+    entered = await sims.http.put(f"/erp/open-orders/{so}", json=order_body(so, atp=str(atp)))
+    assert entered.status_code == 200
 
     created = await api.post("/open-orders", json=order_body(so, atp=atp.isoformat()),
                              headers=bearer(system))  # fmt: skip
@@ -251,6 +254,14 @@ async def test_an_open_order_from_atp_to_delivery_with_webhooks(
     assert attrs.get(search.STORE_ID) == "101"
     shown = " ".join(str(p.value) for p in attrs)
     assert "Dana" not in shown and PHONES[0] not in shown
+    # The ERP's audit comments log has every change, in order, once.
+    for _ in range(100):
+        erp_log = (await sims.http.get(f"/erp/open-orders/{so}")).json()["comments"]
+        if len(erp_log) == len(closed["audit"]):
+            break
+        await asyncio.sleep(0.05)
+    assert [c["action"] for c in erp_log] == [e["action"] for e in closed["audit"]]
+    assert ("contact logged", "demo-oom-agent") in {(c["action"], c["actor"]) for c in erp_log}
     summary = await described.static_summary()
     assert summary == f"Open order {so} · store 101 · delivery · 2 lines"
     await record_history(dev_server.client, oid, "open_order-delivered-with-webhooks")

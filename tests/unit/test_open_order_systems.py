@@ -45,15 +45,21 @@ async def test_the_erp_lists_its_open_orders_in_pages_and_keeps_their_comments(h
     rest = (await http.get("/erp/open-orders", params={"after": "SO2"})).json()
     assert [o["sales_order"] for o in rest] == ["SO3"]
     assert (await http.put("/erp/open-orders/bad%20so", json=erp_order())).status_code == 422
+    # A body naming its own number: the path's wins.
+    named = await http.put("/erp/open-orders/SO4", json={**erp_order(), "sales_order": "X"})
+    assert (named.status_code, named.json()["sales_order"]) == (200, "SO4")
 
-    comment = {"actor": "olga", "action": "contact logged", "comment": "no answer"}
+    entry = {"actor": "olga", "action": "contact logged", "comment": "no answer",
+             "at": "2026-11-30T16:00:00Z"}  # fmt: skip
+    batch = {"comments": [entry, {**entry, "action": "code set"}]}
     headers = {"Idempotency-Key": "c1"}
-    made = await http.post("/erp/open-orders/SO1/comments", json=comment, headers=headers)
-    again = await http.post("/erp/open-orders/SO1/comments", json=comment, headers=headers)
+    made = await http.post("/erp/open-orders/SO1/comments", json=batch, headers=headers)
+    again = await http.post("/erp/open-orders/SO1/comments", json=batch, headers=headers)
     assert (made.status_code, again.status_code) == (201, 200)
-    assert made.json() == again.json()
-    assert len((await http.get("/erp/open-orders/SO1")).json()["comments"]) == 1
-    missing = await http.post("/erp/open-orders/NOPE/comments", json=comment, headers=headers)
+    assert made.json() == again.json() == {"comment_ids": ["SO1-C1", "SO1-C2"]}
+    log = (await http.get("/erp/open-orders/SO1")).json()["comments"]
+    assert [c["action"] for c in log] == ["contact logged", "code set"]
+    missing = await http.post("/erp/open-orders/NOPE/comments", json=batch, headers=headers)
     assert missing.status_code == 404
 
 

@@ -167,3 +167,30 @@ async def test_no_guest_name_or_number_reaches_a_log_line(
     assert "open_order" in logged  # the workflow did log its moves
     for secret in (order.guest.name, "Whitfield", *PHONES):
         assert secret not in logged, secret
+
+
+async def test_every_change_reaches_the_erps_audit_comments_log_once_in_order(
+    env: WorkflowEnvironment, client: Client, settings: Settings, sims: Simulators
+) -> None:
+    known, unknown = open_order(), open_order()
+    await sims.http.put(f"/erp/open-orders/{known.sales_order}",
+                        json=known.model_dump(mode="json"))  # fmt: skip
+    await sims.fault("erp", down=True)  # an outage first: waited out, nothing lost
+    h_known = await start(client, settings, known)
+    h_unknown = await start(client, settings, unknown)
+    await until(h_known, lambda v: v.status == OpenOrderStatus.SCHEDULING, "available")
+    await log(h_known, contact(await env.get_current_time()))
+    await sims.fault("erp", down=False)
+    view = await until(
+        h_unknown, lambda v: any(e.action == "ERP comments log not written" for e in v.audit),
+        "refusal noted",
+    )  # fmt: skip
+    assert sum(1 for e in view.audit if e.action == "ERP comments log not written") == 1
+    for _ in range(200):
+        view = await view_of(h_known)
+        erp_log = sims.state.erp.comments.get(known.sales_order, [])
+        if erp_log and len(erp_log) == len(view.audit):
+            break
+        await asyncio.sleep(0.05)
+    assert [c.action for c in erp_log] == [e.action for e in view.audit]
+    assert "contact logged" in [c.action for c in erp_log]
