@@ -66,7 +66,7 @@ async def test_the_work_lists_filter_by_status_store_code_contact_date_and_ship_
         "contact_status": "CB", "next_contact_date": (now - timedelta(minutes=5)).isoformat(),
         "comment": "guest will call back"}, headers=bearer(agent))  # fmt: skip
     assert due.status_code == 200, due.text
-    for _ in range(100):
+    for _ in range(600):
         if plain in await listed(api, agent, contact_due_today="true"):
             break
         await asyncio.sleep(0.05)

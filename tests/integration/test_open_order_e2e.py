@@ -63,7 +63,7 @@ async def webhook(
 
 
 async def record(api: httpx.AsyncClient, key: str, oid: str, check: Any, what: str) -> dict:
-    for _ in range(300):
+    for _ in range(600):
         resp = await api.get(f"/open-orders/{oid}", headers=bearer(key))
         if resp.status_code == 200 and check(resp.json()):
             return resp.json()
@@ -72,7 +72,7 @@ async def record(api: httpx.AsyncClient, key: str, oid: str, check: Any, what: s
 
 
 async def tasks_of(api: httpx.AsyncClient, key: str, oid: str, kind: str) -> list[dict]:
-    for _ in range(200):
+    for _ in range(600):
         resp = await api.get("/tasks", params={"workflow_id": oid, "kind": kind},
                              headers=bearer(key))  # fmt: skip
         assert resp.status_code == 200, resp.text
@@ -141,7 +141,7 @@ async def test_an_open_order_from_atp_to_delivery_with_webhooks(
     })  # fmt: skip
     assert revised.status_code == 202, revised.text
     await record(api, agent, oid, lambda r: r["atp_date"] == later.isoformat(), "ATP revised")
-    for _ in range(100):
+    for _ in range(600):
         texts = [m for m in sims.state.smsvoice.messages.values() if so in m.body]
         if texts:
             break
@@ -255,7 +255,7 @@ async def test_an_open_order_from_atp_to_delivery_with_webhooks(
     shown = " ".join(str(p.value) for p in attrs)
     assert "Dana" not in shown and PHONES[0] not in shown
     # The ERP's audit comments log has every change, in order, once.
-    for _ in range(100):
+    for _ in range(600):
         erp_log = (await sims.http.get(f"/erp/open-orders/{so}")).json()["comments"]
         if len(erp_log) == len(closed["audit"]):
             break

@@ -61,7 +61,7 @@ async def view_of(handle: WorkflowHandle) -> OpenOrderView:
 
 
 async def until(handle: WorkflowHandle, check: Any, what: str) -> OpenOrderView:
-    for _ in range(200):
+    for _ in range(600):
         view = await view_of(handle)
         if check(view):
             return view
@@ -386,7 +386,7 @@ async def test_confirmation_needs_an_attempt_on_every_number_then_the_erp_closes
     prior = DALLAS.prior_business_day(day)
     assert view.appointment.confirm_by == DALLAS.at(prior, DALLAS.closes)
     # A booking SMS went to the guest (consented).
-    for _ in range(100):
+    for _ in range(600):
         if sims.state.smsvoice.messages:
             break
         await asyncio.sleep(0.05)

@@ -105,7 +105,7 @@ async def test_a_later_atp_date_sends_it_back_to_waiting_and_texts_the_guest(
     )
     view = await until(handle, lambda v: v.status == OpenOrderStatus.AWAITING_PRODUCT, "waiting")
     assert view.atp_date == later
-    for _ in range(100):
+    for _ in range(600):
         if sims.state.smsvoice.messages:
             break
         await asyncio.sleep(0.05)
@@ -186,7 +186,7 @@ async def test_every_change_reaches_the_erps_audit_comments_log_once_in_order(
         "refusal noted",
     )  # fmt: skip
     assert sum(1 for e in view.audit if e.action == "ERP comments log not written") == 1
-    for _ in range(200):
+    for _ in range(600):
         view = await view_of(h_known)
         erp_log = sims.state.erp.comments.get(known.sales_order, [])
         if erp_log and len(erp_log) == len(view.audit):
