@@ -931,9 +931,13 @@ class OpenOrderWorkflow(SopWorkflow):
                     payload=payload,
                 )
             elif current.due_at != due or current.payload != payload:
+                # Only the due time is in a search attribute: the text may be
+                # reworded without changing what the workflow commands.
+                moved = current.due_at != due
                 current.due_at = due
                 current.payload = payload
-                self._task_attributes()
+                if moved:
+                    self._task_attributes()
         self._attributes()
         self.refresh_details()
 

@@ -102,7 +102,11 @@ def hold_next_attempt(progress: HoldProgress, now: datetime) -> str:
         parts.append(f"one more attempt on or after {progress.week_ends:%Y-%m-%d %H:%M} UTC")
     else:
         parts.append("any attempt")
-    tally = f"{progress.attempts} of {progress.required} attempts"
+    tally = (
+        f"{progress.attempts} of {progress.required} attempts"
+        if progress.attempts <= progress.required
+        else f"{progress.attempts} attempts ({progress.required} needed)"
+    )
     if progress.week_ends is None:
         parts.append(f"{tally}, the week starts with the first")
     else:

@@ -475,7 +475,7 @@ async def test_a_short_history_limit_continues_as_new_with_the_record(
     view = await view_of(handle)
     assert len(view.contacts) == 12
     assert any(e.action == "continued as new" for e in view.audit)
-    assert "12 of 5 attempts" in view.next_action  # the HOLD count carried over
+    assert "12 attempts (5 needed)" in view.next_action  # the HOLD count carried over
     first = await handle.fetch_history()
     first_run = first.events[0].workflow_execution_started_event_attributes
     assert first_run.continued_execution_run_id
