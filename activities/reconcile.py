@@ -47,6 +47,7 @@ from activities.contracts import reconcile as contract
 from activities.contracts.reconcile import ReconcileReport, ReconcileRequest
 from db import read_model
 from domain import search
+from domain.open_order import models as open_order
 from domain.order import models as order
 from domain.records import ReadModelSync
 
@@ -61,6 +62,7 @@ STATUS_KEYS = search.STATUS_BY_KIND
 # with one of these in its search attribute keeps it; otherwise the row says how
 # it ended in Temporal's words.
 FINAL_STATUSES: dict[str, frozenset[str]] = {"order": frozenset(order.FINAL_STATUSES)}
+FINAL_STATUSES["open_order"] = frozenset(open_order.FINAL_STATUSES)
 ENDED_AS: dict[WorkflowExecutionStatus, str] = {
     WorkflowExecutionStatus.COMPLETED: "completed",
     WorkflowExecutionStatus.FAILED: "failed",

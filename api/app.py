@@ -15,7 +15,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
-from api import accounts, health, order_documents, orders, tasks
+from api import accounts, health, open_orders, order_documents, orders, tasks, webhooks
 from api.auth import KnownKeys
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.web import pages as web
@@ -103,6 +103,8 @@ def create_app(
     app.add_middleware(RequestContext)
     # order_documents before orders: its routes are more specific than /orders/{id}.
     for module in (order_documents, orders, accounts, tasks):
+        app.include_router(module.router, responses=ERROR_RESPONSES)
+    for module in (open_orders, webhooks):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(health.router)
     # The work-queue page (/app): people's queue and tasks in a browser.

@@ -34,6 +34,10 @@ REFUSAL_STATUS = {
     "HoldNotCured": 422,
     "InvalidChange": 422,
     "InvalidEdit": 422,
+    # Open orders (issue 9).
+    "InvalidContact": 422,
+    "InvalidAppointment": 422,
+    "InvalidConfirmation": 422,
 }
 
 

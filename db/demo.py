@@ -37,8 +37,10 @@ async def load_demo_data(conn: asyncpg.Connection, network_url: str | None = Non
     """`network_url`: the procurement-network simulator; the demo buyers' documents
     (confirmations, ship notices, invoices) go to it."""
     sql = (resources.files("db") / "demo_data.sql").read_text()
+    stores = (resources.files("db") / "demo_open_orders.sql").read_text()
     async with conn.transaction():
         await conn.execute(sql)
+        await conn.execute(stores)
         for domain, identity, account_number, secret in DEMO_CREDENTIALS:
             if not await account_for_credential(conn, domain, identity):
                 await upsert_punchout_credential(

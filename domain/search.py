@@ -51,3 +51,9 @@ def cli_flags() -> list[str]:
     for key in ALL:
         flags += ["--search-attribute", f"{key.name}={kinds[key.indexed_value_type.name]}"]
     return flags
+
+# ---- open orders (issue 9): their own attributes, appended to ALL.
+DELIVERY_STATUS = SearchAttributeKey.for_keyword("DeliveryStatus")
+CONTACT_DATE = SearchAttributeKey.for_datetime("ContactDate")
+ORDER_CODE = SearchAttributeKey.for_keyword("OrderCode")
+ALL = (*ALL, DELIVERY_STATUS, CONTACT_DATE, ORDER_CODE)

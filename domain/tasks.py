@@ -9,14 +9,18 @@ clients. Kinds without an entry accept no decision (yet)."""
 
 from __future__ import annotations
 
+import types
+import typing
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from domain.identity import Actor
+from domain.open_order import models as oo
 from domain.order.models import HoldCode
 
 
@@ -25,13 +29,28 @@ class TaskStatus(StrEnum):
     CLOSED = "closed"
 
 
-FieldType = Literal["string", "boolean", "decimal", "integer"]
+FieldType = Literal["string", "boolean", "decimal", "integer", "datetime", "date"]
 _TYPE_NAMES: dict[type, FieldType] = {
     str: "string",
     bool: "boolean",
     Decimal: "decimal",
     int: "integer",
+    datetime: "datetime",
+    date: "date",
 }
+
+
+def _type_name(annotation: Any) -> FieldType:
+    """A field's type as a client reads it: optional fields by their type, a
+    choice (an enum) as a string."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+    if typing.get_origin(annotation) is Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return "string"
+    return _TYPE_NAMES[annotation]
+
 
 # Text a person types: never blank.
 Comment = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -103,7 +122,7 @@ class DecisionSpec:
     @property
     def fields(self) -> list[FieldSpec]:
         return [
-            FieldSpec(name=name, type=_TYPE_NAMES[info.annotation], required=info.is_required())
+            FieldSpec(name=name, type=_type_name(info.annotation), required=info.is_required())
             for name, info in self.model.model_fields.items()
         ]
 
@@ -152,6 +171,47 @@ DECISIONS: dict[str, list[DecisionSpec]] = {
         DecisionSpec("acknowledge", WithComment),
     ],
 }
+
+
+# ---- open orders (issue 9): an OOM agent's and a store manager's tasks.
+class LogContactFields(DecisionFields):
+    channel: oo.Channel
+    phone: oo.Phone | None = None
+    outcome: oo.Outcome
+    at: datetime
+    contact_status: oo.StatusCode
+    next_contact_date: datetime | None = None
+    comment: Comment
+
+
+class BookFields(DecisionFields):
+    kind: oo.AppointmentKind
+    window_start: datetime
+    window_end: datetime
+    comment: Comment
+
+
+class ReplaceFields(DecisionFields):
+    comment: Comment
+    atp_date: date | None = None
+
+
+_LOG_CONTACT = DecisionSpec("log_contact", LogContactFields)
+_CLEAR_CODE = DecisionSpec("clear_code", WithComment)
+OPEN_ORDER_DECISIONS: dict[str, list[DecisionSpec]] = {
+    "schedule_contact": [_LOG_CONTACT, DecisionSpec("book_appointment", BookFields)],
+    "hold_contact": [_LOG_CONTACT, _CLEAR_CODE],
+    "balance_due": [_LOG_CONTACT, _CLEAR_CODE],
+    "cancel_request": [_LOG_CONTACT, _CLEAR_CODE, DecisionSpec("cancel_order", WithComment)],
+    "confirmation_call": [_LOG_CONTACT, DecisionSpec("close_unconfirmed", WithComment)],
+    "cwc_resolution": [
+        DecisionSpec("reschedule", WithComment),
+        DecisionSpec("cancel", WithComment),
+        DecisionSpec("refund", WithComment),
+        DecisionSpec("replace", ReplaceFields),
+    ],
+}
+DECISIONS.update(OPEN_ORDER_DECISIONS)
 
 
 def decisions_for(kind: str) -> list[DecisionSpec]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import structlog
 from fastapi import FastAPI
 
-from simulators import email, faults, helpdesk, iseries, network, oms
+from simulators import email, erp, faults, helpdesk, iseries, network, oms, smsvoice
 
 
 class SimState:
@@ -38,13 +38,15 @@ class SimState:
         self.email = email.EmailState()
         self.helpdesk = helpdesk.HelpdeskState(self._helpdesk_api_key, self._helpdesk_search_lag)
         self.network = network.NetworkState()
+        self.erp = erp.ErpState()
+        self.smsvoice = smsvoice.SmsVoiceState()
 
     # What the systems hold survives a restart of the dev stack (its workflows
     # do too, and would otherwise point at orders the simulators forgot).
     # Injected faults do not.
-    _KEPT = ("oms", "iseries", "email", "helpdesk", "network")
+    _KEPT = ("oms", "iseries", "email", "helpdesk", "network", "erp", "smsvoice")
     # Raised when what is kept changes shape; a file of another version is set aside.
-    _VERSION = 3
+    _VERSION = 4
 
     def save(self, path: Path) -> None:
         kept = {name: getattr(self, name) for name in self._KEPT}
@@ -89,12 +91,12 @@ def create_app(
 
     app = FastAPI(
         title="sopflow simulators",
-        description="Stand-ins for OMS, iSeries, email, helpdesk, the buyers' procurement network",
+        description="Stand-ins for OMS, iSeries, email, helpdesk, the buyers' procurement network, retail ERP, SMS/voice",
         lifespan=lifespan,
     )
     app.state.sim = sim
     app.add_middleware(faults.FaultMiddleware, sim=sim)
-    for module in (oms, iseries, email, helpdesk, network, faults):
+    for module in (oms, iseries, email, helpdesk, network, erp, smsvoice, faults):
         app.include_router(module.router)
 
     @app.get("/health")

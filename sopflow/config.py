@@ -55,6 +55,16 @@ class Settings(BaseSettings):
     cxml_shared_secret: str | None = None
     # How long a buyer document is retried (5xx, timeouts) before the rep gets a task.
     buyer_document_patience: timedelta = timedelta(days=1)
+    # Open orders (issue 9): the retail ERP and the SMS/voice provider, and the
+    # secrets their webhooks sign the body with (HMAC-SHA256).
+    erp_url: str | None = None
+    smsvoice_url: str | None = None
+    erp_webhook_secret: str = "dev-erp-webhook-secret"
+    smsvoice_webhook_secret: str = "dev-smsvoice-webhook-secret"
+    # How often the open orders are imported from the ERP, and when (UTC) the
+    # next business day's confirmation list is made.
+    open_order_import_every: timedelta = timedelta(minutes=15)
+    confirmation_list_hour_utc: int = Field(default=13, ge=0, le=23)
     http_timeout: timedelta = timedelta(seconds=10)
     csc_inbox: str = "csc-inbox@example.com"
 

@@ -150,6 +150,8 @@ def settings(simulators_server: Simulators, database_url: str) -> Settings:
         email_url=f"{simulators_server.url}/email",
         helpdesk_url=f"{simulators_server.url}/helpdesk",
         network_url=f"{simulators_server.url}/network",
+        erp_url=f"{simulators_server.url}/erp",
+        smsvoice_url=f"{simulators_server.url}/smsvoice",
         task_queue=f"sopflow-test-{uuid.uuid4().hex[:6]}",
         log_format="console",
     )

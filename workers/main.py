@@ -15,19 +15,27 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.email import EmailActivities, EmailClient
+from activities.erp import ErpActivities, ErpClient
 from activities.helpdesk import HelpdeskActivities, HelpdeskClient
 from activities.iseries import IseriesActivities, IseriesClient
 from activities.network import NetworkActivities, NetworkClient
 from activities.oms import OmsActivities, OmsClient
+from activities.open_orders import OpenOrderActivities, ensure_schedules
 from activities.read_model import ReadModelActivities
 from activities.reconcile import ReconcileActivities, ensure_schedule
 from activities.reference import ReferenceActivities
+from activities.sms_voice import SmsVoiceActivities, SmsVoiceClient
 from sopflow.config import Settings
 from workers.sandbox import WORKFLOW_RUNNER
+from workflows.confirmation_list import ConfirmationListWorkflow
+from workflows.open_order import OpenOrderWorkflow
+from workflows.open_order_import import OpenOrderImportWorkflow
 from workflows.order import OrderWorkflow
 from workflows.reconcile import ReconcileWorkflow
 
 WORKFLOWS = [OrderWorkflow, ReconcileWorkflow]
+# Open orders (issue 9).
+WORKFLOWS += [OpenOrderWorkflow, OpenOrderImportWorkflow, ConfirmationListWorkflow]
 log = structlog.get_logger()
 
 
@@ -38,12 +46,17 @@ class SystemClients:
     email: EmailClient
     helpdesk: HelpdeskClient
     network: NetworkClient
+    erp: ErpClient
+    smsvoice: SmsVoiceClient
 
     @classmethod
     def from_settings(
         cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
     ) -> SystemClients:
-        clients = (OmsClient, IseriesClient, EmailClient, HelpdeskClient, NetworkClient)
+        clients = (
+            OmsClient, IseriesClient, EmailClient, HelpdeskClient, NetworkClient, ErpClient,
+            SmsVoiceClient,
+        )  # fmt: skip
         return cls(**{c.system: c.from_settings(settings, transport) for c in clients})
 
     async def close(self) -> None:
@@ -52,7 +65,10 @@ class SystemClients:
 
 
 def activities_for(
-    pool: asyncpg.Pool, clients: SystemClients, temporal: Client | None = None
+    pool: asyncpg.Pool,
+    clients: SystemClients,
+    temporal: Client | None = None,
+    settings: Settings | None = None,
 ) -> list:
     groups = [
         ReferenceActivities(pool),
@@ -63,6 +79,9 @@ def activities_for(
         HelpdeskActivities(clients.helpdesk),
         ReconcileActivities(pool, temporal),  # type: ignore[arg-type]
         NetworkActivities(pool, clients.network),
+        SmsVoiceActivities(clients.smsvoice),
+        ErpActivities(clients.erp),
+        OpenOrderActivities(pool, temporal, clients.erp, settings or Settings()),  # type: ignore[arg-type]
     ]
     return [
         getattr(group, name)
@@ -85,7 +104,7 @@ async def build_worker(
             client,
             task_queue=settings.task_queue,
             workflows=WORKFLOWS,
-            activities=activities_for(pool, clients, client),
+            activities=activities_for(pool, clients, client, settings),
             workflow_runner=WORKFLOW_RUNNER,
         )
     finally:
@@ -102,6 +121,10 @@ async def run_worker(
         )
     except Exception as exc:  # the worker's own work goes on; the next start tries again
         log.warning("reconcile schedule not set up", error=repr(exc))
+    try:
+        await ensure_schedules(client, settings)
+    except Exception as exc:  # as above
+        log.warning("open-order schedules not set up", error=repr(exc))
     async with build_worker(client, settings, pool) as worker, worker:
         log.info("worker started", task_queue=settings.task_queue)
         await stop.wait()

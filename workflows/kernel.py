@@ -98,6 +98,9 @@ class SopWorkflow:
     kind: ClassVar[str]  # its status search attribute is search.STATUS_BY_KIND[kind]
     # Where a task goes when nobody is named for it (else: anyone with its role).
     default_queue: ClassVar[str | None] = None
+    # Whether a move's comment goes into the log line (a person's free text may
+    # hold a guest's name or number: such workflows keep it in the audit only).
+    log_comments: ClassVar[bool] = True
 
     state: Any  # the workflow's own KernelState subclass
     policy: KernelPolicy
@@ -160,7 +163,8 @@ class SopWorkflow:
             workflow.upsert_search_attributes(
                 [search.STATUS_BY_KIND[self.kind].value_set(str(status))]
             )
-            workflow.logger.info("%s %s → %s (%s)", self.kind, before, status, comment)
+            said = comment if self.log_comments else "-"
+            workflow.logger.info("%s %s → %s (%s)", self.kind, before, status, said)
         self.refresh_details()
 
     def _audit(

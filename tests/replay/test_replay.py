@@ -64,6 +64,23 @@ BRANCHES = {
     "order-buyer-document-refused",
     "order-buyer-document-undelivered-resent",
 }
+# Open orders (issue 9).
+BRANCHES |= {
+    "open_order-delivered-with-webhooks",
+    "open_order-hold-cwc-cancelled-by-store",
+    "open_order-hold-cwc-rescheduled",
+    "open_order-baldue-cwc",
+    "open_order-baldue-paid",
+    "open_order-cancel-request-cancelled",
+    "open_order-svc-passed",
+    "open_order-svc-faulty-cwc",
+    "open_order-confirmed-on-every-number-delivered",
+    "open_order-continued-as-new-first-run",
+    "open_order-continued-as-new-last-run",
+    "open_order-not-home-rebooked",
+    "open_order-atp-revised-later",
+    "open_order-no-fit-replaced",
+}
 
 
 def test_every_branch_has_a_stored_history() -> None:

@@ -16,7 +16,9 @@ RETENTION="${NAMESPACE_RETENTION:-168h}"
 ADDRESS="${TEMPORAL_ADDRESS:-temporal:7233}"
 
 KEYWORD_ATTRIBUTES="AccountNumber PoNumber OrderStatus CsrStatus ContactStatus Assignee StoreId BusinessUnit"
+KEYWORD_ATTRIBUTES="$KEYWORD_ATTRIBUTES DeliveryStatus OrderCode"  # open orders (issue 9)
 DATETIME_ATTRIBUTES="DueAt"
+DATETIME_ATTRIBUTES="$DATETIME_ATTRIBUTES ContactDate"  # open orders (issue 9)
 KEYWORD_LIST_ATTRIBUTES="HoldCodes"
 BOOL_ATTRIBUTES="SlaBreached"
 

@@ -1,0 +1,125 @@
+"""Webhooks from the retail ERP and the SMS/voice provider: each event is a
+Signal to its open order. A sender proves itself with an HMAC-SHA256 of the
+raw body in `X-Signature: sha256=<hex>` (the secret from configuration), not
+with an API key. Bad signature 401, malformed body 422, unknown order 404; a
+redelivered event (same `event_id`) is taken once by the workflow."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Literal
+
+from fastapi import APIRouter, Header, Request
+from pydantic import BaseModel, ValidationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.errors import ApiError, ErrorBody
+from api.temporal_calls import unavailable
+from domain.identity import Actor, Role
+from domain.open_order.models import ErpEvent, EventReceived, SmsVoiceEvent
+from workflows.open_order import OpenOrderWorkflow
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+MAX_BODY = 64_000
+ERP_SENDER = Actor(person_id="erp", name="Retail ERP", roles=frozenset({Role.SYSTEM}))
+PROVIDER = Actor(
+    person_id="sms-voice-provider", name="SMS/voice provider", roles=frozenset({Role.SYSTEM})
+)
+
+
+class EventAccepted(BaseModel):
+    status: Literal["accepted"] = "accepted"
+    event_id: str
+    open_order_id: str
+
+
+_RESPONSES: dict[int | str, dict] = {
+    401: {"model": ErrorBody, "description": "missing or wrong X-Signature"},
+    404: {"model": ErrorBody, "description": "no open order with this sales order number"},
+    409: {"model": ErrorBody, "description": "the open order has closed"},
+    422: {"model": ErrorBody, "description": "malformed body"},
+}
+
+
+def signature_ok(body: bytes, header: str | None, secret: str) -> bool:
+    scheme, _, given = (header or "").partition("=")
+    if scheme.strip().lower() != "sha256" or not given:
+        return False
+    wanted = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(wanted, given.strip().lower())
+
+
+async def _body(request: Request, signature: str | None, secret: str) -> bytes:
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise ApiError(413, f"a webhook body is at most {MAX_BODY} bytes", "TooLarge")
+    if not signature_ok(body, signature, secret):
+        raise ApiError(
+            401, "bad or missing X-Signature (sha256=<HMAC of the body>)", "BadSignature"
+        )
+    return body
+
+
+def _reasons(err: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e['msg']}".lstrip(": ")
+        for e in err.errors()[:10]
+    )
+
+
+async def _signal(request: Request, workflow_id: str, event: EventReceived) -> EventAccepted:
+    handle = request.app.state.temporal.get_workflow_handle(workflow_id)
+    try:
+        await handle.signal(
+            OpenOrderWorkflow.system_event,
+            event,
+            rpc_timeout=request.app.state.settings.update_wait,
+        )
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            if "completed" in exc.message:
+                raise ApiError(409, f"{workflow_id} has closed", "InvalidState") from None
+            raise ApiError(404, f"no open order {workflow_id}", "NotFound") from None
+        raise unavailable(workflow_id) from None
+    found = event.erp or event.sms_voice
+    assert found is not None
+    return EventAccepted(event_id=found.event_id, open_order_id=workflow_id)
+
+
+@router.post(
+    "/erp",
+    response_model=EventAccepted,
+    status_code=202,
+    summary="An ERP event: payment posted, ATP changed, product arrived, delivered, ...",
+    responses=_RESPONSES,
+)
+async def erp_webhook(
+    request: Request, x_signature: str | None = Header(default=None)
+) -> EventAccepted:
+    body = await _body(request, x_signature, request.app.state.settings.erp_webhook_secret)
+    try:
+        event = ErpEvent.model_validate_json(body)
+    except ValidationError as err:
+        raise ApiError(422, _reasons(err), "ValidationError") from None
+    received = EventReceived(actor=ERP_SENDER, erp=event)
+    return await _signal(request, f"open-order-{event.sales_order}", received)
+
+
+@router.post(
+    "/sms-voice",
+    response_model=EventAccepted,
+    status_code=202,
+    summary="An SMS/voice provider event: the guest replied, an automated call ended",
+    responses=_RESPONSES,
+)
+async def sms_voice_webhook(
+    request: Request, x_signature: str | None = Header(default=None)
+) -> EventAccepted:
+    body = await _body(request, x_signature, request.app.state.settings.smsvoice_webhook_secret)
+    try:
+        event = SmsVoiceEvent.model_validate_json(body)
+    except ValidationError as err:
+        raise ApiError(422, _reasons(err), "ValidationError") from None
+    received = EventReceived(actor=PROVIDER, sms_voice=event)
+    return await _signal(request, f"open-order-{event.sales_order}", received)

@@ -1,0 +1,1 @@
+"""The open sales order (spec/open-order.md): models, rules, state."""

@@ -1,0 +1,107 @@
+"""The retail ERP and SMS/voice simulators over HTTP (in process), their
+clients' error mapping, and the webhooks' signature check."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from temporalio.exceptions import ApplicationError
+
+from activities.contracts.sms_voice import SmsMessage
+from activities.erp import ErpClient
+from activities.sms_voice import SmsVoiceClient
+from api.webhooks import signature_ok
+from simulators.app import create_app
+from tests.open_orders import signed
+
+
+@pytest.fixture
+def app():
+    return create_app(seed=1)
+
+
+@pytest.fixture
+async def http(app):
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://sim"
+    ) as client:
+        yield client
+
+
+def erp_order(store: str = "101") -> dict:
+    return {
+        "store_id": store,
+        "type": "delivery",
+        "guest": {"name": "G", "phones": ["2145550101"]},
+        "lines": [{"line_number": 1, "sku": "S", "quantity": 1, "atp_date": "2026-12-01"}],
+    }
+
+
+async def test_the_erp_lists_its_open_orders_in_pages_and_keeps_their_comments(http):
+    for so in ("SO3", "SO1", "SO2"):
+        assert (await http.put(f"/erp/open-orders/{so}", json=erp_order())).status_code == 200
+    first = (await http.get("/erp/open-orders", params={"limit": 2})).json()
+    assert [o["sales_order"] for o in first] == ["SO1", "SO2"]
+    rest = (await http.get("/erp/open-orders", params={"after": "SO2"})).json()
+    assert [o["sales_order"] for o in rest] == ["SO3"]
+    assert (await http.put("/erp/open-orders/bad%20so", json=erp_order())).status_code == 422
+    # A body naming its own number: the path's wins.
+    named = await http.put("/erp/open-orders/SO4", json={**erp_order(), "sales_order": "X"})
+    assert (named.status_code, named.json()["sales_order"]) == (200, "SO4")
+
+    entry = {"actor": "olga", "action": "contact logged", "comment": "no answer",
+             "at": "2026-11-30T16:00:00Z"}  # fmt: skip
+    batch = {"comments": [entry, {**entry, "action": "code set"}]}
+    headers = {"Idempotency-Key": "c1"}
+    made = await http.post("/erp/open-orders/SO1/comments", json=batch, headers=headers)
+    again = await http.post("/erp/open-orders/SO1/comments", json=batch, headers=headers)
+    assert (made.status_code, again.status_code) == (201, 200)
+    assert made.json() == again.json() == {"comment_ids": ["SO1-C1", "SO1-C2"]}
+    log = (await http.get("/erp/open-orders/SO1")).json()["comments"]
+    assert [c["action"] for c in log] == ["contact logged", "code set"]
+    missing = await http.post("/erp/open-orders/NOPE/comments", json=batch, headers=headers)
+    assert missing.status_code == 404
+
+
+async def test_the_provider_sends_and_calls_once_per_key_and_refuses_a_bad_number(http):
+    sms = {"to": "2145550101", "body": "Your delivery is booked"}
+    one = await http.post("/smsvoice/messages", json=sms, headers={"Idempotency-Key": "s1"})
+    two = await http.post("/smsvoice/messages", json=sms, headers={"Idempotency-Key": "s1"})
+    assert (one.status_code, two.status_code) == (201, 200)
+    assert len((await http.get("/smsvoice/messages")).json()) == 1
+    call = {"to": "2145550102", "script": "confirm", "reference": "open-order-SO1:A1"}
+    placed = await http.post("/smsvoice/calls", json=call, headers={"Idempotency-Key": "c1"})
+    assert placed.json()["status"] == "placed" and placed.json()["call_id"].startswith("CA")
+    bad = await http.post("/smsvoice/messages", json={**sms, "to": "call me"},
+                          headers={"Idempotency-Key": "s2"})  # fmt: skip
+    assert bad.status_code == 422
+
+
+async def test_faults_reach_the_new_systems_and_their_clients_tell_outage_from_refusal(app, http):
+    await http.put("/_faults/smsvoice", json={"down": True})
+    transport = httpx.ASGITransport(app=app)
+    client = SmsVoiceClient("http://sim/smsvoice", transport=transport)
+    with pytest.raises(ApplicationError) as down:
+        await client.send_sms(SmsMessage(idempotency_key="k", to="2145550101", body="hi"))
+    assert down.value.type == "SystemUnavailable" and not down.value.non_retryable
+    await http.put("/_faults/smsvoice", json={})
+    with pytest.raises(ApplicationError) as refused:
+        await client.send_sms(SmsMessage(idempotency_key="k2", to="not-a-number", body="hi"))
+    assert refused.value.type == "SmsvoiceRefused" and refused.value.non_retryable
+
+    await http.put("/_faults/erp", json={"error_rate": 1.0})
+    erp = ErpClient("http://sim/erp", transport=transport)
+    with pytest.raises(ApplicationError) as failing:
+        await erp.open_orders(None, 10)
+    assert failing.value.type == "SystemUnavailable"
+    await http.put("/_faults/erp", json={})
+    assert await erp.open_orders(None, 10) == []
+
+
+def test_a_webhook_signature_is_an_hmac_of_the_exact_body() -> None:
+    body, headers = signed({"event_id": "e1"}, "s3cret")
+    assert signature_ok(body, headers["X-Signature"], "s3cret")
+    assert not signature_ok(body, headers["X-Signature"], "other")
+    assert not signature_ok(body + b" ", headers["X-Signature"], "s3cret")
+    assert not signature_ok(body, None, "s3cret")
+    assert not signature_ok(body, headers["X-Signature"].replace("sha256", "md5"), "s3cret")
