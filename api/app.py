@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
 from api import accounts, health, orders, tasks
+from api import directory as directory_api  # issue 10
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from db.connection import create_pool
 from sopflow.config import Settings
@@ -99,6 +100,9 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(RequestContext)
     for module in (orders, accounts, tasks):
+        app.include_router(module.router, responses=ERROR_RESPONSES)
+    # Issue 10: the team directory.
+    for module in (directory_api,):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(health.router)
 

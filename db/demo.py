@@ -19,6 +19,9 @@ DEMO_PEOPLE = {
     Role.BRANCH_MANAGER: "bob.ortiz",
     Role.IT_SUPPORT: "ivy.shah",
     Role.OPERATOR: "ops.admin",
+    Role.IMPLEMENTATION_MANAGER: "ian.moore",
+    Role.SALES_SUPPORT_MANAGER: "sara.mills",
+    Role.ACCOUNT_MANAGER: "rachel.adams",
 }
 
 
@@ -34,8 +37,11 @@ DEMO_CREDENTIALS = [
 
 async def load_demo_data(conn: asyncpg.Connection) -> None:
     sql = (resources.files("db") / "demo_data.sql").read_text()
+    # The directory's demo part (issue 10): regions, teams and capabilities.
+    directory_sql = (resources.files("db") / "demo_directory.sql").read_text()
     async with conn.transaction():
         await conn.execute(sql)
+        await conn.execute(directory_sql)
         for domain, identity, account_number, secret in DEMO_CREDENTIALS:
             if not await account_for_credential(conn, domain, identity):
                 await upsert_punchout_credential(

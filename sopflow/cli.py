@@ -227,3 +227,59 @@ def reconcile(
         return 1 if report.errors else 0
 
     raise typer.Exit(asyncio.run(main()))
+
+
+# ---------------------------------------------------------- issue 10: routing
+@app.command(
+    help="Who would get a task of KIND for ACCOUNT now, and why (the team directory's "
+    "routing: the account's contact, a primary member for the region, a cross-trained "
+    "backup, the team's queue; anyone away passed over)."
+)
+def route(
+    kind: Annotated[str, typer.Option(help="task kind, e.g. resolve_hold_price, branch_edit")],
+    account: Annotated[str | None, typer.Option(help="account number")] = None,
+    role: Annotated[
+        str | None, typer.Option(help="the task's role (default: from the kind)")
+    ] = None,
+) -> None:
+    from datetime import UTC, datetime
+
+    from db.connection import create_pool
+    from db.directory import load_directory
+    from domain.directory.routing import capability_for, role_for_kind
+    from domain.directory.routing import route as decide
+    from domain.identity import Role
+
+    settings = _settings()
+    try:
+        task_role = Role(role) if role else role_for_kind(kind)
+    except ValueError:
+        typer.echo(f"unknown role {role!r}", err=True)
+        raise typer.Exit(2) from None
+
+    async def main() -> str:
+        pool = await create_pool(_database_url(settings), max_size=1)
+        try:
+            async with pool.acquire() as conn:
+                capability = capability_for(kind, task_role)
+                directory = await load_directory(conn, account, task_role.value, capability)
+        finally:
+            await pool.close()
+        r = decide(
+            directory,
+            role=task_role,
+            capability=capability,
+            at=datetime.now(UTC),
+            fallback_queue=None,
+        )
+        lines = [
+            f"{kind} for {'account ' + account if account else 'no account'} "
+            f"(role {task_role.value}, capability {capability or '-'}, "
+            f"region {directory.region or '-'})",
+            f"→ {r.assignee or r.queue or 'anyone with the role ' + task_role.value} [{r.rule}]",
+            f"  why: {r.reason}",
+        ]
+        lines += [f"  skipped {s.person_id}: {s.why}" for s in r.skipped]
+        return "\n".join(lines)
+
+    typer.echo(asyncio.run(main()))

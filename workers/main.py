@@ -14,19 +14,23 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.crm_accounts import CrmAccountsActivities, CrmAccountsClient
+from activities.directory import DirectoryActivities
 from activities.email import EmailActivities, EmailClient
 from activities.helpdesk import HelpdeskActivities, HelpdeskClient
 from activities.iseries import IseriesActivities, IseriesClient
+from activities.iseries_accounts import IseriesAccountsActivities
 from activities.oms import OmsActivities, OmsClient
 from activities.read_model import ReadModelActivities
 from activities.reconcile import ReconcileActivities, ensure_schedule
 from activities.reference import ReferenceActivities
 from sopflow.config import Settings
 from workers.sandbox import WORKFLOW_RUNNER
+from workflows.account_change import AccountChangeWorkflow
 from workflows.order import OrderWorkflow
 from workflows.reconcile import ReconcileWorkflow
 
-WORKFLOWS = [OrderWorkflow, ReconcileWorkflow]
+WORKFLOWS = [OrderWorkflow, ReconcileWorkflow, AccountChangeWorkflow]
 log = structlog.get_logger()
 
 
@@ -36,13 +40,17 @@ class SystemClients:
     iseries: IseriesClient
     email: EmailClient
     helpdesk: HelpdeskClient
+    crm_accounts: CrmAccountsClient
 
     @classmethod
     def from_settings(
         cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
     ) -> SystemClients:
         clients = (OmsClient, IseriesClient, EmailClient, HelpdeskClient)
-        return cls(**{c.system: c.from_settings(settings, transport) for c in clients})
+        return cls(
+            **{c.system: c.from_settings(settings, transport) for c in clients},
+            crm_accounts=CrmAccountsClient.from_settings(settings, transport),
+        )
 
     async def close(self) -> None:
         for client in vars(self).values():
@@ -60,6 +68,9 @@ def activities_for(
         EmailActivities(clients.email),
         HelpdeskActivities(clients.helpdesk),
         ReconcileActivities(pool, temporal),  # type: ignore[arg-type]
+        DirectoryActivities(pool),
+        IseriesAccountsActivities(clients.iseries),
+        CrmAccountsActivities(clients.crm_accounts),
     ]
     return [
         getattr(group, name)

@@ -22,7 +22,9 @@ from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import ActivityContract
+    from activities.contracts import directory as directory_contract
     from activities.contracts import read_model as read_model_contract
+    from activities.contracts.directory import Routed, RouteRequest, RouteTasks
     from domain import search
     from domain.identity import Actor, Role
     from domain.kernel import KernelPolicy, KernelState
@@ -37,6 +39,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.tasks import DecisionResult, TaskClaim, TaskDecision, decision
 
 SOPFLOW = "sopflow"
+# Patch (CONTRIBUTING.md): a task opened with nobody named is routed through the
+# team directory; runs started before it keep their tasks as they were opened.
+ROUTING = "task-routing"
 
 
 class _Failed:
@@ -108,6 +113,7 @@ class SopWorkflow:
         self._sync_lock = asyncio.Lock()
         self._deciding: set[str] = set()
         self._decision_lock = asyncio.Lock()
+        self._routing_lock = asyncio.Lock()
 
     @staticmethod
     def new_state(factory: Callable[..., S], **fields: Any) -> S:
@@ -129,6 +135,10 @@ class SopWorkflow:
     def carry_over(self) -> Any:
         """The input of the next run after continue-as-new, holding self.state."""
         raise NotImplementedError
+
+    def routing_account(self) -> str | None:
+        """The account whose contacts and region route this workflow's tasks."""
+        return None
 
     # ------------------------------------------------------------------ audit
     def begin(self, actor: Actor | str, action: str, comment: str = "") -> None:
@@ -199,6 +209,8 @@ class SopWorkflow:
         queue = queue or (None if assignee else self.default_queue)
         if any(t.task_id == task_id for t in self.state.open_tasks):
             return task_id
+        if assignee is None and workflow.patched(ROUTING):
+            self.state.unrouted.append(task_id)
         self.state.open_tasks.append(
             HumanTask(
                 task_id=task_id,
@@ -458,10 +470,70 @@ class SopWorkflow:
 
     async def sync(self) -> bool:
         """Hand the current state to the read model: its row, new audit entries,
-        open and closed tasks. Bounded: when PostgreSQL does not answer within
-        `sync_patience` the workflow goes on and catches up in the background.
-        Returns whether the read model took it."""
+        open and closed tasks (routed first, when nobody was named for them).
+        Bounded: when PostgreSQL does not answer within `sync_patience` the
+        workflow goes on and catches up in the background. Returns whether the
+        read model took it."""
+        if self.state.unrouted:
+            await self._route_tasks()
         return await self._write() == "written"
+
+    # ---------------------------------------------------------------- routing
+    async def _route_tasks(self) -> None:
+        """Ask the team directory who gets each task opened with nobody named:
+        the account's contact, a primary member, a cross-trained backup or the
+        team's queue, passing over whoever is away. Who and why go into the
+        task's payload and the audit trail. Bounded: when PostgreSQL does not
+        answer, the tasks stay with their queue or role, and the trail says so."""
+        async with self._routing_lock:
+            st = self.state
+            pending = [t for t in st.open_tasks if t.task_id in st.unrouted and not t.assignee]
+            st.unrouted = []
+            if not pending:
+                return
+            request = RouteTasks(
+                tasks=[
+                    RouteRequest(
+                        task_id=t.task_id,
+                        kind=t.kind,
+                        role=t.role,
+                        account_number=self.routing_account(),
+                        fallback_queue=t.queue,
+                        at=workflow.now(),
+                    )
+                    for t in pending
+                ]
+            )
+            contract = directory_contract.ROUTE
+            try:
+                routed = await workflow.execute_local_activity(
+                    contract.name,
+                    request,
+                    result_type=Routed,
+                    start_to_close_timeout=min(contract.start_to_close, self.policy.sync_patience),
+                    retry_policy=contract.retry,
+                    summary=f"Route {len(pending)} task(s) through the team directory",
+                )
+            except ActivityError as err:
+                raise_if_cancelled(err)
+                kinds = ", ".join(t.kind for t in pending)
+                self.note(
+                    SOPFLOW,
+                    "routing unavailable",
+                    f"{kinds}: the directory did not answer ({failure_reason(err)}); "
+                    "left with their queue or role",
+                )
+                return
+            for task in pending:
+                r = routed.routings.get(task.task_id)
+                if r is None or self.task(task.task_id) is None or task.assignee:
+                    continue  # closed or claimed meanwhile
+                task.assignee, task.queue = r.assignee, r.queue
+                task.payload = {**task.payload, "routing": r.model_dump(mode="json")}
+                who = r.assignee or r.queue or task.role.value
+                self.note(SOPFLOW, "task routed", f"{task.kind} → {who}: {r.describe()}")
+            self._task_attributes()
+            self.refresh_details()
 
     async def _write(self) -> str:
         """ "written", "unavailable" (catching up later) or "refused" (the read

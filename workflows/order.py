@@ -20,7 +20,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from workflows.kernel import FAILED, SOPFLOW, SopWorkflow, SystemRefused
+from workflows.kernel import FAILED, ROUTING, SOPFLOW, SopWorkflow, SystemRefused
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import email, helpdesk, iseries, oms, reference
@@ -296,14 +296,14 @@ class OrderWorkflow(SopWorkflow):
                 wanted[f"escalation:{key}"] = (
                     "price_escalation",
                     Role.TEAM_LEAD,
-                    st.team_lead_id,
+                    self._named(st.team_lead_id),
                     hold,
                 )
             else:
                 wanted[f"hold:{key}"] = (
                     hold_task_kind(hold.code),
                     Role.ACCOUNT_REP,
-                    st.rep_id,
+                    self._named(st.rep_id),
                     hold,
                 )
         prefix = self.task_prefix()
@@ -420,6 +420,12 @@ class OrderWorkflow(SopWorkflow):
             # The answer says where the order went: confirmed (or further).
             await workflow.wait_condition(lambda: st.status != OrderStatus.ON_HOLD)
 
+    def _named(self, person: str | None) -> str | None:
+        """Who a task is opened for: since routing, nobody (the team directory
+        picks the rep or team lead, or whoever stands in for them); before it,
+        the account's contact as validation found them."""
+        return None if workflow.patched(ROUTING) else person
+
     def _hold_attributes(self) -> None:
         codes = sorted({h.code.value for h in self.state.holds})
         workflow.upsert_search_attributes([search.HOLD_CODES.value_set(codes)])
@@ -462,7 +468,7 @@ class OrderWorkflow(SopWorkflow):
                     "sla_breach",
                     kind="sla_breach",
                     role=Role.TEAM_LEAD,
-                    assignee=st.team_lead_id,
+                    assignee=self._named(st.team_lead_id),
                     payload={"holds": [h.model_dump(mode="json") for h in st.holds]},
                 )
                 await self.notify(
@@ -531,7 +537,7 @@ class OrderWorkflow(SopWorkflow):
                 f"systemic:{recorded.flag_id}",
                 kind="systemic_error",
                 role=Role.TEAM_LEAD,
-                assignee=st.team_lead_id,
+                assignee=self._named(st.team_lead_id),
                 payload=recorded.model_dump(mode="json"),
             )
         await self.sync()
@@ -576,7 +582,7 @@ class OrderWorkflow(SopWorkflow):
             f"edit:{request.request_id}",
             kind="branch_edit",
             role=Role.ACCOUNT_REP,
-            assignee=st.rep_id,
+            assignee=self._named(st.rep_id),
             payload=request.model_dump(mode="json"),
         )
         await self.sync()
@@ -1121,7 +1127,8 @@ class OrderWorkflow(SopWorkflow):
             name = task.task_id.removeprefix(prefix)
             kind, _, key = name.partition(":")
             if kind in ("hold", "escalation") and key in holds:
-                task.payload = holds[key].model_dump(mode="json")
+                routing = {"routing": task.payload["routing"]} if "routing" in task.payload else {}
+                task.payload = holds[key].model_dump(mode="json") | routing
 
     # --------------------------------------------------------------- reads
     @workflow.query
@@ -1190,6 +1197,9 @@ class OrderWorkflow(SopWorkflow):
                 f"lines still open: {len(left)}"
             )
         return "\n".join(lines)
+
+    def routing_account(self) -> str | None:
+        return self.order.account_number
 
     def carry_over(self) -> StartOrder:
         # The order as the buyer last sent it (a change replaces it).

@@ -88,7 +88,8 @@ async def test_an_escalated_price_approved_by_the_team_lead_confirms_the_order(
     view = await handle.query(OrderWorkflow.view)
     actions = [a.action for a in view.audit]
     assert actions[actions.index("held") :] == [
-        "held", "csc notified", "ticket opened", "price escalated", "hold resolved",
+        "held", "task routed", "csc notified", "ticket opened", "price escalated",
+        "task routed", "hold resolved",
         "confirmed", "ticket resolved", "released",
     ]  # fmt: skip
     assert [o["status"] for o in await sims.oms_orders(handle.id)] == ["released"]
