@@ -16,12 +16,17 @@ STORE_ID = SearchAttributeKey.for_keyword("StoreId")
 BUSINESS_UNIT = SearchAttributeKey.for_keyword("BusinessUnit")
 HOLD_CODES = SearchAttributeKey.for_keyword_list("HoldCodes")
 SLA_BREACHED = SearchAttributeKey.for_bool("SlaBreached")
+# Issue 10: account-change requests.
+ACCOUNT_CHANGE_STATUS = SearchAttributeKey.for_keyword("AccountChangeStatus")
+ACCOUNT_MANAGER = SearchAttributeKey.for_keyword("AccountManager")
+REQUEST_KIND = SearchAttributeKey.for_keyword("RequestKind")
 
 # Where each kind of workflow keeps its status.
 STATUS_BY_KIND: dict[str, SearchAttributeKey[str]] = {
     "order": ORDER_STATUS,
     "csr": CSR_STATUS,
     "open_order": CONTACT_STATUS,
+    "account_change": ACCOUNT_CHANGE_STATUS,  # issue 10
 }
 
 ALL = (
@@ -36,6 +41,10 @@ ALL = (
     BUSINESS_UNIT,
     HOLD_CODES,
     SLA_BREACHED,
+    # Issue 10
+    ACCOUNT_CHANGE_STATUS,
+    ACCOUNT_MANAGER,
+    REQUEST_KIND,
 )
 
 

@@ -12,7 +12,15 @@ from pathlib import Path
 import structlog
 from fastapi import FastAPI
 
-from simulators import email, faults, helpdesk, iseries, oms
+from simulators import (  # issue 10
+    crm_accounts,
+    email,
+    faults,
+    helpdesk,
+    iseries,
+    iseries_accounts,
+    oms,
+)
 
 
 class SimState:
@@ -37,12 +45,16 @@ class SimState:
         self.iseries = iseries.IseriesState()
         self.email = email.EmailState()
         self.helpdesk = helpdesk.HelpdeskState(self._helpdesk_api_key, self._helpdesk_search_lag)
+        # Issue 10: NA/RA membership in iSeries, the account transfer to the CRM.
+        self.iseries_accounts = iseries_accounts.IseriesAccountsState()
+        self.crm_accounts = crm_accounts.CrmAccountsState()
 
     # What the systems hold survives a restart of the dev stack (its workflows
     # do too, and would otherwise point at orders the simulators forgot).
     # Injected faults do not.
-    _KEPT = ("oms", "iseries", "email", "helpdesk")
+    _KEPT = ("oms", "iseries", "email", "helpdesk", "iseries_accounts", "crm_accounts")
     # Raised when what is kept changes shape; a file of another version is set aside.
+    # (A system added to _KEPT is not a new shape: an older file lacks it and it starts empty.)
     _VERSION = 2
 
     def save(self, path: Path) -> None:
@@ -94,6 +106,8 @@ def create_app(
     app.state.sim = sim
     app.add_middleware(faults.FaultMiddleware, sim=sim)
     for module in (oms, iseries, email, helpdesk, faults):
+        app.include_router(module.router)
+    for module in (iseries_accounts, crm_accounts):  # issue 10
         app.include_router(module.router)
 
     @app.get("/health")

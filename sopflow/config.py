@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     iseries_url: str | None = None
     email_url: str | None = None
     helpdesk_url: str | None = None
+    crm_url: str | None = (
+        None  # issue 10: the CRM's account transfer lives under /accounts-transfer
+    )
     helpdesk_api_key: str = "sim-helpdesk-key"
     http_timeout: timedelta = timedelta(seconds=10)
     csc_inbox: str = "csc-inbox@example.com"
@@ -66,6 +69,14 @@ class Settings(BaseSettings):
     max_order_bytes: int = 1_000_000
     # How long a person's call waits for a workflow's answer before a 503.
     update_wait: timedelta = timedelta(seconds=30)
+
+    # Issue 10: account changes and the weekly review.
+    # After a transfer to the CRM, how long before checking the records arrived,
+    # and how many transfers before the IM is asked to step in.
+    account_change_crm_check_after: timedelta = timedelta(minutes=1)
+    account_change_crm_tries: int = 3
+    # The center's time zone: the weekly review runs Monday 06:00 there.
+    center_timezone: str = "America/Chicago"
 
     log_format: Literal["console", "json"] = "json"
     log_level: str = "INFO"

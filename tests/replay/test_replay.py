@@ -55,6 +55,9 @@ BRANCHES = {
     "order-branch-edit-applied",
     "order-branch-edit-refused-and-rejected",
     "order-sla-breached",
+    # Issue 10: routing through the team directory; account-change requests.
+    "order-hold-routed-to-backup",
+    "account-change-handed-over",
 }
 
 
