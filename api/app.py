@@ -15,7 +15,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
-from api import accounts, health, orders, tasks
+from api import account_changes, accounts, health, orders, reports, tasks
 from api import directory as directory_api  # issue 10
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from db.connection import create_pool
@@ -102,7 +102,7 @@ def create_app(
     for module in (orders, accounts, tasks):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     # Issue 10: the team directory.
-    for module in (directory_api,):
+    for module in (directory_api, account_changes, reports):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(health.router)
 

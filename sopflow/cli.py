@@ -283,3 +283,65 @@ def route(
         return "\n".join(lines)
 
     typer.echo(asyncio.run(main()))
+
+
+# ------------------------------------------------------ issue 10: the review
+report_app = typer.Typer(no_args_is_help=True, help="Reports computed from the audit log.")
+app.add_typer(report_app, name="report")
+
+
+@report_app.command(
+    "weekly",
+    help="Compute the weekly review for WEEK (ISO, e.g. 2026-W48; default: last week) now, "
+    "store it, and print it as a table (or CSV).",
+)
+def report_weekly(
+    week: Annotated[str | None, typer.Option(help="ISO week, e.g. 2026-W48")] = None,
+    csv_out: Annotated[bool, typer.Option("--csv", help="print CSV instead of a table")] = False,
+) -> None:
+    from datetime import UTC, datetime
+
+    from activities.contracts.reports import ComputeWeek
+    from activities.reports import compute
+    from api.reports import as_csv
+    from db.connection import create_pool
+    from domain.reports import flat, parse_week
+
+    settings = _settings()
+    if week:
+        try:
+            parse_week(week)
+        except ValueError as err:
+            typer.echo(str(err), err=True)
+            raise typer.Exit(2) from None
+
+    async def main() -> tuple[str, list]:
+        pool = await create_pool(_database_url(settings), max_size=2)
+        try:
+            done = await compute(
+                pool,
+                ComputeWeek(week=week, as_of=datetime.now(UTC), timezone=settings.center_timezone),
+            )
+        finally:
+            await pool.close()
+        return done.week, done.rows
+
+    computed, rows = asyncio.run(main())
+    if csv_out:
+        typer.echo(as_csv(rows), nl=False)
+        return
+    typer.echo(f"Weekly review {computed} ({settings.center_timezone}): {len(rows)} rows")
+    headers = {
+        "account_number": "account", "rep_id": "rep", "orders": "orders",
+        "holds_by_code": "holds", "holds_auto_resolved": "auto", "holds_manual_resolved": "manual",
+        "median_minutes_to_confirm": "median min", "p90_minutes_to_confirm": "p90 min",
+        "sla_breaches": "SLA breaches", "errors_systemic": "systemic", "errors_human": "human",
+        "edits_by_root_cause": "branch edits", "incident_orders": "incidents",
+        "fallback_orders": "fallback",
+    }  # fmt: skip
+    table = [list(headers.values())] + [[flat(r)[k] or "-" for k in headers] for r in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(headers))]
+    for n, line in enumerate(table):
+        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+        if n == 0:
+            typer.echo("  ".join("-" * w for w in widths))

@@ -24,13 +24,15 @@ from activities.oms import OmsActivities, OmsClient
 from activities.read_model import ReadModelActivities
 from activities.reconcile import ReconcileActivities, ensure_schedule
 from activities.reference import ReferenceActivities
+from activities.reports import ReportActivities, ensure_weekly_review_schedule
 from sopflow.config import Settings
 from workers.sandbox import WORKFLOW_RUNNER
 from workflows.account_change import AccountChangeWorkflow
 from workflows.order import OrderWorkflow
 from workflows.reconcile import ReconcileWorkflow
+from workflows.weekly_review import WeeklyReviewWorkflow
 
-WORKFLOWS = [OrderWorkflow, ReconcileWorkflow, AccountChangeWorkflow]
+WORKFLOWS = [OrderWorkflow, ReconcileWorkflow, AccountChangeWorkflow, WeeklyReviewWorkflow]
 log = structlog.get_logger()
 
 
@@ -71,6 +73,7 @@ def activities_for(
         DirectoryActivities(pool),
         IseriesAccountsActivities(clients.iseries),
         CrmAccountsActivities(clients.crm_accounts),
+        ReportActivities(pool),
     ]
     return [
         getattr(group, name)
@@ -100,6 +103,16 @@ async def build_worker(
         await clients.close()
 
 
+async def ensure_issue10_schedules(client: Client, settings: Settings) -> None:
+    """The weekly review (Monday 06:00, center time zone) and the account-change digest."""
+    try:
+        await ensure_weekly_review_schedule(
+            client, task_queue=settings.task_queue, timezone=settings.center_timezone
+        )
+    except Exception as exc:  # the worker's own work goes on; the next start tries again
+        log.warning("weekly review schedule not set up", error=repr(exc))
+
+
 async def run_worker(
     settings: Settings, client: Client, pool: asyncpg.Pool, stop: asyncio.Event
 ) -> None:
@@ -110,6 +123,7 @@ async def run_worker(
         )
     except Exception as exc:  # the worker's own work goes on; the next start tries again
         log.warning("reconcile schedule not set up", error=repr(exc))
+    await ensure_issue10_schedules(client, settings)
     async with build_worker(client, settings, pool) as worker, worker:
         log.info("worker started", task_queue=settings.task_queue)
         await stop.wait()

@@ -96,7 +96,8 @@ S = TypeVar("S", bound=KernelState)
 class SopWorkflow:
     """The base of every SOP workflow (see the module docstring)."""
 
-    kind: ClassVar[str]  # its status search attribute is search.STATUS_BY_KIND[kind]
+    # Its status search attribute is search.STATUS_BY_KIND[kind], when it has one.
+    kind: ClassVar[str]
     # Where a task goes when nobody is named for it (else: anyone with its role).
     default_queue: ClassVar[str | None] = None
 
@@ -159,9 +160,9 @@ class SopWorkflow:
         self.state.status = status
         self._audit(actor, action, comment, before, status)
         if status != before:
-            workflow.upsert_search_attributes(
-                [search.STATUS_BY_KIND[self.kind].value_set(str(status))]
-            )
+            attribute = search.STATUS_BY_KIND.get(self.kind)
+            if attribute is not None:
+                workflow.upsert_search_attributes([attribute.value_set(str(status))])
             workflow.logger.info("%s %s → %s (%s)", self.kind, before, status, comment)
         self.refresh_details()
 
