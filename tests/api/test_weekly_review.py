@@ -12,10 +12,8 @@ import uuid
 import asyncpg
 import httpx
 import pytest
-from typer.testing import CliRunner
-
 from db.demo_week import seed_week
-from sopflow.cli import app as cli
+from tests.api.test_directory import sopflow_command
 from tests.servers import bearer
 
 pytestmark = pytest.mark.integration
@@ -116,12 +114,9 @@ async def test_the_team_leads_view_puts_the_week_before_beside_each_row(
     assert refused.status_code == 403
 
 
-def test_the_cli_prints_the_week_as_a_table(database_url: str, seeded: str) -> None:
-    result = CliRunner().invoke(
-        cli, ["report", "weekly", "--week", seeded], env={"DATABASE_URL": database_url}
-    )
-    assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
+async def test_the_cli_prints_the_week_as_a_table(database_url: str, seeded: str) -> None:
+    output = await sopflow_command(database_url, "report", "weekly", "--week", seeded)
+    lines = output.splitlines()
     assert lines[0].startswith(f"Weekly review {seeded}")
     assert lines[1].split()[:3] == ["account", "rep", "orders"]
     james = next(line for line in lines if "james.chen" in line)
