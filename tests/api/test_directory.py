@@ -14,6 +14,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+
 from db import read_model
 from db.keys import create_api_key
 from tests.factories import propetro_order
@@ -58,9 +59,7 @@ async def test_one_person_shows_their_team_contacts_and_platforms(
     resp = await api.get("/directory/people/maria.lopez", headers=bearer(demo_keys["operator"]))
     person = resp.json()
     assert person["team_id"] == "na-sales" and person["team_lead_id"] == "tom.baker"
-    assert {"account_number": "401693", "contact_role": "account_rep"} in person[
-        "account_contacts"
-    ]
+    assert {"account_number": "401693", "contact_role": "account_rep"} in person["account_contacts"]
     it = await api.get("/directory/people/ivy.shah", headers=bearer(demo_keys["operator"]))
     assert it.json()["it_support_platforms"] == ["conexiom", "sterling_oms"]
     missing = await api.get("/directory/people/nobody", headers=bearer(demo_keys["operator"]))
@@ -74,7 +73,9 @@ async def test_away_is_set_by_an_operator_or_the_own_team_lead_only(
     async with pool.acquire() as conn:
         other_lead = await create_api_key(conn, "adam.d", ["team_lead"], label="test")
     for key in (demo_keys["account_rep"], other_lead):
-        refused = await api.post("/directory/people/james.chen/away", json=body, headers=bearer(key))
+        refused = await api.post(
+            "/directory/people/james.chen/away", json=body, headers=bearer(key)
+        )
         assert refused.status_code == 403, refused.text
     bad = await api.post(
         "/directory/people/james.chen/away",

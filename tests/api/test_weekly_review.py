@@ -12,6 +12,7 @@ import uuid
 import asyncpg
 import httpx
 import pytest
+
 from db.demo_week import seed_week
 from tests.api.test_directory import sopflow_command
 from tests.servers import bearer
