@@ -22,7 +22,14 @@ from temporalio.client import (
 )
 
 from activities.contracts import reports as contract
-from activities.contracts.reports import ComputeWeek, WeekComputed
+from activities.contracts.reports import (
+    ComputeWeek,
+    DigestRecipient,
+    ListOpenAccountChanges,
+    OpenAccountChanges,
+    OpenRequest,
+    WeekComputed,
+)
 from db import reports
 from domain.reports import past_week, week_before, week_bounds
 from domain.weekly_review import StartWeeklyReview
@@ -48,6 +55,16 @@ class ReportActivities:
     @activity.defn(name=contract.COMPUTE_WEEK.name)
     async def compute_week(self, req: ComputeWeek) -> WeekComputed:
         return await compute(self._pool, req)
+
+    @activity.defn(name=contract.OPEN_ACCOUNT_CHANGES.name)
+    async def open_account_changes(self, req: ListOpenAccountChanges) -> OpenAccountChanges:
+        async with self._pool.acquire() as conn:
+            requests = await reports.open_account_changes(conn)
+            recipients = await reports.digest_recipients(conn, req.as_of)
+        return OpenAccountChanges(
+            requests=[OpenRequest(**dict(r)) for r in requests],
+            recipients=[DigestRecipient(**dict(r)) for r in recipients],
+        )
 
 
 NOTE = (
@@ -84,13 +101,52 @@ def schedule_for(task_queue: str, timezone: str) -> Schedule:
     )
 
 
+DIGEST_NOTE = (
+    "Account-change requests (IM/SSM SOP): every day at 07:00 in the center's time zone, "
+    "the implementation and sales support managers get the list of open requests by email."
+)
+
+
+def digest_schedule_for(task_queue: str, timezone: str) -> Schedule:
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            contract.DIGEST_WORKFLOW_NAME,
+            id="account-change-digest",
+            task_queue=task_queue,
+            static_summary="Open account-change requests to the IM and the SSM",
+        ),
+        spec=ScheduleSpec(
+            calendars=[
+                ScheduleCalendarSpec(
+                    hour=[ScheduleRange(7)],
+                    minute=[ScheduleRange(0)],
+                    second=[ScheduleRange(0)],
+                    comment="daily 07:00",
+                )
+            ],
+            time_zone_name=timezone,
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+        state=ScheduleState(note=DIGEST_NOTE),
+    )
+
+
+async def ensure_digest_schedule(client: Client, *, task_queue: str, timezone: str) -> None:
+    await _ensure(client, contract.DIGEST_SCHEDULE_ID, digest_schedule_for(task_queue, timezone))
+
+
 async def ensure_weekly_review_schedule(client: Client, *, task_queue: str, timezone: str) -> None:
     """Create the weekly-review schedule, or bring an existing one to this time
     zone and task queue; an operator's pause is kept."""
-    wanted = schedule_for(task_queue, timezone)
+    await _ensure(client, contract.SCHEDULE_ID, schedule_for(task_queue, timezone))
+
+
+async def _ensure(client: Client, schedule_id: str, wanted: Schedule) -> None:
+    timezone = wanted.spec.time_zone_name
+    task_queue = wanted.action.task_queue  # type: ignore[attr-defined]
     try:
-        await client.create_schedule(contract.SCHEDULE_ID, wanted)
-        log.info("weekly review schedule created", timezone=timezone)
+        await client.create_schedule(schedule_id, wanted)
+        log.info("schedule created", schedule_id=schedule_id, timezone=timezone)
         return
     except ScheduleAlreadyRunningError:
         pass
@@ -107,4 +163,4 @@ async def ensure_weekly_review_schedule(client: Client, *, task_queue: str, time
         schedule.action, schedule.spec = wanted.action, wanted.spec
         return ScheduleUpdate(schedule=schedule)
 
-    await client.get_schedule_handle(contract.SCHEDULE_ID).update(update)
+    await client.get_schedule_handle(schedule_id).update(update)

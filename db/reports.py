@@ -161,3 +161,28 @@ async def team_leads(conn: asyncpg.Connection, rep_ids: list[str]) -> dict[str, 
         rep_ids,
     )
     return {r["person_id"]: r["lead_id"] for r in rows}
+
+
+async def open_account_changes(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT business_key AS request_id, status, summary, assignee AS waiting_on
+             FROM workflow_records
+            WHERE kind = 'account_change' AND closed_at IS NULL
+            ORDER BY created_at"""
+    )
+
+
+async def digest_recipients(conn: asyncpg.Connection, at: datetime) -> list[asyncpg.Record]:
+    """The IMs and SSMs in the directory (primaries for account implementation and
+    sales support), except whoever is away."""
+    return await conn.fetch(
+        """SELECT DISTINCT p.person_id, p.email,
+                  CASE c.capability WHEN 'account_implementation' THEN 'implementation_manager'
+                       ELSE 'sales_support_manager' END AS role
+             FROM person_capabilities c JOIN people p USING (person_id)
+            WHERE c.capability IN ('account_implementation', 'sales_support')
+              AND c.level = 'primary'
+              AND (p.away_until IS NULL OR p.away_until <= $1)
+            ORDER BY 3, 1""",
+        at,
+    )

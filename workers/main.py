@@ -24,15 +24,26 @@ from activities.oms import OmsActivities, OmsClient
 from activities.read_model import ReadModelActivities
 from activities.reconcile import ReconcileActivities, ensure_schedule
 from activities.reference import ReferenceActivities
-from activities.reports import ReportActivities, ensure_weekly_review_schedule
+from activities.reports import (
+    ReportActivities,
+    ensure_digest_schedule,
+    ensure_weekly_review_schedule,
+)
 from sopflow.config import Settings
 from workers.sandbox import WORKFLOW_RUNNER
 from workflows.account_change import AccountChangeWorkflow
+from workflows.account_change_digest import AccountChangeDigestWorkflow
 from workflows.order import OrderWorkflow
 from workflows.reconcile import ReconcileWorkflow
 from workflows.weekly_review import WeeklyReviewWorkflow
 
-WORKFLOWS = [OrderWorkflow, ReconcileWorkflow, AccountChangeWorkflow, WeeklyReviewWorkflow]
+WORKFLOWS = [
+    OrderWorkflow,
+    ReconcileWorkflow,
+    AccountChangeWorkflow,
+    WeeklyReviewWorkflow,
+    AccountChangeDigestWorkflow,
+]
 log = structlog.get_logger()
 
 
@@ -105,12 +116,11 @@ async def build_worker(
 
 async def ensure_issue10_schedules(client: Client, settings: Settings) -> None:
     """The weekly review (Monday 06:00, center time zone) and the account-change digest."""
-    try:
-        await ensure_weekly_review_schedule(
-            client, task_queue=settings.task_queue, timezone=settings.center_timezone
-        )
-    except Exception as exc:  # the worker's own work goes on; the next start tries again
-        log.warning("weekly review schedule not set up", error=repr(exc))
+    for ensure in (ensure_weekly_review_schedule, ensure_digest_schedule):
+        try:
+            await ensure(client, task_queue=settings.task_queue, timezone=settings.center_timezone)
+        except Exception as exc:  # the worker's own work goes on; the next start tries again
+            log.warning("schedule not set up", schedule=ensure.__name__, error=repr(exc))
 
 
 async def run_worker(

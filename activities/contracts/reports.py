@@ -29,3 +29,35 @@ class WeekComputed(BaseModel):
 COMPUTE_WEEK = system_call(
     "reports.compute_week", ComputeWeek, WeekComputed, "postgres", timedelta(minutes=2)
 )
+
+
+# The daily list of open account-change requests for the IM and the SSM.
+DIGEST_SCHEDULE_ID = "sopflow-account-change-digest"
+DIGEST_WORKFLOW_NAME = "AccountChangeDigestWorkflow"
+
+
+class OpenRequest(BaseModel):
+    request_id: str
+    status: str
+    summary: str
+    waiting_on: str | None
+
+
+class DigestRecipient(BaseModel):
+    person_id: str
+    email: str
+    role: str  # implementation_manager or sales_support_manager
+
+
+class OpenAccountChanges(BaseModel):
+    requests: list[OpenRequest]
+    recipients: list[DigestRecipient]
+
+
+class ListOpenAccountChanges(BaseModel):
+    as_of: datetime
+
+
+OPEN_ACCOUNT_CHANGES = system_call(
+    "reports.open_account_changes", ListOpenAccountChanges, OpenAccountChanges, "postgres"
+)

@@ -58,6 +58,7 @@ BRANCHES = {
     # Issue 10: routing through the team directory; account-change requests.
     "order-hold-routed-to-backup",
     "account-change-handed-over",
+    "weekly-review-one-on-ones",
 }
 
 

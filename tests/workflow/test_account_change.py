@@ -31,6 +31,7 @@ from sopflow.config import Settings
 from tests.conftest import Simulators, record_history
 from tests.workflow.conftest import eventually
 from workflows.account_change import AccountChangeWorkflow
+from workflows.account_change_digest import AccountChangeDigestWorkflow
 
 RAM = Actor(person_id="rachel.adams", roles=frozenset({Role.ACCOUNT_MANAGER}))
 IM = Actor(person_id="ian.moore", roles=frozenset({Role.IMPLEMENTATION_MANAGER}))
@@ -180,3 +181,22 @@ async def test_a_request_runs_to_the_ssms_hand_over_pausing_on_a_discrepancy(
         ("sara.mills", "handed over"),
     ]
     await record_history(client, handle.id, "account-change-handed-over")
+
+
+async def test_the_daily_digest_sends_the_im_and_the_ssm_the_open_requests(
+    client: Client, settings: Settings, sims: Simulators
+) -> None:
+    handle = await start_request(client, settings)
+    await open_task(handle, "im_update_iseries")
+    request_id = handle.id.removeprefix("account-change-")
+    sent = await client.execute_workflow(
+        AccountChangeDigestWorkflow.run,
+        id=f"account-change-digest-{uuid.uuid4().hex[:6]}",
+        task_queue=settings.task_queue,
+    )
+    assert sent >= 2
+    mails = {m["to"][0]: m for m in await sims.emails() if "Open account-change" in m["subject"]}
+    assert {"ian.moore@example.com", "sara.mills@example.com"} <= set(mails)
+    line = next(ln for ln in mails["ian.moore@example.com"]["body"].splitlines()
+                if request_id in ln)  # fmt: skip
+    assert "[requested]" in line and "waiting on ian.moore" in line
