@@ -16,9 +16,11 @@ from domain.reports import week_bounds
 ACCOUNTS = ["401693", "402110", "404820"]
 
 
-def _order(i: int, n: int, start: datetime, prefix: str) -> tuple[dict, list[tuple], list[tuple]]:
+def _order(
+    i: int, n: int, start: datetime, prefix: str, accounts: list[str]
+) -> tuple[dict, list[tuple], list[tuple]]:
     """Order i: its row, its audit entries and its tasks."""
-    account = ACCOUNTS[i % len(ACCOUNTS)]
+    account = accounts[i % len(accounts)]
     wid = f"order-{account}-{prefix}{i:06d}"
     received = start + timedelta(seconds=(7 * 86400 - 3600) * i / max(n, 1))
     audit: list[tuple] = [("punchout-network", "received", None, "received", "", received)]
@@ -72,15 +74,21 @@ def _order(i: int, n: int, start: datetime, prefix: str) -> tuple[dict, list[tup
 
 
 async def seed_week(
-    conn: asyncpg.Connection, week: str, timezone: str, orders: int, prefix: str = "DW"
+    conn: asyncpg.Connection,
+    week: str,
+    timezone: str,
+    orders: int,
+    prefix: str = "DW",
+    accounts: list[str] | None = None,
 ) -> None:
-    """`orders` demo orders received during `week` (ids start with `prefix`)."""
+    """`orders` demo orders received during `week` (ids start with `prefix`),
+    spread over `accounts` in turn (default: the demo accounts)."""
     start, _ = week_bounds(week, timezone)
     # Elapsed time, not wall-clock time: a week may hold a daylight-saving change.
     start = start.astimezone(UTC)
     rows, audit, tasks = [], [], []
     for i in range(orders):
-        row, entries, opened = _order(i, orders, start, prefix)
+        row, entries, opened = _order(i, orders, start, prefix, accounts or ACCOUNTS)
         rows.append(row)
         audit += [(f"{e[0]}#{seq}@demo-week", e[0], seq, *e[1:]) for seq, e in enumerate(entries)]
         tasks += opened
