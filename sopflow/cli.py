@@ -345,3 +345,45 @@ def report_weekly(
         typer.echo("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
         if n == 0:
             typer.echo("  ".join("-" * w for w in widths))
+
+
+@report_app.command(
+    "seed-week",
+    help="Load a week of demo orders (holds, quotes, SLA breaches, flags, edits, outages in a "
+    "fixed pattern over the demo accounts) into the read model and audit log, for trying the "
+    "weekly review. Refused for a week that already has them.",
+)
+def report_seed_week(
+    week: Annotated[str, typer.Option(help="ISO week, e.g. 2026-W47")],
+    orders: Annotated[int, typer.Option(min=1, max=100_000, help="how many orders")] = 40,
+) -> None:
+    from db.connection import create_pool
+    from db.demo_week import seed_week
+    from domain.reports import parse_week
+
+    settings = _settings()
+    try:
+        parse_week(week)
+    except ValueError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(2) from None
+    prefix = f"DEMO{week.replace('-', '')}-"
+
+    async def main() -> bool:
+        pool = await create_pool(_database_url(settings), max_size=1)
+        try:
+            async with pool.acquire() as conn:
+                if await conn.fetchval(
+                    "SELECT 1 FROM workflow_records WHERE business_key LIKE $1 LIMIT 1",
+                    prefix + "%",
+                ):
+                    return False
+                await seed_week(conn, week, settings.center_timezone, orders, prefix=prefix)
+        finally:
+            await pool.close()
+        return True
+
+    if not asyncio.run(main()):
+        typer.echo(f"{week} already has its demo orders", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{orders} demo orders loaded into {week}; now: sopflow report weekly --week {week}")

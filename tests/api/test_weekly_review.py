@@ -122,3 +122,18 @@ async def test_the_cli_prints_the_week_as_a_table(database_url: str, seeded: str
     assert lines[1].split()[:3] == ["account", "rep", "orders"]
     james = next(line for line in lines if "james.chen" in line)
     assert james.split()[:4] == ["402110", "james.chen", "3", "PART=1"]
+
+
+async def test_a_demo_week_loaded_from_the_cli_is_reviewed_with_its_known_counts(
+    database_url: str,
+) -> None:
+    loaded = await sopflow_command(
+        database_url, "report", "seed-week", "--week", "2032-W05", "--orders", "8"
+    )
+    assert "8 demo orders loaded into 2032-W05" in loaded
+    output = await sopflow_command(database_url, "report", "weekly", "--week", "2032-W05", "--csv")
+    rows = {(r["account_number"], r["rep_id"]): r for r in csv.DictReader(io.StringIO(output))}
+    for key, figures in EXPECTED.items():
+        assert rows[key]["orders"] == str(figures["orders"])
+        assert rows[key]["sla_breaches"] == str(figures["sla_breaches"])
+        assert rows[key]["p90_minutes_to_confirm"] == figures["p90_minutes_to_confirm"]
