@@ -103,6 +103,17 @@ def workflow_id(request_id: str) -> str:
     return f"account-change-{request_id}"
 
 
+async def known(request: Request, request_id: str) -> str:
+    """The request's workflow id; 404 before Temporal is asked when the read
+    model has never seen it (it writes the request's row at its first step)."""
+    wid = workflow_id(request_id)
+    async with request.app.state.pool.acquire() as conn:
+        record = await read_model.get_record(conn, wid)
+    if record is None or record["kind"] != "account_change":
+        raise ApiError(404, f"no account-change request {request_id}", "NotFound")
+    return wid
+
+
 def account_change_policy(settings: Settings) -> AccountChangePolicy:
     return AccountChangePolicy(
         activity_timeout=settings.activity_timeout,
@@ -266,7 +277,7 @@ async def report_discrepancy(
 ) -> Discrepancy:
     found = await run_update(
         request,
-        workflow_id(request_id),
+        await known(request, request_id),
         "report_discrepancy",
         ReportDiscrepancy(kind=body.kind, description=body.description, actor=actor),
         Discrepancy,
@@ -294,7 +305,7 @@ async def inventory_loading(
         Actor, Depends(require(Role.IMPLEMENTATION_MANAGER, Role.SYSTEM, Role.OPERATOR))
     ],
 ) -> dict[str, str]:
-    wid = workflow_id(request_id)
+    wid = await known(request, request_id)
     handle = request.app.state.temporal.get_workflow_handle(wid)
     with workflow_errors(wid):
         await handle.signal(

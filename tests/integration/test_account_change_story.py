@@ -105,7 +105,11 @@ async def test_an_account_change_runs_from_the_rams_request_to_the_ssms_hand_ove
         ready = await status_of(api, ram, request_id, "ready_for_reports")
         assert sims.state.crm_accounts.members[na] == {"401693", "404820"}
         assert len([t for t in sims.state.crm_accounts.transfers if t.national_account == na]) == 2
-        mails = [m for m in await sims.emails() if na in m["subject"]]
+        for _ in range(200):
+            mails = [m for m in await sims.emails() if na in m["subject"]]
+            if mails:
+                break
+            await asyncio.sleep(0.05)
         assert mails and mails[0]["to"] == ["sara.mills@example.com"]
         assert "Data ready for report generation" in mails[0]["subject"]
         assert [t["kind"] for t in ready["open_tasks"]] == ["ssm_handover"]

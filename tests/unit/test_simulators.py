@@ -571,7 +571,7 @@ async def test_fault_down_only_affects_that_system(http):
     assert down.status_code == 503 and "down" in down.json()["detail"]
     assert (await http.get("/iseries/invoices")).status_code == 200
     assert (await http.get("/health")).status_code == 200
-    assert (await http.put("/_faults/crm", json={"down": True})).status_code == 404
+    assert (await http.put("/_faults/nosuch", json={"down": True})).status_code == 404
     assert (await http.put("/_faults/oms", json={"error_rate": 2})).status_code == 422
 
     await http.put("/_faults/oms", json={"down": False})

@@ -37,6 +37,9 @@ from tests.workflow.test_holds import LEAD, decide, open_tasks, task_of
 from workflows.order import OrderWorkflow
 
 OTHER_REP = Actor(person_id="james.chen", roles=frozenset({Role.ACCOUNT_REP}))
+ACCOUNT_CHANGE_AND_REVIEW_KINDS = {  # issue 10
+    "im_update_iseries", "im_resolve_discrepancy", "im_crm_transfer", "ssm_handover", "one_on_one",
+}  # fmt: skip
 
 # A decision each kind accepts, with valid fields: only the role is wrong.
 VALID: dict[str, tuple[str, dict[str, Any]]] = {
@@ -130,7 +133,10 @@ async def test_every_update_refuses_the_wrong_role_without_touching_history(
     for handle in handles:
         for task in await open_tasks(handle):
             tasks.setdefault(task.kind, (handle, task))
-    assert set(tasks) == set(DECISIONS), "every task kind is open somewhere"
+    # Every kind of the order's tasks (account changes and the weekly review
+    # refuse theirs in their own tests).
+    order_kinds = set(DECISIONS) - ACCOUNT_CHANGE_AND_REVIEW_KINDS
+    assert set(tasks) == order_kinds, "every task kind is open somewhere"
     accepted_before = {h.id: await accepted_update_ids(h) for h in handles}
 
     # decide: each task kind, each wrong role.
