@@ -59,6 +59,7 @@ BRANCHES = {
     "order-hold-routed-to-backup",
     "account-change-handed-over",
     "weekly-review-one-on-ones",
+    "account-change-crm-confirmed-by-hand",
 }
 
 

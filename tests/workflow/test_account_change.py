@@ -200,3 +200,28 @@ async def test_the_daily_digest_sends_the_im_and_the_ssm_the_open_requests(
     line = next(ln for ln in mails["ian.moore@example.com"]["body"].splitlines()
                 if request_id in ln)  # fmt: skip
     assert "[requested]" in line and "waiting on ian.moore" in line
+
+
+async def test_records_that_never_arrive_go_to_the_im_who_confirms_a_manual_transfer(
+    env: WorkflowEnvironment, client: Client, settings: Settings, sims: Simulators
+) -> None:
+    (await sims.http.put("/crm/accounts-transfer/_lose-next", json={"count": 5})).raise_for_status()
+    handle = await start_request(client, settings, crm_tries=2)
+    im_task = await open_task(handle, "im_update_iseries")
+    # The IM updated iSeries by hand: nothing is sent to the iSeries.
+    await decide(handle, im_task, "confirm_manual_update", IM, comment="keyed in iSeries")
+    assert "NA-7001" not in sims.state.iseries_accounts.members
+    for _ in range(3):
+        await env.sleep(timedelta(minutes=2))
+    crm_task = await open_task(handle, "im_crm_transfer")
+    assert crm_task.assignee == "ian.moore" and crm_task.payload["transfers"] == 2
+    view = await handle.query(AccountChangeWorkflow.view)
+    assert view.iseries_manual and not view.crm_verified
+    await decide(handle, crm_task, "confirm_manual_transfer", IM, comment="loaded in Salesforce")
+    view = await status_is(handle, AccountChangeStatus.READY_FOR_REPORTS)
+    assert view.crm_verified and len(sims.state.crm_accounts.transfers) == 2
+    ssm_task = await open_task(handle, "ssm_handover")
+    await decide(handle, ssm_task, "accept_handover", SSM, comment="ok")
+    final = await handle.result()
+    assert final.status == AccountChangeStatus.HANDED_OVER
+    await record_history(client, handle.id, "account-change-crm-confirmed-by-hand")
