@@ -1,7 +1,8 @@
 """The team directory: teams with their members and what each does, one person
-with their capabilities, contacts and away flag, and marking someone away (an
-operator, or a team lead for their own team). Changes are audited and route new
-tasks at once (routing reads the directory when each task opens)."""
+with their capabilities, contacts and away flag; marking someone away (an
+operator, or a team lead for their own team), a person's capabilities and an
+account's contacts (an operator). Changes are audited and route new tasks at
+once (routing reads the directory when each task opens)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
-from api.auth import current_actor
+from api.auth import current_actor, require
 from api.errors import ApiError, ErrorBody
-from db import directory, read_model
+from db import directory, read_model, reference
 from domain.identity import Actor, Role
 
 router = APIRouter(prefix="/directory", tags=["directory"])
@@ -21,8 +22,11 @@ PERSON_ID = r"^[A-Za-z0-9_.@-]{1,100}$"
 
 
 class Capability(BaseModel):
-    capability: str
-    region: str = Field(description="a sales region, or * for every region")
+    capability: str = Field(pattern=r"^[a-z_]{1,40}$", examples=["order_processing"])
+    region: str = Field(
+        pattern=r"^(\*|[A-Za-z][A-Za-z_-]{0,39})$",
+        description="a sales region, or * for every region",
+    )
     level: Literal["primary", "backup"]
 
 
@@ -138,3 +142,90 @@ async def mark_away(
             (f"until {away.until.isoformat()}: " if away.until else "") + comment,
         )
     return await _person(request, person_id)
+
+
+class Capabilities(BaseModel):
+    capabilities: list[Capability] = Field(max_length=100)
+    comment: str = Field(min_length=1, max_length=2000, pattern=r"\S")
+
+
+@router.put(
+    "/people/{person_id}/capabilities",
+    response_model=Person,
+    summary="Replace what a person does, for which region, primary or backup (an operator)",
+    responses={
+        403: {"model": ErrorBody, "description": "only an operator"},
+        404: {"model": ErrorBody, "description": "no such person"},
+    },
+)
+async def set_capabilities(
+    request: Request,
+    person_id: Annotated[str, Path(pattern=PERSON_ID)],
+    body: Capabilities,
+    actor: Annotated[Actor, Depends(require(Role.OPERATOR))],
+) -> dict:
+    await _person(request, person_id)
+    pairs = [(c.capability, c.region) for c in body.capabilities]
+    if len(set(pairs)) != len(pairs):
+        raise ApiError(422, "a capability and region appear twice", "ValidationError")
+    rows = sorted((c.capability, c.region, c.level) for c in body.capabilities)
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        await directory.replace_capabilities(conn, person_id, rows)
+        await read_model.append_audit(
+            conn,
+            f"person:{person_id}",
+            actor.person_id,
+            "capabilities changed",
+            "; ".join(f"{c} {r} {lv}" for c, r, lv in rows) + f" — {body.comment.strip()}",
+        )
+    return await _person(request, person_id)
+
+
+class Contact(BaseModel):
+    person_id: str = Field(pattern=PERSON_ID)
+    comment: str = Field(min_length=1, max_length=2000, pattern=r"\S")
+
+
+class ContactSet(BaseModel):
+    account_number: str
+    contact_role: str
+    person_id: str
+    before: str | None
+
+
+@router.put(
+    "/accounts/{account_number}/contacts/{contact_role}",
+    response_model=ContactSet,
+    summary="Set an account's rep, team lead or CSC manager (an operator)",
+    responses={
+        403: {"model": ErrorBody, "description": "only an operator"},
+        404: {"model": ErrorBody, "description": "no such account or person"},
+    },
+)
+async def set_contact(
+    request: Request,
+    account_number: Annotated[str, Path(pattern=r"^[A-Za-z0-9_.]{1,40}$")],
+    contact_role: Literal["account_rep", "team_lead", "csc_manager"],
+    body: Contact,
+    actor: Annotated[Actor, Depends(require(Role.OPERATOR))],
+) -> ContactSet:
+    await _person(request, body.person_id)
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        if await reference.account_name(conn, account_number) is None:
+            raise ApiError(404, f"account {account_number} does not exist", "NotFound")
+        before = await directory.set_account_contact(
+            conn, account_number, contact_role, body.person_id
+        )
+        await read_model.append_audit(
+            conn,
+            f"account:{account_number}",
+            actor.person_id,
+            "contact changed",
+            f"{contact_role}: {before or 'nobody'} → {body.person_id} — {body.comment.strip()}",
+        )
+    return ContactSet(
+        account_number=account_number,
+        contact_role=contact_role,
+        person_id=body.person_id,
+        before=before,
+    )

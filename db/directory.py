@@ -146,3 +146,35 @@ async def team_lead_of(conn: asyncpg.Connection, team_id: str | None) -> str | N
     if team_id is None:
         return None
     return await conn.fetchval("SELECT lead_id FROM teams WHERE team_id = $1", team_id)
+
+
+async def replace_capabilities(
+    conn: asyncpg.Connection, person_id: str, capabilities: list[tuple[str, str, str]]
+) -> None:
+    await conn.execute("DELETE FROM person_capabilities WHERE person_id = $1", person_id)
+    await conn.executemany(
+        """INSERT INTO person_capabilities (person_id, capability, region, level)
+           VALUES ($1, $2, $3, $4)""",
+        [(person_id, *c) for c in capabilities],
+    )
+
+
+async def set_account_contact(
+    conn: asyncpg.Connection, account_number: str, role: str, person_id: str
+) -> str | None:
+    """Answers who held the role before (None: nobody)."""
+    before = await conn.fetchval(
+        """SELECT person_id FROM account_contacts
+            WHERE account_number = $1 AND contact_role = $2""",
+        account_number,
+        role,
+    )
+    await conn.execute(
+        """INSERT INTO account_contacts (account_number, contact_role, person_id)
+           VALUES ($1, $2, $3)
+           ON CONFLICT (account_number, contact_role) DO UPDATE SET person_id = $3""",
+        account_number,
+        role,
+        person_id,
+    )
+    return before

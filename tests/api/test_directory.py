@@ -147,3 +147,56 @@ async def test_an_away_rep_sends_the_next_orders_task_to_the_backup_and_the_cli_
             json={"until": None, "comment": "back"},
             headers=operator,
         )
+
+
+async def test_an_operator_changes_capabilities_and_contacts_audited_and_routed_at_once(
+    api: httpx.AsyncClient, demo_keys: dict[str, str], pool: asyncpg.Pool, database_url: str
+) -> None:
+    person, account = f"dir-{uuid.uuid4().hex[:8]}", f"D{uuid.uuid4().hex[:8]}"
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO people (person_id, name, email, team_id) VALUES ($1, $1, $1, 'row')",
+            person,
+        )
+        await conn.execute(
+            "INSERT INTO accounts (account_number, name, region) VALUES ($1, 'Dir test', 'ROW')",
+            account,
+        )
+    operator = bearer(demo_keys["operator"])
+    caps = {
+        "capabilities": [{"capability": "order_processing", "region": "ROW", "level": "primary"}],
+        "comment": "new ROW hire",
+    }
+    refused = await api.put(
+        f"/directory/people/{person}/capabilities",
+        json=caps,
+        headers=bearer(demo_keys["team_lead"]),
+    )
+    assert refused.status_code == 403
+    twice = {**caps, "capabilities": caps["capabilities"] * 2}
+    dup = await api.put(f"/directory/people/{person}/capabilities", json=twice, headers=operator)
+    assert dup.status_code == 422
+    done = await api.put(f"/directory/people/{person}/capabilities", json=caps, headers=operator)
+    assert done.status_code == 200, done.text
+    assert done.json()["capabilities"] == caps["capabilities"]
+
+    # Without a rep, the ROW account's task goes to a primary for ROW (Daniel, or the
+    # new hire with fewer open tasks); with the new hire as its rep, to them.
+    contact = {"person_id": person, "comment": "takes over the account"}
+    missing = await api.put(
+        "/directory/accounts/NOPE/contacts/account_rep", json=contact, headers=operator
+    )
+    assert missing.status_code == 404
+    set_rep = await api.put(
+        f"/directory/accounts/{account}/contacts/account_rep", json=contact, headers=operator
+    )
+    assert set_rep.status_code == 200 and set_rep.json()["before"] is None
+    routed = await sopflow_command(
+        database_url, "route", "--kind", "resolve_hold_part", "--account", account
+    )
+    assert f"→ {person} [account_contact]" in routed
+    async with pool.acquire() as conn:
+        trail = await read_model.audit_trail(conn, f"account:{account}")
+        person_trail = await read_model.audit_trail(conn, f"person:{person}")
+    assert trail[-1]["action"] == "contact changed" and "nobody →" in trail[-1]["comment"]
+    assert person_trail[-1]["action"] == "capabilities changed"
