@@ -1165,7 +1165,8 @@ class OrderWorkflow(SopWorkflow):
             account_number=self.order.account_number,
             business_key=self.order.po_number,
             summary=self.order.summary(st.account_name),
-            assignee=st.rep_id if on_hold else None,
+            # Whoever holds its tasks now (a backup while the rep is away).
+            assignee=self._holder() if on_hold else None,
             due_at=st.sla_due_at if on_hold else None,
             is_test=self.order.test,
             # The audit trail travels separately, a few new entries at a time.
@@ -1200,6 +1201,10 @@ class OrderWorkflow(SopWorkflow):
 
     def routing_account(self) -> str | None:
         return self.order.account_number
+
+    def _holder(self) -> str | None:
+        first = next((t for t in self.state.open_tasks if t.assignee or t.queue), None)
+        return (first.assignee or first.queue) if first else self.state.rep_id
 
     def carry_over(self) -> StartOrder:
         # The order as the buyer last sent it (a change replaces it).

@@ -64,6 +64,9 @@ async def test_a_task_for_an_account_whose_rep_is_away_lands_with_the_cross_trai
             "SELECT assignee, payload FROM human_tasks WHERE task_id = $1", task.task_id
         )
     assert row["assignee"] == "wendy"
+    async with pool.acquire() as conn:
+        record = await read_model.get_record(conn, handle.id)
+    assert record["assignee"] == "wendy"  # the order's row shows who has it now
 
     # The away rep may not take it; the backup resolves it.
     with pytest.raises(WorkflowUpdateFailedError) as refused:
