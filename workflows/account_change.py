@@ -147,7 +147,8 @@ class AccountChangeWorkflow(SopWorkflow):
             accepted = await self.call(
                 crm_accounts.TRANSFER,
                 TransferAccounts(
-                    idempotency_key=self.key(f"crm-transfer#{st.crm_transfers}"),
+                    # Each transfer its own key: a transfer sent again is a new one.
+                    idempotency_key=self.attempt_key("crm-transfer"),
                     national_account=self.request.national_account,
                     kind=self.request.kind,
                     accounts=self.request.accounts,
@@ -188,7 +189,9 @@ class AccountChangeWorkflow(SopWorkflow):
 
     async def _ask_im_about_crm(self) -> None:
         st = self.state
-        name = f"crm:{st.crm_transfers}"
+        n = st.attempts.get("crm-escalation", 0) + 1
+        st.attempts["crm-escalation"] = n
+        name = f"crm:{n}"
         self.open_task(
             name,
             kind="im_crm_transfer",

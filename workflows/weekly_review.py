@@ -77,7 +77,9 @@ class WeeklyReviewWorkflow(SopWorkflow):
         policy = self.start.policy
         try:
             await workflow.wait_condition(
-                lambda: not self.state.open_tasks, timeout=policy.one_on_ones_for
+                lambda: not self.state.open_tasks,
+                timeout=policy.one_on_ones_for,
+                timeout_summary="One-on-ones open until next week's review",
             )
         except TimeoutError:
             pass

@@ -202,10 +202,10 @@ async def test_the_daily_digest_sends_the_im_and_the_ssm_the_open_requests(
     assert "[requested]" in line and "waiting on ian.moore" in line
 
 
-async def test_records_that_never_arrive_go_to_the_im_who_confirms_a_manual_transfer(
+async def test_records_that_never_arrive_go_to_the_im_who_retries_then_confirms_by_hand(
     env: WorkflowEnvironment, client: Client, settings: Settings, sims: Simulators
 ) -> None:
-    (await sims.http.put("/crm/accounts-transfer/_lose-next", json={"count": 5})).raise_for_status()
+    (await sims.http.put("/crm/accounts-transfer/_lose-next", json={"count": 9})).raise_for_status()
     handle = await start_request(client, settings, crm_tries=2)
     im_task = await open_task(handle, "im_update_iseries")
     # The IM updated iSeries by hand: nothing is sent to the iSeries.
@@ -217,9 +217,20 @@ async def test_records_that_never_arrive_go_to_the_im_who_confirms_a_manual_tran
     assert crm_task.assignee == "ian.moore" and crm_task.payload["transfers"] == 2
     view = await handle.query(AccountChangeWorkflow.view)
     assert view.iseries_manual and not view.crm_verified
+    # The IM has it tried again: two more transfers (new ones, not replays), lost too.
+    await decide(handle, crm_task, "retry_transfer", IM)
+    for _ in range(3):
+        await env.sleep(timedelta(minutes=2))
+
+    async def second_escalation() -> HumanTask | None:
+        task = await open_task(handle, "im_crm_transfer")
+        return task if task.task_id != crm_task.task_id else None
+
+    crm_task = await eventually(second_escalation, "the IM asked again")  # type: ignore[assignment]
+    assert len(sims.state.crm_accounts.transfers) == 4
     await decide(handle, crm_task, "confirm_manual_transfer", IM, comment="loaded in Salesforce")
     view = await status_is(handle, AccountChangeStatus.READY_FOR_REPORTS)
-    assert view.crm_verified and len(sims.state.crm_accounts.transfers) == 2
+    assert view.crm_verified and len(sims.state.crm_accounts.transfers) == 4
     ssm_task = await open_task(handle, "ssm_handover")
     await decide(handle, ssm_task, "accept_handover", SSM, comment="ok")
     final = await handle.result()
