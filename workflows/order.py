@@ -207,7 +207,7 @@ class OrderWorkflow(SopWorkflow):
                 subject=subject,
                 description=details,
                 requester_email=self.policy.csc_inbox,
-                assignee_email=st.rep_email,
+                assignee_email=self._holder_email(),
             ),
             summary="Open helpdesk ticket for the account rep",
         )
@@ -445,12 +445,12 @@ class OrderWorkflow(SopWorkflow):
                 st.sla_reminded = True
                 left = st.sla_due_at - workflow.now()
                 self.note(SOPFLOW, "sla reminder", f"{left} left to resolve the holds")
-                if st.rep_email:
+                if self._holder_email():
                     await self.notify(
                         email.SEND,
                         EmailMessage(
                             idempotency_key=self.key("email:sla-reminder"),
-                            to=[st.rep_email],
+                            to=[self._holder_email()],
                             subject=f"Holds due in {left}: {self.order.summary(st.account_name)}",
                             body=self.details(),
                         ),
@@ -1201,6 +1201,15 @@ class OrderWorkflow(SopWorkflow):
 
     def routing_account(self) -> str | None:
         return self.order.account_number
+
+    def _holder_email(self) -> str | None:
+        """Where the holds' ticket and reminder go: whoever routing gave the first
+        hold task to (the backup while the rep is away), else the rep."""
+        for task in self.state.open_tasks:
+            routed = task.payload.get("routing", {}).get("assignee_email")
+            if routed and task.kind.startswith("resolve_hold_"):
+                return routed
+        return self.state.rep_email
 
     def _holder(self) -> str | None:
         first = next((t for t in self.state.open_tasks if t.assignee or t.queue), None)

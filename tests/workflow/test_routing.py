@@ -68,6 +68,14 @@ async def test_a_task_for_an_account_whose_rep_is_away_lands_with_the_cross_trai
         record = await read_model.get_record(conn, handle.id)
     assert record["assignee"] == "wendy"  # the order's row shows who has it now
 
+    # The helpdesk ticket is the backup's too.
+    async def ticket() -> int | None:
+        return (await handle.query(OrderWorkflow.view)).helpdesk_ticket_id
+
+    ticket_id = await eventually(ticket, "the helpdesk ticket")
+    wendy_agent = sims.state.helpdesk.agents["wendy@example.com"]
+    assert sims.state.helpdesk.tickets[ticket_id].responder_id == wendy_agent.id
+
     # The away rep may not take it; the backup resolves it.
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await decide(handle, task, "correct_price", actor=MARIA, unit_price="2.35")
