@@ -15,7 +15,18 @@ from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
-from api import accounts, health, open_orders, order_documents, orders, tasks, webhooks
+from api import (
+    account_changes,
+    accounts,
+    health,
+    open_orders,
+    order_documents,
+    orders,
+    reports,
+    tasks,
+    webhooks,
+)
+from api import directory as directory_api  # issue 10
 from api.auth import KnownKeys
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.web import pages as web
@@ -105,6 +116,9 @@ def create_app(
     for module in (order_documents, orders, accounts, tasks):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     for module in (open_orders, webhooks):
+        app.include_router(module.router, responses=ERROR_RESPONSES)
+    # Issue 10: the team directory.
+    for module in (directory_api, account_changes, reports):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(health.router)
     # The work-queue page (/app): people's queue and tasks in a browser.

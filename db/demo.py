@@ -20,6 +20,9 @@ DEMO_PEOPLE = {
     Role.BRANCH_MANAGER: "bob.ortiz",
     Role.IT_SUPPORT: "ivy.shah",
     Role.OPERATOR: "ops.admin",
+    Role.IMPLEMENTATION_MANAGER: "ian.moore",
+    Role.SALES_SUPPORT_MANAGER: "sara.mills",
+    Role.ACCOUNT_MANAGER: "rachel.adams",
 }
 
 
@@ -38,9 +41,12 @@ async def load_demo_data(conn: asyncpg.Connection, network_url: str | None = Non
     (confirmations, ship notices, invoices) go to it."""
     sql = (resources.files("db") / "demo_data.sql").read_text()
     stores = (resources.files("db") / "demo_open_orders.sql").read_text()
+    # The directory's demo part (issue 10): regions, teams and capabilities.
+    directory_sql = (resources.files("db") / "demo_directory.sql").read_text()
     async with conn.transaction():
         await conn.execute(sql)
         await conn.execute(stores)
+        await conn.execute(directory_sql)
         for domain, identity, account_number, secret in DEMO_CREDENTIALS:
             if not await account_for_credential(conn, domain, identity):
                 await upsert_punchout_credential(

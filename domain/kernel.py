@@ -50,3 +50,6 @@ class KernelState(BaseModel):
     waiting_on: str | None = None
     # Tries so far of operations that may be tried again with other content.
     attempts: dict[str, int] = {}
+    # Tasks opened with nobody named, waiting for the team directory to route
+    # them (done before the next read-model write).
+    unrouted: list[str] = []

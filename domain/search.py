@@ -16,6 +16,13 @@ STORE_ID = SearchAttributeKey.for_keyword("StoreId")
 BUSINESS_UNIT = SearchAttributeKey.for_keyword("BusinessUnit")
 HOLD_CODES = SearchAttributeKey.for_keyword_list("HoldCodes")
 SLA_BREACHED = SearchAttributeKey.for_bool("SlaBreached")
+# Issue 10: account-change requests.
+ACCOUNT_MANAGER = SearchAttributeKey.for_keyword("AccountManager")
+# The SQL visibility store (the dev server's SQLite, PostgreSQL, MySQL) holds at
+# most 10 Keyword, 3 KeywordList and 3 Text attributes per namespace. The
+# Keywords are taken, so a one-word kind is Text (`RequestKind = "add"` matches
+# the word), and a code that may be absent is a KeywordList of zero or one.
+REQUEST_KIND = SearchAttributeKey.for_text("RequestKind")
 
 # Where each kind of workflow keeps its status.
 STATUS_BY_KIND: dict[str, SearchAttributeKey[str]] = {
@@ -36,6 +43,9 @@ ALL = (
     BUSINESS_UNIT,
     HOLD_CODES,
     SLA_BREACHED,
+    # Issue 10
+    ACCOUNT_MANAGER,
+    REQUEST_KIND,
 )
 
 
@@ -46,6 +56,7 @@ def cli_flags() -> list[str]:
         "DATETIME": "Datetime",
         "KEYWORD_LIST": "KeywordList",
         "BOOL": "Bool",
+        "TEXT": "Text",
     }
     flags: list[str] = []
     for key in ALL:
@@ -55,5 +66,5 @@ def cli_flags() -> list[str]:
 # ---- open orders (issue 9): their own attributes, appended to ALL.
 DELIVERY_STATUS = SearchAttributeKey.for_keyword("DeliveryStatus")
 CONTACT_DATE = SearchAttributeKey.for_datetime("ContactDate")
-ORDER_CODE = SearchAttributeKey.for_keyword("OrderCode")
+ORDER_CODE = SearchAttributeKey.for_keyword_list("OrderCode")
 ALL = (*ALL, DELIVERY_STATUS, CONTACT_DATE, ORDER_CODE)

@@ -172,6 +172,21 @@ DECISIONS: dict[str, list[DecisionSpec]] = {
     ],
 }
 
+# Issue 10: account-change requests (the IM's and the SSM's tasks).
+DECISIONS |= {
+    "im_update_iseries": [
+        DecisionSpec("update_iseries"),
+        DecisionSpec("confirm_manual_update", WithComment),
+    ],
+    "im_resolve_discrepancy": [DecisionSpec("resolve", WithComment)],
+    "im_crm_transfer": [
+        DecisionSpec("retry_transfer"),
+        DecisionSpec("confirm_manual_transfer", WithComment),
+    ],
+    "ssm_handover": [DecisionSpec("accept_handover", WithComment)],
+    "one_on_one": [DecisionSpec("done", WithComment)],
+}
+
 
 # ---- open orders (issue 9): an OOM agent's and a store manager's tasks.
 class LogContactFields(DecisionFields):

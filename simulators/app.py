@@ -12,7 +12,18 @@ from pathlib import Path
 import structlog
 from fastapi import FastAPI
 
-from simulators import email, erp, faults, helpdesk, iseries, network, oms, smsvoice
+from simulators import (
+    crm_accounts,
+    email,
+    erp,
+    faults,
+    helpdesk,
+    iseries,
+    iseries_accounts,
+    network,
+    oms,
+    smsvoice,
+)
 
 
 class SimState:
@@ -40,13 +51,19 @@ class SimState:
         self.network = network.NetworkState()
         self.erp = erp.ErpState()
         self.smsvoice = smsvoice.SmsVoiceState()
+        # Issue 10: NA/RA membership in iSeries, the account transfer to the CRM.
+        self.iseries_accounts = iseries_accounts.IseriesAccountsState()
+        self.crm_accounts = crm_accounts.CrmAccountsState()
 
     # What the systems hold survives a restart of the dev stack (its workflows
     # do too, and would otherwise point at orders the simulators forgot).
     # Injected faults do not.
-    _KEPT = ("oms", "iseries", "email", "helpdesk", "network", "erp", "smsvoice")
+    _KEPT = (
+        "oms", "iseries", "email", "helpdesk", "network", "erp", "smsvoice",
+        "iseries_accounts", "crm_accounts",
+    )  # fmt: skip
     # Raised when what is kept changes shape; a file of another version is set aside.
-    _VERSION = 4
+    _VERSION = 5
 
     def save(self, path: Path) -> None:
         kept = {name: getattr(self, name) for name in self._KEPT}
@@ -97,6 +114,8 @@ def create_app(
     app.state.sim = sim
     app.add_middleware(faults.FaultMiddleware, sim=sim)
     for module in (oms, iseries, email, helpdesk, network, erp, smsvoice, faults):
+        app.include_router(module.router)
+    for module in (iseries_accounts, crm_accounts):  # issue 10
         app.include_router(module.router)
 
     @app.get("/health")

@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 if TYPE_CHECKING:
     from simulators.app import SimState
 
-SYSTEMS = ("oms", "iseries", "email", "helpdesk", "network", "erp", "smsvoice")
+SYSTEMS = ("oms", "iseries", "email", "helpdesk", "network", "erp", "smsvoice", "crm")
 
 
 class Faults(BaseModel):

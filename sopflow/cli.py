@@ -228,3 +228,163 @@ def reconcile(
         return 1 if report.errors else 0
 
     raise typer.Exit(asyncio.run(main()))
+
+
+# ---------------------------------------------------------- issue 10: routing
+@app.command(
+    help="Who would get a task of KIND for ACCOUNT now, and why (the team directory's "
+    "routing: the account's contact, a primary member for the region, a cross-trained "
+    "backup, the team's queue; anyone away passed over)."
+)
+def route(
+    kind: Annotated[str, typer.Option(help="task kind, e.g. resolve_hold_price, branch_edit")],
+    account: Annotated[str | None, typer.Option(help="account number")] = None,
+    role: Annotated[
+        str | None, typer.Option(help="the task's role (default: from the kind)")
+    ] = None,
+) -> None:
+    from datetime import UTC, datetime
+
+    from db.connection import create_pool
+    from db.directory import load_directory
+    from domain.directory.routing import capability_for, role_for_kind
+    from domain.directory.routing import route as decide
+    from domain.identity import Role
+
+    settings = _settings()
+    try:
+        task_role = Role(role) if role else role_for_kind(kind)
+    except ValueError:
+        typer.echo(f"unknown role {role!r}", err=True)
+        raise typer.Exit(2) from None
+
+    async def main() -> str:
+        pool = await create_pool(_database_url(settings), max_size=1)
+        try:
+            async with pool.acquire() as conn:
+                capability = capability_for(kind, task_role)
+                directory = await load_directory(conn, account, task_role.value, capability)
+        finally:
+            await pool.close()
+        r = decide(
+            directory,
+            role=task_role,
+            capability=capability,
+            at=datetime.now(UTC),
+            fallback_queue=None,
+        )
+        lines = [
+            f"{kind} for {'account ' + account if account else 'no account'} "
+            f"(role {task_role.value}, capability {capability or '-'}, "
+            f"region {directory.region or '-'})",
+            f"→ {r.assignee or r.queue or 'anyone with the role ' + task_role.value} [{r.rule}]",
+            f"  why: {r.reason}",
+        ]
+        lines += [f"  skipped {s.person_id}: {s.why}" for s in r.skipped]
+        return "\n".join(lines)
+
+    typer.echo(asyncio.run(main()))
+
+
+# ------------------------------------------------------ issue 10: the review
+report_app = typer.Typer(no_args_is_help=True, help="Reports computed from the audit log.")
+app.add_typer(report_app, name="report")
+
+
+@report_app.command(
+    "weekly",
+    help="Compute the weekly review for WEEK (ISO, e.g. 2026-W48; default: last week) now, "
+    "store it, and print it as a table (or CSV).",
+)
+def report_weekly(
+    week: Annotated[str | None, typer.Option(help="ISO week, e.g. 2026-W48")] = None,
+    csv_out: Annotated[bool, typer.Option("--csv", help="print CSV instead of a table")] = False,
+) -> None:
+    from datetime import UTC, datetime
+
+    from activities.contracts.reports import ComputeWeek
+    from activities.reports import compute
+    from api.reports import as_csv
+    from db.connection import create_pool
+    from domain.reports import flat, parse_week
+
+    settings = _settings()
+    if week:
+        try:
+            parse_week(week)
+        except ValueError as err:
+            typer.echo(str(err), err=True)
+            raise typer.Exit(2) from None
+
+    async def main() -> tuple[str, list]:
+        pool = await create_pool(_database_url(settings), max_size=2)
+        try:
+            done = await compute(
+                pool,
+                ComputeWeek(week=week, as_of=datetime.now(UTC), timezone=settings.center_timezone),
+            )
+        finally:
+            await pool.close()
+        return done.week, done.rows
+
+    computed, rows = asyncio.run(main())
+    if csv_out:
+        typer.echo(as_csv(rows), nl=False)
+        return
+    typer.echo(f"Weekly review {computed} ({settings.center_timezone}): {len(rows)} rows")
+    headers = {
+        "account_number": "account", "rep_id": "rep", "orders": "orders",
+        "holds_by_code": "holds", "holds_auto_resolved": "auto", "holds_manual_resolved": "manual",
+        "median_minutes_to_confirm": "median min", "p90_minutes_to_confirm": "p90 min",
+        "sla_breaches": "SLA breaches", "errors_systemic": "systemic", "errors_human": "human",
+        "edits_by_root_cause": "branch edits", "incident_orders": "incidents",
+        "fallback_orders": "fallback",
+    }  # fmt: skip
+    table = [list(headers.values())] + [[flat(r)[k] or "-" for k in headers] for r in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(headers))]
+    for n, line in enumerate(table):
+        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+        if n == 0:
+            typer.echo("  ".join("-" * w for w in widths))
+
+
+@report_app.command(
+    "seed-week",
+    help="Load a week of demo orders (holds, quotes, SLA breaches, flags, edits, outages in a "
+    "fixed pattern over the demo accounts) into the read model and audit log, for trying the "
+    "weekly review. Refused for a week that already has them.",
+)
+def report_seed_week(
+    week: Annotated[str, typer.Option(help="ISO week, e.g. 2026-W47")],
+    orders: Annotated[int, typer.Option(min=1, max=100_000, help="how many orders")] = 40,
+) -> None:
+    from db.connection import create_pool
+    from db.demo_week import seed_week
+    from domain.reports import parse_week
+
+    settings = _settings()
+    try:
+        parse_week(week)
+    except ValueError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(2) from None
+    prefix = f"DEMO{week.replace('-', '')}-"
+
+    async def main() -> bool:
+        pool = await create_pool(_database_url(settings), max_size=1)
+        try:
+            async with pool.acquire() as conn:
+                if await conn.fetchval(
+                    "SELECT 1 FROM workflow_records WHERE business_key LIKE $1 LIMIT 1",
+                    prefix + "%",
+                ):
+                    return False
+                await seed_week(conn, week, settings.center_timezone, orders, prefix=prefix)
+        finally:
+            await pool.close()
+        return True
+
+    if not asyncio.run(main()):
+        typer.echo(f"{week} already has its demo orders", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{orders} demo orders loaded into {week}; now: sopflow report weekly --week {week}")

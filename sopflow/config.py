@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     iseries_url: str | None = None
     email_url: str | None = None
     helpdesk_url: str | None = None
+    crm_url: str | None = (
+        None  # issue 10: the CRM's account transfer lives under /accounts-transfer
+    )
     helpdesk_api_key: str = "sim-helpdesk-key"
     # The buyers' procurement network (issue 11): each buyer's endpoint is
     # registered with its PunchOut credential; this is where the demo's point.
@@ -92,6 +95,14 @@ class Settings(BaseSettings):
     # How long the API remembers a key it has looked up (0: ask PostgreSQL every
     # time); a revoked key stops working within this.
     api_key_memory: timedelta = timedelta(seconds=5)
+
+    # Issue 10: account changes and the weekly review.
+    # After a transfer to the CRM, how long before checking the records arrived,
+    # and how many transfers before the IM is asked to step in.
+    account_change_crm_check_after: timedelta = timedelta(minutes=1)
+    account_change_crm_tries: int = 3
+    # The center's time zone: the weekly review runs Monday 06:00 there.
+    center_timezone: str = "America/Chicago"
 
     log_format: Literal["console", "json"] = "json"
     log_level: str = "INFO"

@@ -152,6 +152,7 @@ def settings(simulators_server: Simulators, database_url: str) -> Settings:
         network_url=f"{simulators_server.url}/network",
         erp_url=f"{simulators_server.url}/erp",
         smsvoice_url=f"{simulators_server.url}/smsvoice",
+        crm_url=f"{simulators_server.url}/crm",
         task_queue=f"sopflow-test-{uuid.uuid4().hex[:6]}",
         log_format="console",
     )

@@ -14,11 +14,14 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.crm_accounts import CrmAccountsActivities, CrmAccountsClient
+from activities.directory import DirectoryActivities
 from activities.email import EmailActivities, EmailClient
 from activities.erp import ErpActivities, ErpClient
 from activities.helpdesk import HelpdeskActivities, HelpdeskClient
 from activities.iseries import IseriesActivities, IseriesClient
 from activities.network import NetworkActivities, NetworkClient
+from activities.iseries_accounts import IseriesAccountsActivities
 from activities.oms import OmsActivities, OmsClient
 from activities.open_orders import OpenOrderActivities, ensure_schedules
 from activities.read_model import ReadModelActivities
@@ -30,12 +33,22 @@ from workers.sandbox import WORKFLOW_RUNNER
 from workflows.confirmation_list import ConfirmationListWorkflow
 from workflows.open_order import OpenOrderWorkflow
 from workflows.open_order_import import OpenOrderImportWorkflow
+from activities.reports import (
+    ReportActivities,
+    ensure_digest_schedule,
+    ensure_weekly_review_schedule,
+)
+from workflows.account_change import AccountChangeWorkflow
+from workflows.account_change_digest import AccountChangeDigestWorkflow
 from workflows.order import OrderWorkflow
 from workflows.reconcile import ReconcileWorkflow
+from workflows.weekly_review import WeeklyReviewWorkflow
 
 WORKFLOWS = [OrderWorkflow, ReconcileWorkflow]
 # Open orders (issue 9).
 WORKFLOWS += [OpenOrderWorkflow, OpenOrderImportWorkflow, ConfirmationListWorkflow]
+# Account changes and the weekly review (issue 10).
+WORKFLOWS += [AccountChangeWorkflow, WeeklyReviewWorkflow, AccountChangeDigestWorkflow]
 log = structlog.get_logger()
 
 
@@ -48,6 +61,7 @@ class SystemClients:
     network: NetworkClient
     erp: ErpClient
     smsvoice: SmsVoiceClient
+    crm_accounts: CrmAccountsClient
 
     @classmethod
     def from_settings(
@@ -57,7 +71,10 @@ class SystemClients:
             OmsClient, IseriesClient, EmailClient, HelpdeskClient, NetworkClient, ErpClient,
             SmsVoiceClient,
         )  # fmt: skip
-        return cls(**{c.system: c.from_settings(settings, transport) for c in clients})
+        return cls(
+            **{c.system: c.from_settings(settings, transport) for c in clients},
+            crm_accounts=CrmAccountsClient.from_settings(settings, transport),
+        )
 
     async def close(self) -> None:
         for client in vars(self).values():
@@ -82,6 +99,10 @@ def activities_for(
         SmsVoiceActivities(clients.smsvoice),
         ErpActivities(clients.erp),
         OpenOrderActivities(pool, temporal, clients.erp, settings or Settings()),  # type: ignore[arg-type]
+        DirectoryActivities(pool),
+        IseriesAccountsActivities(clients.iseries),
+        CrmAccountsActivities(clients.crm_accounts),
+        ReportActivities(pool),
     ]
     return [
         getattr(group, name)
@@ -111,6 +132,15 @@ async def build_worker(
         await clients.close()
 
 
+async def ensure_issue10_schedules(client: Client, settings: Settings) -> None:
+    """The weekly review (Monday 06:00, center time zone) and the account-change digest."""
+    for ensure in (ensure_weekly_review_schedule, ensure_digest_schedule):
+        try:
+            await ensure(client, task_queue=settings.task_queue, timezone=settings.center_timezone)
+        except Exception as exc:  # the worker's own work goes on; the next start tries again
+            log.warning("schedule not set up", schedule=ensure.__name__, error=repr(exc))
+
+
 async def run_worker(
     settings: Settings, client: Client, pool: asyncpg.Pool, stop: asyncio.Event
 ) -> None:
@@ -125,6 +155,7 @@ async def run_worker(
         await ensure_schedules(client, settings)
     except Exception as exc:  # as above
         log.warning("open-order schedules not set up", error=repr(exc))
+    await ensure_issue10_schedules(client, settings)
     async with build_worker(client, settings, pool) as worker, worker:
         log.info("worker started", task_queue=settings.task_queue)
         await stop.wait()

@@ -22,7 +22,9 @@ from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import ActivityContract
+    from activities.contracts import directory as directory_contract
     from activities.contracts import read_model as read_model_contract
+    from activities.contracts.directory import Routed, RouteRequest, RouteTasks
     from domain import search
     from domain.identity import Actor, Role
     from domain.kernel import KernelPolicy, KernelState
@@ -41,6 +43,9 @@ SOPFLOW = "sopflow"
 # goes out as an activity after the answer, and what follows (a system call, a
 # confirmation) runs after it too. Before, the answer waited for both.
 ANSWER_FIRST = "decision-answers-first"
+# Patch (CONTRIBUTING.md): a task opened with nobody named is routed through the
+# team directory; runs started before it keep their tasks as they were opened.
+ROUTING = "task-routing"
 
 
 class _Failed:
@@ -95,7 +100,8 @@ S = TypeVar("S", bound=KernelState)
 class SopWorkflow:
     """The base of every SOP workflow (see the module docstring)."""
 
-    kind: ClassVar[str]  # its status search attribute is search.STATUS_BY_KIND[kind]
+    # Its status search attribute is search.STATUS_BY_KIND[kind], when it has one.
+    kind: ClassVar[str]
     # Where a task goes when nobody is named for it (else: anyone with its role).
     default_queue: ClassVar[str | None] = None
     # Whether a move's comment goes into the log line (a person's free text may
@@ -119,6 +125,7 @@ class SopWorkflow:
         # after the answer instead of holding it.
         self.answering = False
         self._write_pending = False
+        self._routing_lock = asyncio.Lock()
 
     @staticmethod
     def new_state(factory: Callable[..., S], **fields: Any) -> S:
@@ -141,6 +148,10 @@ class SopWorkflow:
         """The input of the next run after continue-as-new, holding self.state."""
         raise NotImplementedError
 
+    def routing_account(self) -> str | None:
+        """The account whose contacts and region route this workflow's tasks."""
+        return None
+
     # ------------------------------------------------------------------ audit
     def begin(self, actor: Actor | str, action: str, comment: str = "") -> None:
         """The first audit entry of a new workflow."""
@@ -160,9 +171,9 @@ class SopWorkflow:
         self.state.status = status
         self._audit(actor, action, comment, before, status)
         if status != before:
-            workflow.upsert_search_attributes(
-                [search.STATUS_BY_KIND[self.kind].value_set(str(status))]
-            )
+            attribute = search.STATUS_BY_KIND.get(self.kind)
+            if attribute is not None:
+                workflow.upsert_search_attributes([attribute.value_set(str(status))])
             said = comment if self.log_comments else "-"
             workflow.logger.info("%s %s → %s (%s)", self.kind, before, status, said)
         self.refresh_details()
@@ -211,6 +222,8 @@ class SopWorkflow:
         queue = queue or (None if assignee else self.default_queue)
         if any(t.task_id == task_id for t in self.state.open_tasks):
             return task_id
+        if assignee is None and workflow.patched(ROUTING):
+            self.state.unrouted.append(task_id)
         self.state.open_tasks.append(
             HumanTask(
                 task_id=task_id,
@@ -479,23 +492,92 @@ class SopWorkflow:
 
     async def sync(self) -> bool:
         """Hand the current state to the read model: its row, new audit entries,
-        open and closed tasks. Bounded: when PostgreSQL does not answer within
-        `sync_patience` the workflow goes on and catches up in the background.
-        Returns whether the read model took it.
+        open and closed tasks (routed first, when nobody was named for them).
+        Bounded: when PostgreSQL does not answer within `sync_patience` the
+        workflow goes on and catches up in the background. Returns whether the
+        read model took it.
 
-        While a decision is being answered the write goes out after the answer
-        (an activity, which does not hold the workflow task as a local one
-        does), and this returns at once."""
+        While a decision is being answered the routing and the write go out
+        after the answer (as activities, which do not hold the workflow task as
+        local ones do), and this returns at once."""
         if self.answering:
             self._write_after_answer()
             return True
+        if self.state.unrouted:
+            await self._route_tasks()
         return await self._write() == "written"
 
     def _write_after_answer(self) -> None:
         # One write takes every change a decision made, however often it syncs.
         if not self._write_pending:
             self._write_pending = True
-            asyncio.create_task(self._write(after_answer=True))
+            asyncio.create_task(self._route_and_write_after_answer())
+
+    async def _route_and_write_after_answer(self) -> None:
+        if self.state.unrouted:
+            await self._route_tasks(after_answer=True)
+        await self._write(after_answer=True)
+
+    # ---------------------------------------------------------------- routing
+    async def _route_tasks(self, *, after_answer: bool = False) -> None:
+        """Ask the team directory who gets each task opened with nobody named:
+        the account's contact, a primary member, a cross-trained backup or the
+        team's queue, passing over whoever is away. Who and why go into the
+        task's payload and the audit trail. Bounded: when PostgreSQL does not
+        answer, the tasks stay with their queue or role, and the trail says so."""
+        async with self._routing_lock:
+            st = self.state
+            pending = [t for t in st.open_tasks if t.task_id in st.unrouted and not t.assignee]
+            st.unrouted = []
+            if not pending:
+                return
+            request = RouteTasks(
+                tasks=[
+                    RouteRequest(
+                        task_id=t.task_id,
+                        kind=t.kind,
+                        role=t.role,
+                        account_number=self.routing_account(),
+                        fallback_queue=t.queue,
+                        at=workflow.now(),
+                    )
+                    for t in pending
+                ]
+            )
+            contract = directory_contract.ROUTE
+            try:
+                options: dict[str, Any] = dict(
+                    result_type=Routed,
+                    start_to_close_timeout=min(contract.start_to_close, self.policy.sync_patience),
+                    retry_policy=contract.retry,
+                    summary=f"Route {len(pending)} task(s) through the team directory",
+                )
+                if after_answer:
+                    routed = await workflow.execute_activity(contract.name, request, **options)
+                else:
+                    routed = await workflow.execute_local_activity(
+                        contract.name, request, **options
+                    )
+            except ActivityError as err:
+                raise_if_cancelled(err)
+                kinds = ", ".join(t.kind for t in pending)
+                self.note(
+                    SOPFLOW,
+                    "routing unavailable",
+                    f"{kinds}: the directory did not answer ({failure_reason(err)}); "
+                    "left with their queue or role",
+                )
+                return
+            for task in pending:
+                r = routed.routings.get(task.task_id)
+                if r is None or self.task(task.task_id) is None or task.assignee:
+                    continue  # closed or claimed meanwhile
+                task.assignee, task.queue = r.assignee, r.queue
+                task.payload = {**task.payload, "routing": r.model_dump(mode="json")}
+                who = r.assignee or r.queue or task.role.value
+                self.note(SOPFLOW, "task routed", f"{task.kind} → {who}: {r.describe()}")
+            self._task_attributes()
+            self.refresh_details()
 
     async def _write(self, *, after_answer: bool = False) -> str:
         """ "written", "unavailable" (catching up later) or "refused" (the read

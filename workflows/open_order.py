@@ -955,7 +955,7 @@ class OpenOrderWorkflow(SopWorkflow):
             [
                 search.STORE_ID.value_set(self.order.store_id),
                 search.DELIVERY_STATUS.value_set(st.delivery_status.value),
-                search.ORDER_CODE.value_set(st.code.value)
+                search.ORDER_CODE.value_set([st.code.value])
                 if st.code
                 else search.ORDER_CODE.value_unset(),
                 search.CONTACT_DATE.value_set(st.contact_date)

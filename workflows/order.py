@@ -20,7 +20,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from workflows.kernel import FAILED, SOPFLOW, SopWorkflow, SystemRefused
+from workflows.kernel import FAILED, ROUTING, SOPFLOW, SopWorkflow, SystemRefused
 from workflows.order_documents import DOCUMENT_TASKS, BuyerDocuments
 
 with workflow.unsafe.imports_passed_through():
@@ -211,7 +211,7 @@ class OrderWorkflow(BuyerDocuments, SopWorkflow):
                 subject=subject,
                 description=details,
                 requester_email=self.policy.csc_inbox,
-                assignee_email=st.rep_email,
+                assignee_email=self._holder_email(),
             ),
             summary="Open helpdesk ticket for the account rep",
         )
@@ -300,14 +300,14 @@ class OrderWorkflow(BuyerDocuments, SopWorkflow):
                 wanted[f"escalation:{key}"] = (
                     "price_escalation",
                     Role.TEAM_LEAD,
-                    st.team_lead_id,
+                    self._named(st.team_lead_id),
                     hold,
                 )
             else:
                 wanted[f"hold:{key}"] = (
                     hold_task_kind(hold.code),
                     Role.ACCOUNT_REP,
-                    st.rep_id,
+                    self._named(st.rep_id),
                     hold,
                 )
         prefix = self.task_prefix()
@@ -427,6 +427,12 @@ class OrderWorkflow(BuyerDocuments, SopWorkflow):
             # Before ANSWER_FIRST the answer said where the order went: confirmed.
             await workflow.wait_condition(lambda: st.status != OrderStatus.ON_HOLD)
 
+    def _named(self, person: str | None) -> str | None:
+        """Who a task is opened for: since routing, nobody (the team directory
+        picks the rep or team lead, or whoever stands in for them); before it,
+        the account's contact as validation found them."""
+        return None if workflow.patched(ROUTING) else person
+
     def _hold_attributes(self) -> None:
         codes = sorted({h.code.value for h in self.state.holds})
         workflow.upsert_search_attributes([search.HOLD_CODES.value_set(codes)])
@@ -446,12 +452,12 @@ class OrderWorkflow(BuyerDocuments, SopWorkflow):
                 st.sla_reminded = True
                 left = st.sla_due_at - workflow.now()
                 self.note(SOPFLOW, "sla reminder", f"{left} left to resolve the holds")
-                if st.rep_email:
+                if self._holder_email():
                     await self.notify(
                         email.SEND,
                         EmailMessage(
                             idempotency_key=self.key("email:sla-reminder"),
-                            to=[st.rep_email],
+                            to=[self._holder_email()],
                             subject=f"Holds due in {left}: {self.order.summary(st.account_name)}",
                             body=self.details(),
                         ),
@@ -469,7 +475,7 @@ class OrderWorkflow(BuyerDocuments, SopWorkflow):
                     "sla_breach",
                     kind="sla_breach",
                     role=Role.TEAM_LEAD,
-                    assignee=st.team_lead_id,
+                    assignee=self._named(st.team_lead_id),
                     payload={"holds": [h.model_dump(mode="json") for h in st.holds]},
                 )
                 await self.notify(
@@ -538,7 +544,7 @@ class OrderWorkflow(BuyerDocuments, SopWorkflow):
                 f"systemic:{recorded.flag_id}",
                 kind="systemic_error",
                 role=Role.TEAM_LEAD,
-                assignee=st.team_lead_id,
+                assignee=self._named(st.team_lead_id),
                 payload=recorded.model_dump(mode="json"),
             )
         await self.sync()
@@ -583,7 +589,7 @@ class OrderWorkflow(BuyerDocuments, SopWorkflow):
             f"edit:{request.request_id}",
             kind="branch_edit",
             role=Role.ACCOUNT_REP,
-            assignee=st.rep_id,
+            assignee=self._named(st.rep_id),
             payload=request.model_dump(mode="json"),
         )
         await self.sync()
@@ -1135,7 +1141,8 @@ class OrderWorkflow(BuyerDocuments, SopWorkflow):
             name = task.task_id.removeprefix(prefix)
             kind, _, key = name.partition(":")
             if kind in ("hold", "escalation") and key in holds:
-                task.payload = holds[key].model_dump(mode="json")
+                routing = {"routing": task.payload["routing"]} if "routing" in task.payload else {}
+                task.payload = holds[key].model_dump(mode="json") | routing
 
     # --------------------------------------------------------------- reads
     @workflow.query
@@ -1173,7 +1180,8 @@ class OrderWorkflow(BuyerDocuments, SopWorkflow):
             account_number=self.order.account_number,
             business_key=self.order.po_number,
             summary=self.order.summary(st.account_name),
-            assignee=st.rep_id if on_hold else None,
+            # Whoever holds its tasks now (a backup while the rep is away).
+            assignee=self._holder() if on_hold else None,
             due_at=st.sla_due_at if on_hold else None,
             is_test=self.order.test,
             # The audit trail travels separately, a few new entries at a time.
@@ -1216,6 +1224,22 @@ class OrderWorkflow(BuyerDocuments, SopWorkflow):
             return "every hold is resolved: confirming the order in OMS"
         codes = ", ".join(sorted({h.code.value for h in st.holds}))
         return f"{len(st.holds)} hold(s) left: {codes}"
+
+    def routing_account(self) -> str | None:
+        return self.order.account_number
+
+    def _holder_email(self) -> str | None:
+        """Where the holds' ticket and reminder go: whoever routing gave the first
+        hold task to (the backup while the rep is away), else the rep."""
+        for task in self.state.open_tasks:
+            routed = task.payload.get("routing", {}).get("assignee_email")
+            if routed and task.kind.startswith("resolve_hold_"):
+                return routed
+        return self.state.rep_email
+
+    def _holder(self) -> str | None:
+        first = next((t for t in self.state.open_tasks if t.assignee or t.queue), None)
+        return (first.assignee or first.queue) if first else self.state.rep_id
 
     def carry_over(self) -> StartOrder:
         # The order as the buyer last sent it (a change replaces it).

@@ -9,6 +9,7 @@ scripts too)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from api.auth import actor_for_key
 from api.errors import ApiError
 from api.tasks import ACCOUNT, ClaimIn, CompleteIn, TaskItem
 from api.web import cases, manager, present, session
+from db import read_model
 from domain.identity import Actor
 from domain.tasks import DECISIONS, DecisionResult, TaskStatus
 from workflows.kernel import REASSIGNING_ROLES
@@ -393,6 +395,18 @@ async def claim(request: Request, task_id: str) -> Response:
     return await _task_page(request, actor, task_id, status=status, claim_message=message)
 
 
+async def _read_model_caught_up(request: Request, task_id: str) -> None:
+    """The workflow answers a decision before its read model shows it: the page
+    waits a moment for the task to close there, so the person sees the case
+    with their own decision in it (and goes on if the write is slow)."""
+    for _ in range(40):
+        async with request.app.state.pool.acquire() as conn:
+            row = await read_model.get_task(conn, task_id)
+        if row is None or row["closed_at"] is not None:
+            return
+        await asyncio.sleep(0.05)
+
+
 def _complete_body(decision: str, fields: list[Any], form: Any) -> CompleteIn:
     return CompleteIn.model_validate(present.decision_body(decision, fields, form))
 
@@ -423,7 +437,10 @@ async def decide(request: Request, task_id: str) -> Response:
         return await _task_page(request, actor, task_id, status=err.status, refusal=refusal)
     if isinstance(result, DecisionResult):
         outcome = f"{present.humanize(name)}: done. {result.workflow_id} is now {result.status}."
+        if result.next_step:
+            outcome += f" Next: {result.next_step}."
         status = 200
+        await _read_model_caught_up(request, task_id)
     else:
         outcome = (
             f"{present.humanize(name)} is accepted and still being applied; the task closes"

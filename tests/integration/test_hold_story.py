@@ -198,12 +198,22 @@ async def test_a_held_po_worked_by_rep_team_lead_and_branch_to_completion(
         await wait_for(api, rep, order_id, status)
     done = await wait_for(api, rep, order_id, "completed")
 
-    # The whole story, each step with its actor, in order.
-    steps = [
-        (a["actor"], a["action"], a["to_status"])
-        for a in done["audit"]
-        if a["action"] != "buyer documents not sent"  # no endpoint here (see test_buyer_documents)
+    # Each task went to whom the directory said, the reason in the trail.
+    routed = [a["comment"] for a in done["audit"] if a["action"] == "task routed"]
+    assert [c.split(":")[0] for c in routed] == [
+        "resolve_hold_price → maria.lopez",
+        "resolve_hold_part → maria.lopez",
+        "price_escalation → tom.baker",
+        "branch_edit → maria.lopez",
     ]
+    assert "account_rep of account 401693" in routed[0]
+    # The whole story, each step with its actor, in order.
+    # Not part of the story: routing notes, and no buyer endpoint here (see
+    # test_buyer_documents).
+    story = [
+        a for a in done["audit"] if a["action"] not in {"task routed", "buyer documents not sent"}
+    ]
+    steps = [(a["actor"], a["action"], a["to_status"]) for a in story]
     assert steps == [
         ("punchout-network", "received", "received"),
         ("sopflow", "held", "on_hold"),
@@ -221,7 +231,7 @@ async def test_a_held_po_worked_by_rep_team_lead_and_branch_to_completion(
         ("bob.ortiz", "shipped", "partially_shipped"),
         ("bob.ortiz", "shipped", "completed"),
     ]
-    comments = [a["comment"] for a in done["audit"] if a["action"] != "buyer documents not sent"]
+    comments = [a["comment"] for a in story]
     assert "PART line 2" in comments[4] and "GS-2040" in comments[4]
     assert "buyer insists on 2.10" in comments[5]
     assert "PRICE line 1" in comments[6] and "one-off for this PO" in comments[6]

@@ -80,6 +80,11 @@ BRANCHES |= {
     "open_order-not-home-rebooked",
     "open_order-atp-revised-later",
     "open_order-no-fit-replaced",
+    # Issue 10: routing through the team directory; account-change requests.
+    "order-hold-routed-to-backup",
+    "account-change-handed-over",
+    "weekly-review-one-on-ones",
+    "account-change-crm-confirmed-by-hand",
 }
 
 

@@ -571,7 +571,7 @@ async def test_fault_down_only_affects_that_system(http):
     assert down.status_code == 503 and "down" in down.json()["detail"]
     assert (await http.get("/iseries/invoices")).status_code == 200
     assert (await http.get("/health")).status_code == 200
-    assert (await http.put("/_faults/crm", json={"down": True})).status_code == 404
+    assert (await http.put("/_faults/nosuch", json={"down": True})).status_code == 404
     assert (await http.put("/_faults/oms", json={"error_rate": 2})).status_code == 422
 
     await http.put("/_faults/oms", json={"down": False})
@@ -690,3 +690,27 @@ async def test_state_saved_by_an_older_version_is_set_aside(tmp_path):
             assert (await create_order(http)).status_code == 201
     assert (tmp_path / "simulators.pickle.old").exists()
     assert pickle.loads(state_file.read_bytes())["version"] == SimState._VERSION
+
+
+async def test_iseries_national_account_membership_changes_once_per_key(http):
+    body = {"kind": "add", "accounts": ["401693", "402110"], "reference": "AC-1"}
+    first = await post(http, "/iseries/national-accounts/NA-1/changes", "c1", body)
+    again = await post(http, "/iseries/national-accounts/NA-1/changes", "c1", body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["change_id"] == again.json()["change_id"]
+    removed = {"kind": "remove", "accounts": ["402110"]}
+    await post(http, "/iseries/national-accounts/NA-1/changes", "c2", removed)
+    assert (await http.get("/iseries/national-accounts/NA-1")).json()["accounts"] == ["401693"]
+
+
+async def test_a_crm_transfer_can_be_accepted_and_never_arrive_and_the_crm_can_be_down(http):
+    transfer = {"national_account": "NA-2", "kind": "add", "accounts": ["401693"]}
+    await http.put("/crm/accounts-transfer/_lose-next", json={"count": 1})
+    lost = await post(http, "/crm/accounts-transfer/transfers", "t1", transfer)
+    assert lost.status_code == 201 and lost.json()["status"] == "accepted"
+    members = "/crm/accounts-transfer/national-accounts/NA-2"
+    assert (await http.get(members)).json()["accounts"] == []
+    await post(http, "/crm/accounts-transfer/transfers", "t2", transfer)
+    assert (await http.get(members)).json()["accounts"] == ["401693"]
+    await http.put("/_faults/crm", json={"down": True})
+    assert (await http.get(members)).status_code == 503

@@ -48,6 +48,11 @@ async def not_cured(
 async def only_task(handle: WorkflowHandle, kind: str, code: HoldCode) -> HumanTask:
     await wait_for_status(handle, OrderStatus.ON_HOLD)
     task = await task_of(handle, kind)
+
+    async def settled() -> bool:  # the CSC told and the ticket open: the order waits
+        return bool((await handle.query(OrderWorkflow.view)).helpdesk_ticket_id)
+
+    await eventually(settled, "the order waiting on its holds")
     assert task.payload["code"] == code.value
     assert [t.kind for t in await open_tasks(handle)] == [kind]
     return task

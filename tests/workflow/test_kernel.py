@@ -60,7 +60,7 @@ async def test_an_on_hold_order_shows_its_ticket_and_every_outbound_step_in_its_
     await eventually(ticket_in_read_model, "the read model shows the helpdesk ticket")
     async with pool.acquire() as conn:
         trail = [r["action"] for r in await read_model.audit_trail(conn, handle.id)]
-    assert trail == ["received", "held", "csc notified", "ticket opened"]
+    assert trail == ["received", "held", "task routed", "csc notified", "ticket opened"]
 
 
 async def test_a_cancelled_order_leaves_its_row_and_tasks_closed(

@@ -38,6 +38,9 @@ from tests.workflow.test_holds import LEAD, decide, open_tasks, task_of
 from workflows.order import OrderWorkflow
 
 OTHER_REP = Actor(person_id="james.chen", roles=frozenset({Role.ACCOUNT_REP}))
+ACCOUNT_CHANGE_AND_REVIEW_KINDS = {  # issue 10
+    "im_update_iseries", "im_resolve_discrepancy", "im_crm_transfer", "ssm_handover", "one_on_one",
+}  # fmt: skip
 
 # A decision each kind accepts, with valid fields: only the role is wrong.
 VALID: dict[str, tuple[str, dict[str, Any]]] = {
@@ -147,7 +150,9 @@ async def test_every_update_refuses_the_wrong_role_without_touching_history(
     for handle in handles:
         for task in await open_tasks(handle):
             tasks.setdefault(task.kind, (handle, task))
-    order_kinds = set(DECISIONS) - set(OPEN_ORDER_DECISIONS)
+    # Every kind of the order's tasks (open orders, account changes and the weekly
+    # review refuse theirs in their own tests).
+    order_kinds = set(DECISIONS) - set(OPEN_ORDER_DECISIONS) - ACCOUNT_CHANGE_AND_REVIEW_KINDS
     assert set(tasks) == order_kinds, "every task kind is open somewhere"
     accepted_before = {h.id: await accepted_update_ids(h) for h in handles}
 

@@ -16,10 +16,13 @@ RETENTION="${NAMESPACE_RETENTION:-168h}"
 ADDRESS="${TEMPORAL_ADDRESS:-temporal:7233}"
 
 KEYWORD_ATTRIBUTES="AccountNumber PoNumber OrderStatus CsrStatus ContactStatus Assignee StoreId BusinessUnit"
-KEYWORD_ATTRIBUTES="$KEYWORD_ATTRIBUTES DeliveryStatus OrderCode"  # open orders (issue 9)
+KEYWORD_ATTRIBUTES="$KEYWORD_ATTRIBUTES DeliveryStatus"  # open orders (issue 9)
+KEYWORD_ATTRIBUTES="$KEYWORD_ATTRIBUTES AccountManager"  # account changes (issue 10)
+# SQL visibility stores hold 10 Keyword, 3 KeywordList and 3 Text attributes.
 DATETIME_ATTRIBUTES="DueAt"
 DATETIME_ATTRIBUTES="$DATETIME_ATTRIBUTES ContactDate"  # open orders (issue 9)
-KEYWORD_LIST_ATTRIBUTES="HoldCodes"
+KEYWORD_LIST_ATTRIBUTES="HoldCodes OrderCode"
+TEXT_ATTRIBUTES="RequestKind"
 BOOL_ATTRIBUTES="SlaBreached"
 
 # Like the official create-namespace.sh: talk to the server by its IPv4 address.
@@ -86,6 +89,9 @@ for name in $KEYWORD_LIST_ATTRIBUTES; do
 done
 for name in $BOOL_ATTRIBUTES; do
     register "$name" Bool
+done
+for name in $TEXT_ATTRIBUTES; do
+    register "$name" Text
 done
 
 # Read back: every attribute must now be on the namespace with its type.
