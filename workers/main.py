@@ -20,26 +20,26 @@ from activities.email import EmailActivities, EmailClient
 from activities.erp import ErpActivities, ErpClient
 from activities.helpdesk import HelpdeskActivities, HelpdeskClient
 from activities.iseries import IseriesActivities, IseriesClient
-from activities.network import NetworkActivities, NetworkClient
 from activities.iseries_accounts import IseriesAccountsActivities
+from activities.network import NetworkActivities, NetworkClient
 from activities.oms import OmsActivities, OmsClient
 from activities.open_orders import OpenOrderActivities, ensure_schedules
 from activities.read_model import ReadModelActivities
 from activities.reconcile import ReconcileActivities, ensure_schedule
 from activities.reference import ReferenceActivities
-from activities.sms_voice import SmsVoiceActivities, SmsVoiceClient
-from sopflow.config import Settings
-from workers.sandbox import WORKFLOW_RUNNER
-from workflows.confirmation_list import ConfirmationListWorkflow
-from workflows.open_order import OpenOrderWorkflow
-from workflows.open_order_import import OpenOrderImportWorkflow
 from activities.reports import (
     ReportActivities,
     ensure_digest_schedule,
     ensure_weekly_review_schedule,
 )
+from activities.sms_voice import SmsVoiceActivities, SmsVoiceClient
+from sopflow.config import Settings
+from workers.sandbox import WORKFLOW_RUNNER
 from workflows.account_change import AccountChangeWorkflow
 from workflows.account_change_digest import AccountChangeDigestWorkflow
+from workflows.confirmation_list import ConfirmationListWorkflow
+from workflows.open_order import OpenOrderWorkflow
+from workflows.open_order_import import OpenOrderImportWorkflow
 from workflows.order import OrderWorkflow
 from workflows.reconcile import ReconcileWorkflow
 from workflows.weekly_review import WeeklyReviewWorkflow
