@@ -32,10 +32,16 @@ DEMO_CREDENTIALS = [
 ]
 
 
+DEMO_EXTRAS = ["demo_incidents.sql"]
+
+
 async def load_demo_data(conn: asyncpg.Connection) -> None:
     sql = (resources.files("db") / "demo_data.sql").read_text()
     async with conn.transaction():
         await conn.execute(sql)
+        # Each issue's own demo data, in its own file.
+        for extra in DEMO_EXTRAS:
+            await conn.execute((resources.files("db") / extra).read_text())
         for domain, identity, account_number, secret in DEMO_CREDENTIALS:
             if not await account_for_credential(conn, domain, identity):
                 await upsert_punchout_credential(

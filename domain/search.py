@@ -16,6 +16,10 @@ STORE_ID = SearchAttributeKey.for_keyword("StoreId")
 BUSINESS_UNIT = SearchAttributeKey.for_keyword("BusinessUnit")
 HOLD_CODES = SearchAttributeKey.for_keyword_list("HoldCodes")
 SLA_BREACHED = SearchAttributeKey.for_bool("SlaBreached")
+# Issue 7: the platform outage (incident) an order waits in, or waited in; the
+# incident sets it on itself too. (An incident's status needs no attribute of its
+# own: the dev server's SQLite visibility holds 10 keyword attributes at most.)
+INCIDENT_ID = SearchAttributeKey.for_keyword("IncidentId")
 
 # Where each kind of workflow keeps its status.
 STATUS_BY_KIND: dict[str, SearchAttributeKey[str]] = {
@@ -36,6 +40,7 @@ ALL = (
     BUSINESS_UNIT,
     HOLD_CODES,
     SLA_BREACHED,
+    INCIDENT_ID,
 )
 
 

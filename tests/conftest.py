@@ -149,6 +149,7 @@ def settings(simulators_server: Simulators, database_url: str) -> Settings:
         iseries_url=f"{simulators_server.url}/iseries",
         email_url=f"{simulators_server.url}/email",
         helpdesk_url=f"{simulators_server.url}/helpdesk",
+        it_portal_url=f"{simulators_server.url}/it_portal",
         task_queue=f"sopflow-test-{uuid.uuid4().hex[:6]}",
         log_format="console",
     )

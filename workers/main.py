@@ -16,17 +16,20 @@ from temporalio.worker import Worker
 
 from activities.email import EmailActivities, EmailClient
 from activities.helpdesk import HelpdeskActivities, HelpdeskClient
+from activities.incidents import IncidentActivities
 from activities.iseries import IseriesActivities, IseriesClient
+from activities.it_portal import ItPortalActivities, ItPortalClient
 from activities.oms import OmsActivities, OmsClient
 from activities.read_model import ReadModelActivities
 from activities.reconcile import ReconcileActivities, ensure_schedule
 from activities.reference import ReferenceActivities
 from sopflow.config import Settings
 from workers.sandbox import WORKFLOW_RUNNER
+from workflows.incident import IncidentWorkflow
 from workflows.order import OrderWorkflow
 from workflows.reconcile import ReconcileWorkflow
 
-WORKFLOWS = [OrderWorkflow, ReconcileWorkflow]
+WORKFLOWS = [OrderWorkflow, ReconcileWorkflow, IncidentWorkflow]
 log = structlog.get_logger()
 
 
@@ -36,21 +39,26 @@ class SystemClients:
     iseries: IseriesClient
     email: EmailClient
     helpdesk: HelpdeskClient
+    it_portal: ItPortalClient | None = None  # issue 7
 
     @classmethod
     def from_settings(
         cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
     ) -> SystemClients:
-        clients = (OmsClient, IseriesClient, EmailClient, HelpdeskClient)
+        clients = (OmsClient, IseriesClient, EmailClient, HelpdeskClient, ItPortalClient)
         return cls(**{c.system: c.from_settings(settings, transport) for c in clients})
 
     async def close(self) -> None:
         for client in vars(self).values():
-            await client.close()
+            if client is not None:
+                await client.close()
 
 
 def activities_for(
-    pool: asyncpg.Pool, clients: SystemClients, temporal: Client | None = None
+    pool: asyncpg.Pool,
+    clients: SystemClients,
+    temporal: Client | None = None,
+    settings: Settings | None = None,
 ) -> list:
     groups = [
         ReferenceActivities(pool),
@@ -60,6 +68,14 @@ def activities_for(
         EmailActivities(clients.email),
         HelpdeskActivities(clients.helpdesk),
         ReconcileActivities(pool, temporal),  # type: ignore[arg-type]
+        # Issue 7: platform outages.
+        ItPortalActivities(clients.it_portal),  # type: ignore[arg-type]
+        IncidentActivities(
+            temporal,  # type: ignore[arg-type]
+            settings or Settings(),
+            pool,
+            probes={"sterling_oms": clients.oms, "iseries": clients.iseries},
+        ),
     ]
     return [
         getattr(group, name)
@@ -82,7 +98,7 @@ async def build_worker(
             client,
             task_queue=settings.task_queue,
             workflows=WORKFLOWS,
-            activities=activities_for(pool, clients, client),
+            activities=activities_for(pool, clients, client, settings),
             workflow_runner=WORKFLOW_RUNNER,
         )
     finally:

@@ -91,7 +91,7 @@ S = TypeVar("S", bound=KernelState)
 class SopWorkflow:
     """The base of every SOP workflow (see the module docstring)."""
 
-    kind: ClassVar[str]  # its status search attribute is search.STATUS_BY_KIND[kind]
+    kind: ClassVar[str]  # its status search attribute is search.STATUS_BY_KIND[kind], if any
     # Where a task goes when nobody is named for it (else: anyone with its role).
     default_queue: ClassVar[str | None] = None
 
@@ -126,6 +126,11 @@ class SopWorkflow:
     def details(self) -> str:
         raise NotImplementedError
 
+    def record_id(self) -> str:
+        """The id of its read-model row and audit trail: the workflow id, unless
+        one workflow id serves many business objects in turn (an incident)."""
+        return workflow.info().workflow_id
+
     def carry_over(self) -> Any:
         """The input of the next run after continue-as-new, holding self.state."""
         raise NotImplementedError
@@ -148,10 +153,9 @@ class SopWorkflow:
         before = self.state.status
         self.state.status = status
         self._audit(actor, action, comment, before, status)
-        if status != before:
-            workflow.upsert_search_attributes(
-                [search.STATUS_BY_KIND[self.kind].value_set(str(status))]
-            )
+        status_key = search.STATUS_BY_KIND.get(self.kind)
+        if status != before and status_key is not None:
+            workflow.upsert_search_attributes([status_key.value_set(str(status))])
             workflow.logger.info("%s %s → %s (%s)", self.kind, before, status, comment)
         self.refresh_details()
 
@@ -434,7 +438,7 @@ class SopWorkflow:
         # second validation, and the view (a large dict) is not copied again.
         return ReadModelSync.model_construct(
             record=WorkflowRecord.model_construct(
-                workflow_id=info.workflow_id,
+                workflow_id=self.record_id(),
                 kind=self.kind,
                 status=str(st.status),
                 revision=st.revision,

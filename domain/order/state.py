@@ -20,6 +20,7 @@ from domain.order.models import (
     ResolvedLine,
     Shipment,
 )
+from domain.order.outage import OrderOutage
 
 
 class OrderPolicy(KernelPolicy):
@@ -27,6 +28,9 @@ class OrderPolicy(KernelPolicy):
     # The rep is reminded when this share of the SLA has passed.
     sla_reminder_at: float = 0.75
     csc_inbox: str = "csc-inbox@example.com"
+    # Issue 7: while waiting in a platform's incident, try the platform again
+    # this often even if the incident has not said it is back.
+    incident_recheck: timedelta = timedelta(minutes=5)
 
 
 class OrderState(KernelState):
@@ -59,6 +63,8 @@ class OrderState(KernelState):
     # Errors reps flagged, and edits branch managers asked for (the weekly review's).
     flags: list[ErrorFlag] = []
     edit_requests: list[EditRequest] = []
+    # Issue 7: the platform outage it waits or waited in, and an iSeries fallback.
+    outage: OrderOutage = Field(default_factory=lambda: OrderOutage())
 
 
 class StartOrder(BaseModel):
