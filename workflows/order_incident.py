@@ -87,6 +87,10 @@ class IncidentHooks:
         if system not in PLATFORMS or not workflow.patched(INCIDENTS):
             return await super().on_outage(system, reason)  # type: ignore[misc]
         st, o = self.state, self.state.outage
+        approved = getattr(self, "_approved", None)
+        if approved is not None and self._fallback_ok and system == STERLING_OMS:
+            # Approved while it was trying OMS again on its own.
+            raise FallbackApproved(approved)
         # A new outage, or the incident said the platform is back but it is not
         # (a new outage too): join the platform's incident.
         if st.waiting_on != system or o.recovered:
@@ -183,7 +187,10 @@ class IncidentHooks:
         if self._in_incident:
             self._news = [*getattr(self, "_news", []), notice]
         elif notice.event == "fallback":
-            await self._not_eligible(notice)
+            if self._fallback_ok:  # trying OMS again on its own: taken when that try ends
+                self._approved = notice
+            else:
+                await self._not_eligible(notice)
 
     async def _not_eligible(self, notice: IncidentNotice) -> None:
         st = self.state
@@ -271,7 +278,9 @@ class IncidentHooks:
             self._reconciler = asyncio.create_task(self._reconcile())
 
     def reconciling(self) -> bool:
-        return self.state.outage.needs_reconciling()
+        """Not in OMS yet, or still telling the incident so."""
+        task = getattr(self, "_reconciler", None)
+        return self.state.outage.needs_reconciling() or (task is not None and not task.done())
 
     async def _reconcile(self) -> None:
         st, o = self.state, self.state.outage

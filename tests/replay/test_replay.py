@@ -55,6 +55,10 @@ BRANCHES = {
     "order-branch-edit-applied",
     "order-branch-edit-refused-and-rejected",
     "order-sla-breached",
+    # Issue 7: platform outages.
+    "incident-oms-down-escalated-fallback-reconciled",
+    "order-iseries-fallback-reconciled",
+    "order-waited-in-incident-resumed-through-oms",
 }
 
 
