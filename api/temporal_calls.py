@@ -34,6 +34,7 @@ REFUSAL_STATUS = {
     "HoldNotCured": 422,
     "InvalidChange": 422,
     "InvalidEdit": 422,
+    "InvalidFallback": 422,  # issue 7: an order not waiting in the incident
 }
 
 

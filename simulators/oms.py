@@ -136,7 +136,8 @@ class OmsState:
         order = self.open_order(oms_order_id)
         if order.iseries_order_id not in (None, iseries_order_id):
             raise HTTPException(
-                409, detail=f"order {oms_order_id} is already iSeries order {order.iseries_order_id}"
+                409,
+                detail=f"order {oms_order_id} is already iSeries order {order.iseries_order_id}",
             )
         problem = _unresolved(order.lines)
         if problem:
