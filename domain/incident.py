@@ -148,6 +148,7 @@ class IncidentState(KernelState):
     escalated_at: datetime | None = None
     notifications: list[Notification] = []
     fallbacks: list[FallbackDecision] = []
+    fallback_task_opened: bool = False
     # Joins that came in once the platform answered again: a new outage, the
     # next incident's first orders.
     next_joins: list[JoinIncident] = []

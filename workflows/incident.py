@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -38,8 +39,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.contracts.it_portal import PortalNote, PortalResolve, PortalTicketRequest
     from domain import search
-    from domain.identity import Role
+    from domain.identity import Actor, Role
     from domain.incident import (
+        FALLBACK_PLATFORMS,
         AffectedOrder,
         AffectedStatus,
         ApproveFallback,
@@ -62,7 +64,13 @@ with workflow.unsafe.imports_passed_through():
         reconciled_all,
         reconciliation,
     )
-    from domain.records import RecordFields
+    from domain.records import HumanTask, RecordFields
+    from domain.tasks import TaskDecision
+
+
+FALLBACK_TASK = "fallback"
+# Orders told per activity (each signal is one call to Temporal).
+TELL_BATCH = 200
 
 
 def _listed(ids: list[str], most: int = 10) -> str:
@@ -169,9 +177,20 @@ class IncidentWorkflow(SopWorkflow):
         st.unannounced.append(join.order_id)
 
     async def _announce(self) -> None:
-        """Orders that joined since the last time: recorded, and each told its incident."""
+        """Orders that joined since the last time: recorded, and each told its incident.
+        An OMS outage with orders waiting is the CSC manager's call: a task."""
         st = self.state
         joined, st.unannounced = st.unannounced, []
+        if st.platform in FALLBACK_PLATFORMS and not st.fallback_task_opened:
+            st.fallback_task_opened = True
+            assert st.opened_at
+            self.open_task(
+                FALLBACK_TASK,
+                kind="outage_fallback",
+                role=Role.CSC_MANAGER,
+                due_at=st.opened_at + self.policy.escalate_after,
+                payload={"incident_id": st.incident_id, "platform": st.platform},
+            )
         accounts = affected_accounts(st.affected)
         self.note(
             SOPFLOW,
@@ -181,10 +200,25 @@ class IncidentWorkflow(SopWorkflow):
         )
         self.refresh_details()
         await self.sync()
-        await self.call(
-            incidents.NOTIFY_ORDERS,
-            NotifyOrders(order_ids=joined, notice=self._notice("joined")),
-            summary=f"Tell {len(joined)} order(s) they wait in {st.incident_id}",
+        await self._tell(joined, self._notice("joined"), f"they wait in {st.incident_id}")
+
+    async def _tell(self, order_ids: list[str], notice: IncidentNotice, what: str) -> None:
+        """Signal the orders, in batches side by side: a thousand orders are told
+        within the activity's own timeout, however long the outage threshold."""
+        contract = incidents.NOTIFY_ORDERS
+        batches = [order_ids[i : i + TELL_BATCH] for i in range(0, len(order_ids), TELL_BATCH)]
+        await asyncio.gather(
+            *(
+                workflow.execute_activity(
+                    contract.name,
+                    NotifyOrders(order_ids=batch, notice=notice),
+                    result_type=contract.output,
+                    start_to_close_timeout=contract.start_to_close,
+                    retry_policy=contract.retry,
+                    summary=f"Tell {len(batch)} order(s) {what}",
+                )
+                for batch in batches
+            )
         )
 
     @workflow.signal
@@ -235,6 +269,7 @@ class IncidentWorkflow(SopWorkflow):
         for order in st.affected.values():
             if order.status == AffectedStatus.WAITING:
                 order.status = AffectedStatus.RESUMED
+        self.close_task(self._fallback_task(), f"{st.platform} answers again")
         entered = not reconciled_all(st.affected)
         self.move(
             IncidentStatus.RECONCILING if entered else st.status,
@@ -244,11 +279,7 @@ class IncidentWorkflow(SopWorkflow):
         )
         await self.sync()
         if st.affected:
-            await self.call(
-                incidents.NOTIFY_ORDERS,
-                NotifyOrders(order_ids=list(st.affected), notice=self._notice("recovered")),
-                summary=f"Tell {len(st.affected)} order(s) {st.platform} is back",
-            )
+            await self._tell(list(st.affected), self._notice("recovered"), f"{st.platform} is back")
         if st.ticket_id:
             resolved = await self.notify(
                 it_portal.RESOLVE_TICKET,
@@ -396,40 +427,61 @@ class IncidentWorkflow(SopWorkflow):
     async def approve_fallback(self, approval: ApproveFallback) -> IncidentView:
         """The CSC manager approves manual entry in iSeries for waiting orders
         (all of them, or those named): each is told, and enters itself there."""
+        await self._approve(approval.actor, approval.comment, approval.orders)
+        return self.view()
+
+    def _fallback_task(self) -> str:
+        return f"{self.task_prefix()}{FALLBACK_TASK}"
+
+    def check_decision(self, task: HumanTask, d: TaskDecision, fields: Any) -> None:
         st = self.state
-        problem = fallback_problem(st.platform, st.status, st.affected, approval.orders)
+        if d.decision == "approve_fallback":
+            problem = fallback_problem(st.platform, st.status, st.affected, None)
+            if problem:
+                raise ApplicationError(problem[1], type=problem[0])
+
+    async def on_decision(self, task: HumanTask, d: TaskDecision, fields: Any) -> None:
+        """The CSC manager's task: manual entry for every waiting order, or not
+        (they resume through OMS when it is back)."""
+        if d.decision == "approve_fallback":
+            return await self._approve(d.actor, fields.comment, None)
+        self.close_task(task.task_id, f"declined by {d.actor}")
+        self.note(d.actor, "fallback declined", f"orders resume through OMS: {fields.comment}")
+        self.refresh_details()
+        await self.sync()
+
+    async def _approve(self, actor: Actor, comment: str, named: list[str] | None) -> None:
+        st = self.state
+        problem = fallback_problem(st.platform, st.status, st.affected, named)
         if problem:  # the incident moved on since the validator ran
             raise ApplicationError(problem[1], type=problem[0])
-        orders = approval.orders or [
+        orders = named or [
             o.order_id for o in st.affected.values() if o.status == AffectedStatus.WAITING
         ]
         for order_id in orders:
             st.affected[order_id].status = AffectedStatus.FALLBACK_APPROVED
-        comment = approval.comment.strip()
+        comment = comment.strip()
+        self.close_task(self._fallback_task(), f"approved by {actor}")
         st.fallbacks.append(
             FallbackDecision(
-                decided_by=str(approval.actor),
+                decided_by=str(actor),
                 decided_at=workflow.now(),
                 comment=comment,
                 orders=orders,
             )
         )
         self.note(
-            approval.actor,
+            actor,
             "fallback approved",
             f"manual entry in iSeries for {len(orders)} order(s) ({_listed(orders)}): {comment}",
         )
         self.refresh_details()
         await self.sync()
-        await self.call(
-            incidents.NOTIFY_ORDERS,
-            NotifyOrders(
-                order_ids=orders,
-                notice=self._notice("fallback", actor=str(approval.actor), comment=comment),
-            ),
-            summary=f"Tell {len(orders)} order(s) to enter themselves in iSeries",
+        await self._tell(
+            orders,
+            self._notice("fallback", actor=str(actor), comment=comment),
+            "to enter themselves in iSeries",
         )
-        return self.view()
 
     @approve_fallback.validator
     def _validate_fallback(self, approval: ApproveFallback) -> None:

@@ -123,6 +123,12 @@ async def test_incidents_api_fallback_by_the_csc_manager_only_and_reconciliation
                             headers=bearer(keys["operator"]))  # fmt: skip
     assert missing.status_code == 404
 
+    # The CSC manager's queue has the call to make.
+    queue = await api.get("/tasks", params={"kind": "outage_fallback",
+                          "workflow_id": "incident-sterling_oms"}, headers=bearer(keys["csc_manager"]))  # fmt: skip
+    (task,) = [t for t in queue.json()["items"] if t["payload"]["incident_id"] == incident_id]
+    assert [d["name"] for d in task["decisions"]] == ["approve_fallback", "decline_fallback"]
+
     # Only the CSC manager approves manual entry in iSeries, with a comment, for
     # orders that wait in this incident.
     fallback = f"/incidents/{incident_id}/fallback"

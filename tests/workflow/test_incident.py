@@ -25,6 +25,7 @@ from domain.incident import (
     StartIncident,
 )
 from domain.order.models import OrderStatus
+from domain.tasks import TaskDecision
 from sopflow.config import Settings
 from tests.conftest import Simulators, record_history
 from tests.factories import EVERYTHING, REP, shipment
@@ -33,6 +34,7 @@ from workflows.incident import IncidentWorkflow
 from workflows.order import OrderWorkflow
 
 MANAGER = Actor(person_id="carol.nguyen", roles=frozenset({Role.CSC_MANAGER}))
+TEAM_LEAD = Actor(person_id="tom.baker", roles=frozenset({Role.TEAM_LEAD}))
 IT_SUPPORT = {"ivy.shah@example.com", "raj.patel@example.com"}  # demo data: sterling_oms
 
 
@@ -42,6 +44,13 @@ async def only_these_orders_in_flight(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as conn:
         await conn.execute(
             "UPDATE workflow_records SET closed_at = now() WHERE kind = 'order' AND closed_at IS NULL"
+        )
+
+
+async def fallback_tasks(pool: asyncpg.Pool) -> list[asyncpg.Record]:
+    async with pool.acquire() as conn:
+        return await read_model.list_tasks(
+            conn, is_open=True, visible_to=None, kind="outage_fallback", limit=10, offset=0
         )
 
 
@@ -87,6 +96,10 @@ async def test_oms_down_for_45_minutes_one_incident_escalated_once_fallback_and_
             assert (await read_model.get_record(conn, handle.id))["status"] == "waiting_on_system"
     (ticket,) = sims.state.it_portal.tickets.values()
     assert ticket.platform == "sterling_oms" and opened.incident_id in ticket.description
+    # Orders wait on OMS: the CSC manager's call, due when the SOP's 30 minutes are up.
+    (task,) = await fallback_tasks(pool)
+    assert (task["role"], task["workflow_id"]) == ("csc_manager", "incident-sterling_oms")
+    assert task["due_at"] - opened.opened_at == timedelta(minutes=30)
 
     # Not before 30 minutes ...
     await env.sleep(timedelta(minutes=24))
@@ -118,6 +131,7 @@ async def test_oms_down_for_45_minutes_one_incident_escalated_once_fallback_and_
         )
     decided = await incident.execute_update(IncidentWorkflow.approve_fallback, approve)
     assert decided.fallbacks[0].decided_by == "carol.nguyen"
+    assert await fallback_tasks(pool) == []  # decided: the task is closed
     # An order trying OMS again on its own just then takes it when that try ends.
     await env.sleep(timedelta(minutes=3))
     for handle in fallback:
@@ -210,3 +224,40 @@ async def test_an_incident_continues_as_new_while_many_orders_join(
     assert view.incident_id.startswith("incident-iseries-") and view.status == IncidentStatus.OPEN
     assert "continued as new" in [a.action for a in view.audit]
     await incident.terminate()
+
+
+async def test_the_csc_manager_declines_the_fallback_and_orders_resume_through_oms(
+    env: WorkflowEnvironment,
+    client: Client,
+    settings: Settings,
+    sims: Simulators,
+    pool: asyncpg.Pool,
+) -> None:
+    await sims.fault("oms", down=True)
+    handle = await start_order(client, settings)
+    await env.sleep(timedelta(minutes=3))
+    incident = client.get_workflow_handle_for(IncidentWorkflow.run, "incident-sterling_oms")
+
+    async def task() -> object:
+        return (await fallback_tasks(pool)) or None
+
+    (open_task,) = await eventually(task, "the CSC manager's task", tries=400)
+    decline = TaskDecision(
+        task_id=open_task["task_id"],
+        decision="decline_fallback",
+        fields={"comment": "OMS is back within the hour"},
+        actor=MANAGER,
+    )
+    with pytest.raises(WorkflowUpdateFailedError):  # not the team lead's call
+        await incident.execute_update("decide", decline.model_copy(update={"actor": TEAM_LEAD}))
+    await incident.execute_update("decide", decline)
+    view = await incident.query(IncidentWorkflow.view)
+    assert view.audit[-1].action == "fallback declined" and view.audit[-1].actor == "carol.nguyen"
+    assert await fallback_tasks(pool) == []
+
+    await sims.fault("oms", down=False)
+    await env.sleep(timedelta(seconds=40))
+    await wait_for_status(handle, OrderStatus.RELEASED)
+    assert len(await sims.oms_orders(handle.id)) == 1
+    assert (await handle.query(OrderWorkflow.view)).iseries_fallback is None
+    await handle.terminate()

@@ -15,7 +15,7 @@ NAMESPACE="${NAMESPACE:-default}"
 RETENTION="${NAMESPACE_RETENTION:-168h}"
 ADDRESS="${TEMPORAL_ADDRESS:-temporal:7233}"
 
-KEYWORD_ATTRIBUTES="AccountNumber PoNumber OrderStatus CsrStatus ContactStatus Assignee StoreId BusinessUnit"
+KEYWORD_ATTRIBUTES="AccountNumber PoNumber OrderStatus CsrStatus ContactStatus Assignee StoreId BusinessUnit IncidentId"
 DATETIME_ATTRIBUTES="DueAt"
 KEYWORD_LIST_ATTRIBUTES="HoldCodes"
 BOOL_ATTRIBUTES="SlaBreached"
