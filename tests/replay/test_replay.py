@@ -59,6 +59,7 @@ BRANCHES = {
     "incident-oms-down-escalated-fallback-reconciled",
     "order-iseries-fallback-reconciled",
     "order-waited-in-incident-resumed-through-oms",
+    "incident-fallback-declined",
 }
 
 

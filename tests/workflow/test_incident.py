@@ -260,4 +260,8 @@ async def test_the_csc_manager_declines_the_fallback_and_orders_resume_through_o
     await wait_for_status(handle, OrderStatus.RELEASED)
     assert len(await sims.oms_orders(handle.id)) == 1
     assert (await handle.query(OrderWorkflow.view)).iseries_fallback is None
+    closed = await incident.result()
+    assert closed.status == IncidentStatus.CLOSED and closed.fallbacks == []
+    assert [o.status for o in closed.affected_orders] == [AffectedStatus.RESUMED]
     await handle.terminate()
+    await record_history(client, incident.id, "incident-fallback-declined")
