@@ -47,6 +47,7 @@ class AffectedStatus(StrEnum):
     ENTERED_IN_ISERIES = "entered_in_iseries"  # at the branch through iSeries
     RESUMED = "resumed"  # the platform is back: the order goes on through it
     RECONCILED = "reconciled"  # entered in iSeries, since created in OMS
+    RECONCILE_REFUSED = "reconcile_refused"  # OMS refused it for good: an operator's
 
 
 class AffectedOrder(BaseModel):
@@ -74,7 +75,7 @@ class OrderOutcome(BaseModel):
     back, was reconciled into it."""
 
     order_id: str
-    outcome: str  # entered_in_iseries | not_eligible | reconciled
+    outcome: str  # entered_in_iseries | not_eligible | reconciled | reconcile_refused
     iseries_order_id: str | None = None
     oms_order_id: str | None = None
     reason: str = ""
@@ -265,6 +266,9 @@ def apply_outcome(order: AffectedOrder, outcome: OrderOutcome) -> str:
             f"{order.order_id} reconciled: OMS order {outcome.oms_order_id} for iSeries "
             f"order {order.iseries_order_id}"
         )
+    if outcome.outcome == "reconcile_refused":
+        order.status = AffectedStatus.RECONCILE_REFUSED
+        return f"{order.order_id}: OMS refused it for good ({outcome.reason}); for an operator"
     if order.status == AffectedStatus.FALLBACK_APPROVED:
         order.status = AffectedStatus.WAITING
     return f"{order.order_id} cannot be entered in iSeries: {outcome.reason}"

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
 
-from workflows.kernel import SOPFLOW
+from workflows.kernel import SOPFLOW, SystemRefused
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import incidents, iseries, oms
@@ -69,8 +69,12 @@ class IncidentHooks:
     # Set by the order around its OMS create when no hold stands in the way:
     # manual entry in iSeries may stand in for it.
     _fallback_ok = False
-    # The order waits for its incident's word now (in `on_outage`).
+    # The order waits for its incident's word now (in `on_outage`), and the
+    # words that came meanwhile; a fallback approved while it tried OMS again.
     _in_incident = False
+    _news: list[IncidentNotice]
+    _approved: IncidentNotice | None = None
+    _reconciler: asyncio.Task[None] | None = None
 
     if TYPE_CHECKING:  # the kernel's, through OrderWorkflow
 
@@ -87,10 +91,9 @@ class IncidentHooks:
         if system not in PLATFORMS or not workflow.patched(INCIDENTS):
             return await super().on_outage(system, reason)  # type: ignore[misc]
         st, o = self.state, self.state.outage
-        approved = getattr(self, "_approved", None)
-        if approved is not None and self._fallback_ok and system == STERLING_OMS:
+        if self._approved is not None and self._fallback_ok and system == STERLING_OMS:
             # Approved while it was trying OMS again on its own.
-            raise FallbackApproved(approved)
+            raise FallbackApproved(self._approved)
         # A new outage, or the incident said the platform is back but it is not
         # (a new outage too): join the platform's incident.
         if st.waiting_on != system or o.recovered:
@@ -140,7 +143,7 @@ class IncidentHooks:
         """Until the incident's word, or `incident_recheck`; then the call is
         tried again (or, approved for iSeries, FallbackApproved is raised)."""
         o = self.state.outage
-        self._news: list[IncidentNotice] = getattr(self, "_news", [])
+        self._news = []
         self._in_incident = True
         try:
             while True:
@@ -185,7 +188,7 @@ class IncidentHooks:
             o.recovered = True
             o.incident_id = o.incident_id or notice.incident_id
         if self._in_incident:
-            self._news = [*getattr(self, "_news", []), notice]
+            self._news.append(notice)
         elif notice.event == "fallback":
             if self._fallback_ok:  # trying OMS again on its own: taken when that try ends
                 self._approved = notice
@@ -196,7 +199,7 @@ class IncidentHooks:
         st = self.state
         if st.oms_order_id:
             reason = f"already in OMS as {st.oms_order_id}; it goes on through OMS"
-        elif st.holds or not self._fallback_ok:
+        elif st.outage.platform == STERLING_OMS and st.waiting_on and not self._fallback_ok:
             reason = "it has holds to resolve first (an order on hold cannot go to the branch)"
         else:
             reason = "it is not waiting on OMS"
@@ -274,12 +277,12 @@ class IncidentHooks:
     # --------------------------------------------------------- reconciliation
     def start_reconciling(self) -> None:
         """Once OMS is back, an order entered in iSeries goes into OMS."""
-        if self.state.outage.needs_reconciling() and getattr(self, "_reconciler", None) is None:
+        if self.state.outage.needs_reconciling() and self._reconciler is None:
             self._reconciler = asyncio.create_task(self._reconcile())
 
     def reconciling(self) -> bool:
         """Not in OMS yet, or still telling the incident so."""
-        task = getattr(self, "_reconciler", None)
+        task = self._reconciler
         return self.state.outage.needs_reconciling() or (task is not None and not task.done())
 
     async def _reconcile(self) -> None:
@@ -292,32 +295,41 @@ class IncidentHooks:
                 timeout=self.policy.incident_recheck,
                 timeout_summary="Is OMS back? Reconcile",
             )
-        ref = await self.call(
-            oms.RECONCILE_ORDER,
-            OmsReconcileOrder(
-                idempotency_key=self.key("oms-reconcile"),
-                order=self.order,
-                lines=st.lines,
-                branch_id=st.branch_id,
-                iseries_order_id=fallback.iseries_order_id,
-            ),
-            summary=f"Reconcile iSeries order {fallback.iseries_order_id} into Sterling OMS",
-        )
-        st.oms_order_id = fallback.reconciled_oms_order_id = ref.oms_order_id
-        fallback.reconciled_at = workflow.now()
-        self.note(
-            SOPFLOW,
-            "reconciled",
-            f"OMS order {ref.oms_order_id} made for iSeries order {fallback.iseries_order_id} "
-            f"(entered during {fallback.incident_id}); not released again",
-        )
+        try:
+            ref = await self.call(
+                oms.RECONCILE_ORDER,
+                OmsReconcileOrder(
+                    idempotency_key=self.key("oms-reconcile"),
+                    order=self.order,
+                    lines=st.lines,
+                    branch_id=st.branch_id,
+                    iseries_order_id=fallback.iseries_order_id,
+                ),
+                summary=f"Reconcile iSeries order {fallback.iseries_order_id} into Sterling OMS",
+            )
+        except SystemRefused as err:
+            # Not left in limbo: recorded, the incident told; an operator takes it on.
+            fallback.reconcile_refused = err.reason
+            self.note(SOPFLOW, "reconciliation refused",
+                      f"Sterling OMS refused iSeries order {fallback.iseries_order_id}: "
+                      f"{err.reason}")  # fmt: skip
+            outcome = OrderOutcome(order_id=workflow.info().workflow_id,
+                                   outcome="reconcile_refused", reason=err.reason)  # fmt: skip
+        else:
+            st.oms_order_id = fallback.reconciled_oms_order_id = ref.oms_order_id
+            fallback.reconciled_at = workflow.now()
+            self.note(
+                SOPFLOW,
+                "reconciled",
+                f"OMS order {ref.oms_order_id} made for iSeries order "
+                f"{fallback.iseries_order_id} (entered during {fallback.incident_id}); "
+                "not released again",
+            )
+            outcome = OrderOutcome(order_id=workflow.info().workflow_id, outcome="reconciled",
+                                   iseries_order_id=fallback.iseries_order_id,
+                                   oms_order_id=ref.oms_order_id)  # fmt: skip
         self.refresh_details()
-        await self._tell_incident(
-            "order_outcome",
-            OrderOutcome(order_id=workflow.info().workflow_id, outcome="reconciled",
-                         iseries_order_id=fallback.iseries_order_id,
-                         oms_order_id=ref.oms_order_id),
-        )  # fmt: skip
+        await self._tell_incident("order_outcome", outcome)
         await self.sync()
 
     def incident_details(self) -> list[str]:

@@ -20,6 +20,8 @@ class IseriesFallback(BaseModel):
     # Once OMS is back: the OMS order made for it (released, naming the iSeries order).
     reconciled_oms_order_id: str | None = None
     reconciled_at: datetime | None = None
+    # OMS refused it for good: an operator takes it on (the order does not wait for ever).
+    reconcile_refused: str | None = None
 
 
 class OrderOutage(BaseModel):
@@ -37,4 +39,6 @@ class OrderOutage(BaseModel):
 
     def needs_reconciling(self) -> bool:
         f = self.fallback
-        return bool(f and f.iseries_order_id and not f.reconciled_oms_order_id)
+        return bool(
+            f and f.iseries_order_id and not f.reconciled_oms_order_id and not f.reconcile_refused
+        )

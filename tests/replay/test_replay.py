@@ -60,6 +60,7 @@ BRANCHES = {
     "order-iseries-fallback-reconciled",
     "order-waited-in-incident-resumed-through-oms",
     "incident-fallback-declined",
+    "order-iseries-fallback-reconcile-refused",
 }
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from decimal import Decimal
 
 import asyncpg
 import pytest
@@ -26,6 +27,7 @@ from domain.incident import (
 )
 from domain.order.models import OrderStatus
 from domain.tasks import TaskDecision
+from simulators.oms import Line, OrderIn
 from sopflow.config import Settings
 from tests.conftest import Simulators, record_history
 from tests.factories import EVERYTHING, REP, shipment
@@ -265,3 +267,55 @@ async def test_the_csc_manager_declines_the_fallback_and_orders_resume_through_o
     assert [o.status for o in closed.affected_orders] == [AffectedStatus.RESUMED]
     await handle.terminate()
     await record_history(client, incident.id, "incident-fallback-declined")
+
+
+async def test_an_order_oms_refuses_to_reconcile_is_recorded_and_still_completes(
+    env: WorkflowEnvironment, client: Client, settings: Settings, sims: Simulators
+) -> None:
+    await sims.fault("oms", down=True)
+    handle = await start_order(client, settings)
+    await env.sleep(timedelta(minutes=3))
+    incident = client.get_workflow_handle_for(IncidentWorkflow.run, "incident-sterling_oms")
+
+    async def told() -> object:
+        view = await handle.query(OrderWorkflow.view)
+        return view.incident_id
+
+    incident_id = await eventually(told, "the order knows its incident", tries=400)
+    await incident.execute_update(
+        IncidentWorkflow.approve_fallback,
+        ApproveFallback(actor=MANAGER, incident_id=incident_id, comment="enter it by hand"),
+    )
+    await env.sleep(timedelta(minutes=3))
+    await wait_for_status(handle, OrderStatus.RELEASED)
+    # Meanwhile someone put the PO into OMS by hand, as another iSeries order.
+    po = handle.id.removeprefix("order-401693-")
+    line = Line(line_number=1, part_id="HX-1001", pool_id="ODS-MAIN", uom="EA",
+                quantity=Decimal(100), unit_price=Decimal("2.35"))  # fmt: skip
+    sims.state.oms.add_order(
+        OrderIn(
+            external_ref=handle.id,
+            account_number="401693",
+            po_number=po,
+            status="released",
+            iseries_order_id="ISO-BY-HAND",
+            lines=[line],
+        )  # fmt: skip
+    )
+    await sims.fault("oms", down=False)
+    await env.sleep(timedelta(seconds=40))
+
+    async def closed() -> object:
+        view = await incident.query(IncidentWorkflow.view)
+        return view if view.status == IncidentStatus.CLOSED else None
+
+    view = await eventually(closed, "the incident closes", tries=400)
+    assert [o.status for o in view.affected_orders] == [AffectedStatus.RECONCILE_REFUSED]
+    assert view.reconciliation.reconciled == 0
+    order = await handle.query(OrderWorkflow.view)
+    refused = [a for a in order.audit if a.action == "reconciliation refused"]
+    assert len(refused) == 1 and "ISO-BY-HAND" in refused[0].comment
+    assert order.iseries_fallback.reconcile_refused
+    await handle.execute_update(OrderWorkflow.report_shipment, shipment("RUN-1", *EVERYTHING))
+    assert (await handle.result()).status == OrderStatus.COMPLETED
+    await record_history(client, handle.id, "order-iseries-fallback-reconcile-refused")
