@@ -10,6 +10,7 @@ import asyncio
 import functools
 from datetime import timedelta
 from typing import Any, ClassVar, Self
+from urllib.parse import quote
 
 import httpx
 import structlog
@@ -18,6 +19,12 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from sopflow.config import Settings
+
+
+def header_value(value: str) -> str:
+    """HTTP header values are ASCII: a key holding other characters (a PO number
+    like "Bestellung-Ä") goes percent-encoded, the same on every try."""
+    return value if value.isascii() and value.isprintable() else quote(value, safe="")
 
 SYSTEM_UNAVAILABLE = "SystemUnavailable"
 # Statuses that say "not now" rather than "no": worth retrying.
@@ -127,7 +134,7 @@ class SystemClient:
         """Send one request and return its answer validated as `answer` (a model,
         or a type such as `list[Model]`); with no `answer`, the decoded JSON body
         (None when empty). An answer of the wrong shape is the system failing."""
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        headers = {"Idempotency-Key": header_value(idempotency_key)} if idempotency_key else None
         what = f"{method} {path}"
         try:
             # An overall deadline: httpx's timeout is per network operation, and a

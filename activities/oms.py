@@ -15,6 +15,7 @@ from activities.contracts.oms import (
     OmsLine,
     OmsOrderAction,
     OmsOrderRef,
+    OmsReconcileOrder,
     OmsRelease,
     OmsUpdateOrder,
 )
@@ -27,9 +28,10 @@ class OmsOrderRequest(BaseModel):
     po_number: str
     branch_id: str | None
     currency: str
-    status: Literal["draft", "confirmed"]
+    status: Literal["draft", "confirmed", "released"]
     lines: list[OmsLine]
     test: bool = False
+    iseries_order_id: str | None = None
 
 
 class OmsOrder(BaseModel):
@@ -90,6 +92,18 @@ class OmsClient(SystemClient):
     async def release_order(self, oms_order_id: str, idempotency_key: str) -> OmsRelease:
         return await self.request(
             "POST", f"/orders/{oms_order_id}/release", OmsRelease, idempotency_key=idempotency_key
+        )
+
+    async def link_iseries(
+        self, oms_order_id: str, iseries_order_id: str, idempotency_key: str
+    ) -> OmsOrder:
+        """Mark an order OMS holds as released as an order entered in iSeries directly."""
+        return await self.request(
+            "POST",
+            f"/orders/{oms_order_id}/link-iseries",
+            OmsOrder,
+            json={"iseries_order_id": iseries_order_id},
+            idempotency_key=idempotency_key,
         )
 
     async def cancel_order(self, oms_order_id: str, idempotency_key: str) -> OmsOrder:
@@ -163,3 +177,38 @@ class OmsActivities:
             "oms order cancelled", oms_order_id=oms_order_id, status=cancelled.status
         )
         return OmsOrderRef(oms_order_id=cancelled.oms_order_id, status=cancelled.status)
+
+    @activity.defn(name=contract.RECONCILE_ORDER.name)
+    async def reconcile_order(self, req: OmsReconcileOrder) -> OmsOrderRef:
+        """Exactly one OMS order per PO: an OMS order this order already has (a
+        create whose answer was lost as OMS went down) is linked to the iSeries
+        order; otherwise one is created, released, naming it. Retries reuse the key."""
+        order = req.order
+        log = activity_logger().bind(iseries_order_id=req.iseries_order_id)
+        existing = [
+            o for o in await self.client.find_orders(order.workflow_id) if o.status != "cancelled"
+        ]
+        if existing:
+            found = existing[0]
+            if found.iseries_order_id != req.iseries_order_id:
+                found = await self.client.link_iseries(
+                    found.oms_order_id, req.iseries_order_id, req.idempotency_key
+                )
+            log.info("oms order linked to iseries order", oms_order_id=found.oms_order_id)
+            return OmsOrderRef(oms_order_id=found.oms_order_id, status=found.status)
+        created = await self.client.create_order(
+            req.idempotency_key,
+            OmsOrderRequest(
+                external_ref=order.workflow_id,
+                account_number=order.account_number,
+                po_number=order.po_number,
+                branch_id=req.branch_id,
+                currency=order.currency,
+                status="released",
+                lines=[OmsLine.from_resolved(line) for line in req.lines],
+                test=order.test,
+                iseries_order_id=req.iseries_order_id,
+            ),
+        )
+        log.info("oms order created for iseries order", oms_order_id=created.oms_order_id)
+        return OmsOrderRef(oms_order_id=created.oms_order_id, status=created.status)

@@ -19,6 +19,7 @@ from api import (
     account_changes,
     accounts,
     health,
+    incidents,
     open_orders,
     order_documents,
     orders,
@@ -120,6 +121,7 @@ def create_app(
     # Issue 10: the team directory.
     for module in (directory_api, account_changes, reports):
         app.include_router(module.router, responses=ERROR_RESPONSES)
+    app.include_router(incidents.router, responses=ERROR_RESPONSES)  # issue 7
     app.include_router(health.router)
     # The work-queue page (/app): people's queue and tasks in a browser.
     web.install(app)

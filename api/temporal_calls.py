@@ -38,6 +38,7 @@ REFUSAL_STATUS = {
     "InvalidContact": 422,
     "InvalidAppointment": 422,
     "InvalidConfirmation": 422,
+    "InvalidFallback": 422,  # issue 7: an order not waiting in the incident
 }
 
 

@@ -82,11 +82,14 @@ def free_ports(count: int) -> list[int]:
         return [s.getsockname()[1] for s in socks]
 
 
-def start_dev_stack(data_dir: Path) -> tuple[subprocess.Popen, str, str, int]:
+def start_dev_stack(
+    data_dir: Path, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, str, str, int]:
     api, temporal, ui, sim = free_ports(4)
     # Never reach the user's own database, Temporal or ports through inherited settings.
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("SOPFLOW_") and k not in ("DATABASE_URL", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE")}  # fmt: skip
+    env.update(extra_env or {})  # the benchmark's own settings (e.g. outage timing)
     args = [sys.executable, "-m", "sopflow", "dev", "--data-dir", str(data_dir), "--api-port", str(api),
             "--temporal-port", str(temporal), "--ui-port", str(ui), "--sim-port", str(sim)]  # fmt: skip
     log = open(data_dir / "dev.log", "wb")  # noqa: SIM115 — the child owns it
@@ -134,13 +137,13 @@ class OwnStack:
 
 
 @contextmanager
-def own_stack() -> Iterator[OwnStack]:
+def own_stack(extra_env: dict[str, str] | None = None) -> Iterator[OwnStack]:
     """`python -m sopflow dev` on free ports with a temporary data dir, healthy;
     stopped with SIGTERM on the way out (also on Ctrl-C or SIGTERM), its last log
     lines printed if something failed."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops the stack
     data_dir = Path(tempfile.mkdtemp(prefix="sopflow-bench-"))
-    proc, api_url, address, sim_port = start_dev_stack(data_dir)
+    proc, api_url, address, sim_port = start_dev_stack(data_dir, extra_env)
     try:
         print(f"starting a dev stack in {data_dir} (API {api_url}, Temporal {address})", flush=True)
         started = time.perf_counter()

@@ -36,17 +36,18 @@ DEMO_CREDENTIALS = [
 ]
 
 
+# Each issue's own demo data, in its own file, after demo_data.sql.
+DEMO_EXTRAS = ["demo_open_orders.sql", "demo_directory.sql", "demo_incidents.sql"]
+
+
 async def load_demo_data(conn: asyncpg.Connection, network_url: str | None = None) -> None:
     """`network_url`: the procurement-network simulator; the demo buyers' documents
     (confirmations, ship notices, invoices) go to it."""
     sql = (resources.files("db") / "demo_data.sql").read_text()
-    stores = (resources.files("db") / "demo_open_orders.sql").read_text()
-    # The directory's demo part (issue 10): regions, teams and capabilities.
-    directory_sql = (resources.files("db") / "demo_directory.sql").read_text()
     async with conn.transaction():
         await conn.execute(sql)
-        await conn.execute(stores)
-        await conn.execute(directory_sql)
+        for extra in DEMO_EXTRAS:
+            await conn.execute((resources.files("db") / extra).read_text())
         for domain, identity, account_number, secret in DEMO_CREDENTIALS:
             if not await account_for_credential(conn, domain, identity):
                 await upsert_punchout_credential(

@@ -23,6 +23,10 @@ ACCOUNT_MANAGER = SearchAttributeKey.for_keyword("AccountManager")
 # Keywords are taken, so a one-word kind is Text (`RequestKind = "add"` matches
 # the word), and a code that may be absent is a KeywordList of zero or one.
 REQUEST_KIND = SearchAttributeKey.for_text("RequestKind")
+# Issue 7: the platform outages (incidents) an order waits or waited in; the
+# incident sets its own id on itself too. A list: an order can meet an outage of
+# OMS and later one of iSeries.
+INCIDENT_ID = SearchAttributeKey.for_keyword_list("IncidentId")
 
 # Where each kind of workflow keeps its status.
 STATUS_BY_KIND: dict[str, SearchAttributeKey[str]] = {
@@ -46,6 +50,8 @@ ALL = (
     # Issue 10
     ACCOUNT_MANAGER,
     REQUEST_KIND,
+    # Issue 7
+    INCIDENT_ID,
 )
 
 

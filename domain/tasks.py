@@ -170,6 +170,13 @@ DECISIONS: dict[str, list[DecisionSpec]] = {
         DecisionSpec("resend", WithComment),
         DecisionSpec("acknowledge", WithComment),
     ],
+    # Issue 7: the OMS is down and orders wait: the CSC manager's call on manual
+    # entry in iSeries for every waiting order (POST /incidents/{id}/fallback
+    # may name some only).
+    "outage_fallback": [
+        DecisionSpec("approve_fallback", WithComment),
+        DecisionSpec("decline_fallback", WithComment),
+    ],
 }
 
 # Issue 10: account-change requests (the IM's and the SSM's tasks).

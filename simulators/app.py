@@ -20,6 +20,7 @@ from simulators import (
     helpdesk,
     iseries,
     iseries_accounts,
+    it_portal,
     network,
     oms,
     smsvoice,
@@ -54,13 +55,14 @@ class SimState:
         # Issue 10: NA/RA membership in iSeries, the account transfer to the CRM.
         self.iseries_accounts = iseries_accounts.IseriesAccountsState()
         self.crm_accounts = crm_accounts.CrmAccountsState()
+        self.it_portal = it_portal.ItPortalState()
 
     # What the systems hold survives a restart of the dev stack (its workflows
     # do too, and would otherwise point at orders the simulators forgot).
     # Injected faults do not.
     _KEPT = (
         "oms", "iseries", "email", "helpdesk", "network", "erp", "smsvoice",
-        "iseries_accounts", "crm_accounts",
+        "iseries_accounts", "crm_accounts", "it_portal",
     )  # fmt: skip
     # Raised when what is kept changes shape; a file of another version is set aside.
     _VERSION = 5
@@ -108,7 +110,7 @@ def create_app(
 
     app = FastAPI(
         title="sopflow simulators",
-        description="Stand-ins for OMS, iSeries, email, helpdesk, the buyers' procurement network, retail ERP, SMS/voice",
+        description="Stand-ins for OMS, iSeries, email, helpdesk, the buyers' procurement network, retail ERP, SMS/voice, CRM, IT service portal",
         lifespan=lifespan,
     )
     app.state.sim = sim
@@ -117,6 +119,7 @@ def create_app(
         app.include_router(module.router)
     for module in (iseries_accounts, crm_accounts):  # issue 10
         app.include_router(module.router)
+    app.include_router(it_portal.router)
 
     @app.get("/health")
     async def health() -> dict[str, str]:

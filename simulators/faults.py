@@ -13,7 +13,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 if TYPE_CHECKING:
     from simulators.app import SimState
 
-SYSTEMS = ("oms", "iseries", "email", "helpdesk", "network", "erp", "smsvoice", "crm")
+SYSTEMS = (
+    "oms", "iseries", "email", "helpdesk", "network", "erp", "smsvoice", "crm", "it_portal",
+)  # fmt: skip
 
 
 class Faults(BaseModel):

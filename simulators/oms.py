@@ -34,9 +34,16 @@ class OrderIn(BaseModel):
     po_number: str
     branch_id: str | None = None
     currency: str = "USD"
-    status: Literal["draft", "confirmed"] = "draft"
+    status: Literal["draft", "confirmed", "released"] = "draft"
     lines: list[Line] = Field(min_length=1)
     test: bool = False
+    # An order entered in iSeries while OMS was down, put into OMS afterwards:
+    # created released, with the iSeries order it already is (never pushed again).
+    iseries_order_id: str | None = None
+
+
+class IseriesLink(BaseModel):
+    iseries_order_id: str = Field(min_length=1)
 
 
 class OrderPatch(BaseModel):
@@ -77,9 +84,13 @@ class OmsState:
             raise HTTPException(404, detail=f"OMS order {oms_order_id} not found") from None
 
     def add_order(self, body: OrderIn) -> OmsOrder:
-        problem = _unresolved(body.lines) if body.status == "confirmed" else None
+        problem = _unresolved(body.lines) if body.status != "draft" else None
         if problem:
             raise HTTPException(422, detail=problem)
+        if (body.status == "released") != (body.iseries_order_id is not None):
+            raise HTTPException(
+                422, detail="an order is created released exactly when it names its iSeries order"
+            )
         now = datetime.now(UTC)
         order = OmsOrder(
             oms_order_id=f"OMS-{len(self.orders) + 1:06d}",
@@ -117,6 +128,28 @@ class OmsState:
                 update={"status": "confirmed", "updated_at": datetime.now(UTC)}
             )
             self.orders[oms_order_id] = order
+        return order
+
+    def link_iseries(self, oms_order_id: str, iseries_order_id: str) -> OmsOrder:
+        """An order entered in iSeries directly (OMS was down) that OMS already
+        holds: it is released as that iSeries order, not pushed again."""
+        order = self.open_order(oms_order_id)
+        if order.iseries_order_id not in (None, iseries_order_id):
+            raise HTTPException(
+                409,
+                detail=f"order {oms_order_id} is already iSeries order {order.iseries_order_id}",
+            )
+        problem = _unresolved(order.lines)
+        if problem:
+            raise HTTPException(409, detail=f"order {oms_order_id}: {problem}")
+        order = order.model_copy(
+            update={
+                "status": "released",
+                "iseries_order_id": iseries_order_id,
+                "updated_at": datetime.now(UTC),
+            }
+        )
+        self.orders[oms_order_id] = order
         return order
 
     def release(self, oms_order_id: str, branch_system: iseries.IseriesState) -> Release:
@@ -210,3 +243,13 @@ async def release_order(oms_order_id: str, request: Request, key: Idempotent) ->
 async def cancel_order(oms_order_id: str, request: Request, key: Idempotent) -> OmsOrder:
     state = _state(request)
     return key.once(state.keys, None, lambda: state.cancel(oms_order_id))
+
+
+@router.post("/orders/{oms_order_id}/link-iseries")
+async def link_iseries(
+    oms_order_id: str, body: IseriesLink, request: Request, key: Idempotent
+) -> OmsOrder:
+    state = _state(request)
+    return key.once(
+        state.keys, body, lambda: state.link_iseries(oms_order_id, body.iseries_order_id)
+    )

@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     crm_url: str | None = (
         None  # issue 10: the CRM's account transfer lives under /accounts-transfer
     )
+    it_portal_url: str | None = None
     helpdesk_api_key: str = "sim-helpdesk-key"
     # The buyers' procurement network (issue 11): each buyer's endpoint is
     # registered with its PunchOut credential; this is where the demo's point.
@@ -83,6 +84,11 @@ class Settings(BaseSettings):
     # A system that has not answered for this long is down: the workflow says
     # it is waiting on it (never fails for it) and keeps trying.
     outage_detect_after: timedelta = timedelta(seconds=120)
+    # An outage: how often its incident probes the platform, and after how long
+    # it notifies every IT support contact of the platform (the SOP's 30 minutes,
+    # when it affects every account with orders in flight).
+    outage_probe_every: timedelta = timedelta(seconds=30)
+    outage_escalate_after: timedelta = timedelta(seconds=1800)
     # How long a read-model write may hold up a workflow before it goes on and
     # catches up later (a PostgreSQL outage never stalls orders or Updates).
     read_model_patience: timedelta = timedelta(seconds=3)

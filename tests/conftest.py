@@ -153,6 +153,7 @@ def settings(simulators_server: Simulators, database_url: str) -> Settings:
         erp_url=f"{simulators_server.url}/erp",
         smsvoice_url=f"{simulators_server.url}/smsvoice",
         crm_url=f"{simulators_server.url}/crm",
+        it_portal_url=f"{simulators_server.url}/it_portal",
         task_queue=f"sopflow-test-{uuid.uuid4().hex[:6]}",
         log_format="console",
     )

@@ -19,8 +19,10 @@ from activities.directory import DirectoryActivities
 from activities.email import EmailActivities, EmailClient
 from activities.erp import ErpActivities, ErpClient
 from activities.helpdesk import HelpdeskActivities, HelpdeskClient
+from activities.incidents import IncidentActivities
 from activities.iseries import IseriesActivities, IseriesClient
 from activities.iseries_accounts import IseriesAccountsActivities
+from activities.it_portal import ItPortalActivities, ItPortalClient
 from activities.network import NetworkActivities, NetworkClient
 from activities.oms import OmsActivities, OmsClient
 from activities.open_orders import OpenOrderActivities, ensure_schedules
@@ -38,6 +40,7 @@ from workers.sandbox import WORKFLOW_RUNNER
 from workflows.account_change import AccountChangeWorkflow
 from workflows.account_change_digest import AccountChangeDigestWorkflow
 from workflows.confirmation_list import ConfirmationListWorkflow
+from workflows.incident import IncidentWorkflow
 from workflows.open_order import OpenOrderWorkflow
 from workflows.open_order_import import OpenOrderImportWorkflow
 from workflows.order import OrderWorkflow
@@ -49,6 +52,8 @@ WORKFLOWS = [OrderWorkflow, ReconcileWorkflow]
 WORKFLOWS += [OpenOrderWorkflow, OpenOrderImportWorkflow, ConfirmationListWorkflow]
 # Account changes and the weekly review (issue 10).
 WORKFLOWS += [AccountChangeWorkflow, WeeklyReviewWorkflow, AccountChangeDigestWorkflow]
+# Platform outages (issue 7).
+WORKFLOWS += [IncidentWorkflow]
 log = structlog.get_logger()
 
 
@@ -62,6 +67,7 @@ class SystemClients:
     erp: ErpClient
     smsvoice: SmsVoiceClient
     crm_accounts: CrmAccountsClient
+    it_portal: ItPortalClient | None = None  # issue 7
 
     @classmethod
     def from_settings(
@@ -69,7 +75,7 @@ class SystemClients:
     ) -> SystemClients:
         clients = (
             OmsClient, IseriesClient, EmailClient, HelpdeskClient, NetworkClient, ErpClient,
-            SmsVoiceClient,
+            SmsVoiceClient, ItPortalClient,
         )  # fmt: skip
         return cls(
             **{c.system: c.from_settings(settings, transport) for c in clients},
@@ -78,7 +84,8 @@ class SystemClients:
 
     async def close(self) -> None:
         for client in vars(self).values():
-            await client.close()
+            if client is not None:
+                await client.close()
 
 
 def activities_for(
@@ -103,6 +110,14 @@ def activities_for(
         IseriesAccountsActivities(clients.iseries),
         CrmAccountsActivities(clients.crm_accounts),
         ReportActivities(pool),
+        # Issue 7: platform outages.
+        ItPortalActivities(clients.it_portal),  # type: ignore[arg-type]
+        IncidentActivities(
+            temporal,  # type: ignore[arg-type]
+            settings or Settings(),
+            pool,
+            probes={"sterling_oms": clients.oms, "iseries": clients.iseries},
+        ),
     ]
     return [
         getattr(group, name)

@@ -144,6 +144,11 @@ class SopWorkflow:
     def details(self) -> str:
         raise NotImplementedError
 
+    def record_id(self) -> str:
+        """The id of its read-model row and audit trail: the workflow id, unless
+        one workflow id serves many business objects in turn (an incident)."""
+        return workflow.info().workflow_id
+
     def carry_over(self) -> Any:
         """The input of the next run after continue-as-new, holding self.state."""
         raise NotImplementedError
@@ -468,7 +473,7 @@ class SopWorkflow:
         # second validation, and the view (a large dict) is not copied again.
         return ReadModelSync.model_construct(
             record=WorkflowRecord.model_construct(
-                workflow_id=info.workflow_id,
+                workflow_id=self.record_id(),
                 kind=self.kind,
                 status=str(st.status),
                 revision=st.revision,

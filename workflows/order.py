@@ -22,6 +22,7 @@ from temporalio.exceptions import ApplicationError
 
 from workflows.kernel import FAILED, ROUTING, SOPFLOW, SopWorkflow, SystemRefused
 from workflows.order_documents import DOCUMENT_TASKS, BuyerDocuments
+from workflows.order_incident import FallbackApproved, IncidentHooks
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import email, helpdesk, iseries, oms, reference
@@ -85,7 +86,7 @@ APPROVAL_IS_FINAL = "approval-without-recheck"
 
 
 @workflow.defn
-class OrderWorkflow(BuyerDocuments, SopWorkflow):
+class OrderWorkflow(BuyerDocuments, IncidentHooks, SopWorkflow):  # documents (11), outages (7)
     kind = "order"
     default_queue = "csc"
     state: OrderState
@@ -114,7 +115,7 @@ class OrderWorkflow(BuyerDocuments, SopWorkflow):
                 "test order" if self.order.test else f"payload {self.order.payload_id or '-'}",
             )
             await self.sync()  # readable at once, with or without a worker
-        if st.oms_order_id is None:
+        if st.oms_order_id is None and not self.entered_in_iseries_only():
             await self._validate_and_create()
         if st.holds:
             # People resolve the holds through their tasks (`decide`), against
@@ -131,10 +132,12 @@ class OrderWorkflow(BuyerDocuments, SopWorkflow):
         self.confirm_to_buyer()
         if st.pick_ticket_id is None:
             await self._release_to_branch()
+        self.start_reconciling()  # issue 7: entered in iSeries → into OMS once it is back
         await self.wait_until(
             lambda: (
                 delivery.fully_delivered(self._current(), self._delivered())
                 and workflow.all_handlers_finished()
+                and not self.reconciling()
             )
         )
         await self.documents_settled()
@@ -159,17 +162,25 @@ class OrderWorkflow(BuyerDocuments, SopWorkflow):
             validation = await self._price_evidence(validation)
         st.lines = validation.lines
 
-        created = await self.call(
-            oms.CREATE_ORDER,
-            OmsCreateOrder(
-                idempotency_key=self.key("oms-create"),
-                order=self.order,
-                lines=st.lines,
-                branch_id=st.branch_id,
-                confirmed=not validation.holds,
-            ),
-            summary="Create order in Sterling OMS" + (" (draft)" if validation.holds else ""),
-        )
+        # Issue 7: while OMS is down, the CSC manager may have a clean order
+        # entered in iSeries instead (workflows/order_incident.py).
+        self._fallback_ok = not validation.holds
+        try:
+            created = await self.call(
+                oms.CREATE_ORDER,
+                OmsCreateOrder(
+                    idempotency_key=self.key("oms-create"),
+                    order=self.order,
+                    lines=st.lines,
+                    branch_id=st.branch_id,
+                    confirmed=not validation.holds,
+                ),
+                summary="Create order in Sterling OMS" + (" (draft)" if validation.holds else ""),
+            )
+        except FallbackApproved as approved:
+            return await self.enter_in_iseries(approved.notice)
+        finally:
+            self._fallback_ok = False
         st.oms_order_id = created.oms_order_id
         if validation.holds:
             await self._hold(validation.holds)
@@ -1160,6 +1171,8 @@ class OrderWorkflow(BuyerDocuments, SopWorkflow):
             pick_ticket_id=st.pick_ticket_id,
             helpdesk_ticket_id=st.helpdesk_ticket_id,
             waiting_on=st.waiting_on,
+            incident_id=st.outage.incident_id,
+            iseries_fallback=st.outage.fallback,
             holds=st.holds,
             lines=st.lines,
             delivered=self._delivered(),
@@ -1199,6 +1212,7 @@ class OrderWorkflow(BuyerDocuments, SopWorkflow):
             lines.append(f"OMS order: {st.oms_order_id}")
         if st.helpdesk_ticket_id:
             lines.append(f"Helpdesk ticket: {st.helpdesk_ticket_id}")
+        lines += self.incident_details()
         holders = {
             (t.payload.get("code"), t.payload.get("line_number")): t.assignee or t.queue or t.role
             for t in st.open_tasks

@@ -50,8 +50,21 @@ class OmsRelease(BaseModel):
     iseries_order_id: str
 
 
+class OmsReconcileOrder(BaseModel):
+    """An order entered in iSeries while OMS was down, put into OMS once it is
+    back: created there already released, with the iSeries order's reference
+    (never pushed to iSeries again), or, if an earlier try made it, linked."""
+
+    idempotency_key: str
+    order: PurchaseOrder
+    lines: list[ResolvedLine]
+    branch_id: str
+    iseries_order_id: str
+
+
 CREATE_ORDER = system_call("oms.create_order", OmsCreateOrder, OmsOrderRef, SYSTEM)
 UPDATE_ORDER = system_call("oms.update_order", OmsUpdateOrder, OmsOrderRef, SYSTEM)
 CONFIRM_ORDER = system_call("oms.confirm_order", OmsOrderAction, OmsOrderRef, SYSTEM)
 RELEASE_ORDER = system_call("oms.release_order", OmsOrderAction, OmsRelease, SYSTEM)
 CANCEL_ORDER = system_call("oms.cancel_order", OmsOrderAction, OmsOrderRef, SYSTEM)
+RECONCILE_ORDER = system_call("oms.reconcile_order", OmsReconcileOrder, OmsOrderRef, SYSTEM)

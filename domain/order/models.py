@@ -12,6 +12,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from domain.identity import Actor, Role
+from domain.order.outage import IseriesFallback
 from domain.records import AuditEntry
 from domain.transitions import Move, TransitionTable
 
@@ -58,6 +59,8 @@ class OrderStatus(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"  # a system refused for good; an operator takes it from here
     CANCELLED = "cancelled"
+    # A platform it needs is down: it waits in the platform's incident (issue 7).
+    WAITING_ON_SYSTEM = "waiting_on_system"
     # Written by the reconciler only, for a workflow that ended without a last word.
     TERMINATED = "terminated"
     TIMED_OUT = "timed_out"
@@ -388,6 +391,10 @@ class OrderView(BaseModel):
     helpdesk_ticket_id: int | None = None
     # The system the order is waiting on while it does not answer.
     waiting_on: str | None = None
+    # Issue 7: the platform outage it waits (or waited) in, and its manual entry
+    # in iSeries (approved by the CSC manager) until reconciled into OMS.
+    incident_id: str | None = None
+    iseries_fallback: IseriesFallback | None = None
     holds: list[Hold] = []
     lines: list[ResolvedLine] = []
     delivered: dict[int, Decimal] = {}

@@ -21,6 +21,7 @@ from domain.order.models import (
     ResolvedLine,
     Shipment,
 )
+from domain.order.outage import OrderOutage
 
 
 class OrderPolicy(KernelPolicy):
@@ -30,6 +31,9 @@ class OrderPolicy(KernelPolicy):
     csc_inbox: str = "csc-inbox@example.com"
     # How long a document for the buyer is retried before the rep is told.
     buyer_document_patience: timedelta = timedelta(days=1)
+    # Issue 7: while waiting in a platform's incident, try the platform again
+    # this often even if the incident has not said it is back.
+    incident_recheck: timedelta = timedelta(minutes=5)
 
 
 class OrderState(KernelState):
@@ -66,6 +70,8 @@ class OrderState(KernelState):
     # False once the account is known to have no endpoint for them.
     buyer_documents: list[DocumentRecord] = []
     buyer_endpoint: bool = True
+    # Issue 7: the platform outage it waits or waited in, and an iSeries fallback.
+    outage: OrderOutage = Field(default_factory=lambda: OrderOutage())
 
 
 class StartOrder(BaseModel):

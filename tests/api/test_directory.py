@@ -61,7 +61,7 @@ async def test_one_person_shows_their_team_contacts_and_platforms(
     assert person["team_id"] == "na-sales" and person["team_lead_id"] == "tom.baker"
     assert {"account_number": "401693", "contact_role": "account_rep"} in person["account_contacts"]
     it = await api.get("/directory/people/ivy.shah", headers=bearer(demo_keys["operator"]))
-    assert it.json()["it_support_platforms"] == ["conexiom", "sterling_oms"]
+    assert it.json()["it_support_platforms"] == ["conexiom", "iseries", "sterling_oms"]
     missing = await api.get("/directory/people/nobody", headers=bearer(demo_keys["operator"]))
     assert missing.status_code == 404
 

@@ -37,6 +37,7 @@ async def test_health_names_each_missing_service_and_logs_the_details(
     assert resp.json() == {
         "status": "unavailable",
         "problems": ["postgresql unavailable", "temporal unavailable"],
+        "incidents": [],
     }
     for secret in (str(pg_port), str(temporal_port), "hunter2", "127.0.0.1", "rror"):
         assert secret not in resp.text
@@ -54,4 +55,5 @@ async def test_health_is_green_with_a_worker(api: httpx.AsyncClient, worker: Non
             break
         await asyncio.sleep(0.1)
     assert resp.status_code == 200, resp.text
-    assert resp.json() == {"status": "ok"}
+    assert resp.json()["status"] == "ok"
+    assert isinstance(resp.json()["incidents"], list)  # the open outages (issue 7)

@@ -85,6 +85,12 @@ BRANCHES |= {
     "account-change-handed-over",
     "weekly-review-one-on-ones",
     "account-change-crm-confirmed-by-hand",
+    # Issue 7: platform outages.
+    "incident-oms-down-escalated-fallback-reconciled",
+    "order-iseries-fallback-reconciled",
+    "order-waited-in-incident-resumed-through-oms",
+    "incident-fallback-declined",
+    "order-iseries-fallback-reconcile-refused",
 }
 
 

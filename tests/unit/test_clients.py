@@ -688,3 +688,12 @@ async def test_an_answer_of_the_wrong_shape_is_a_retryable_failure_of_that_syste
     assert caught.value.details[0]["status_code"] == 200
     assert "unexpected body" in caught.value.details[0]["reason"]
     await client.close()
+
+
+def test_an_idempotency_key_with_non_ascii_characters_goes_in_the_header_encoded():
+    from activities.http import header_value
+
+    assert header_value("order-401693-PO 77:run:oms-create") == "order-401693-PO 77:run:oms-create"
+    encoded = header_value("order-401693-Bestellung-Ä:run:oms-create")
+    assert encoded.isascii() and encoded == header_value("order-401693-Bestellung-Ä:run:oms-create")
+    assert "%C3%84" in encoded

@@ -136,20 +136,23 @@ async def test_a_notification_that_fails_for_good_is_recorded_and_the_order_goes
 
 
 async def test_an_outage_is_waited_out_visibly(
-    client: Client, settings: Settings, sims: Simulators
+    env: WorkflowEnvironment, client: Client, settings: Settings, sims: Simulators
 ) -> None:
     await sims.fault("oms", down=True)
     handle = await start_order(client, settings, policy={"outage_after": timedelta(seconds=2)})
 
     async def waiting() -> object:
         view = await handle.query(OrderWorkflow.view)
-        return view if view.waiting_on else None
+        return view if view.waiting_on and view.incident_id else None
 
     view = await eventually(waiting, "the order says it waits on OMS", tries=400)
-    assert view.waiting_on == "sterling_oms" and view.status == OrderStatus.RECEIVED
-    assert view.audit[-1].action == "waiting on system"
+    # It waits in the OMS's incident (issue 7), and says so.
+    assert view.waiting_on == "sterling_oms" and view.status == OrderStatus.WAITING_ON_SYSTEM
+    assert view.incident_id and view.incident_id.startswith("incident-sterling_oms-")
+    assert [a.action for a in view.audit][-2:] == ["waiting on system", "joined incident"]
 
     await sims.fault("oms", down=False)
+    await env.sleep(timedelta(seconds=35))  # the incident's next probe finds it back
     await wait_for_status(handle, OrderStatus.RELEASED)
     view = await handle.query(OrderWorkflow.view)
     assert view.waiting_on is None
@@ -190,7 +193,9 @@ async def test_a_failed_order_resent_with_corrected_content_completes(
 async def test_continue_as_new_carries_the_whole_order(
     client: Client, settings: Settings, pool: asyncpg.Pool
 ) -> None:
-    started = await start_order(client, settings, policy={"history_limit": 45})
+    # Past the ~40 events an order makes up to the branch, so it continues as new
+    # among the shipments below (and not while the test waits for the release).
+    started = await start_order(client, settings, policy={"history_limit": 55})
     # Not pinned to the first run: every call goes to the latest one.
     handle = client.get_workflow_handle_for(OrderWorkflow.run, started.id)
     await wait_for_status(handle, OrderStatus.RELEASED)

@@ -21,7 +21,7 @@ KEYWORD_ATTRIBUTES="$KEYWORD_ATTRIBUTES AccountManager"  # account changes (issu
 # SQL visibility stores hold 10 Keyword, 3 KeywordList and 3 Text attributes.
 DATETIME_ATTRIBUTES="DueAt"
 DATETIME_ATTRIBUTES="$DATETIME_ATTRIBUTES ContactDate"  # open orders (issue 9)
-KEYWORD_LIST_ATTRIBUTES="HoldCodes OrderCode"
+KEYWORD_LIST_ATTRIBUTES="HoldCodes OrderCode IncidentId"
 TEXT_ATTRIBUTES="RequestKind"
 BOOL_ATTRIBUTES="SlaBreached"
 
