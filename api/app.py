@@ -15,7 +15,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
-from api import accounts, health, orders, tasks
+from api import accounts, csrs, health, orders, tasks
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from db.connection import create_pool
 from sopflow.config import Settings
@@ -100,6 +100,8 @@ def create_app(
     app.add_middleware(RequestContext)
     for module in (orders, accounts, tasks):
         app.include_router(module.router, responses=ERROR_RESPONSES)
+    app.include_router(csrs.router, responses=ERROR_RESPONSES)
+    app.include_router(csrs.rules_router, responses=ERROR_RESPONSES)
     app.include_router(health.router)
 
     return app

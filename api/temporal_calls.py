@@ -34,6 +34,10 @@ REFUSAL_STATUS = {
     "HoldNotCured": 422,
     "InvalidChange": 422,
     "InvalidEdit": 422,
+    # CSR cases
+    "InvalidMove": 422,
+    "UnknownPerson": 422,
+    "NoApprovers": 409,
 }
 
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from domain.csr import moves as csr_moves
 from domain.identity import Actor
 from domain.order.models import HoldCode
 
@@ -25,7 +26,7 @@ class TaskStatus(StrEnum):
     CLOSED = "closed"
 
 
-FieldType = Literal["string", "boolean", "decimal", "integer"]
+FieldType = Literal["string", "boolean", "decimal", "integer", "array"]
 _TYPE_NAMES: dict[type, FieldType] = {
     str: "string",
     bool: "boolean",
@@ -95,15 +96,19 @@ class FieldSpec(BaseModel):
     required: bool
 
 
+def _type_name(annotation: Any) -> FieldType:
+    return "array" if get_origin(annotation) is list else _TYPE_NAMES[annotation]
+
+
 @dataclass(frozen=True)
 class DecisionSpec:
     name: str
-    model: type[DecisionFields] = NoFields
+    model: type[BaseModel] = NoFields
 
     @property
     def fields(self) -> list[FieldSpec]:
         return [
-            FieldSpec(name=name, type=_TYPE_NAMES[info.annotation], required=info.is_required())
+            FieldSpec(name=name, type=_type_name(info.annotation), required=info.is_required())
             for name, info in self.model.model_fields.items()
         ]
 
@@ -143,6 +148,14 @@ DECISIONS: dict[str, list[DecisionSpec]] = {
         DecisionSpec("reject_edit", WithComment),
     ],
 }
+
+# CSR cases: each step's task takes the case's own moves (domain/csr/moves.py).
+DECISIONS.update(
+    {
+        kind: [DecisionSpec(move, csr_moves.FIELDS[move]) for move in moves]
+        for kind, moves in csr_moves.TASK_MOVES.items()
+    }
+)
 
 
 def decisions_for(kind: str) -> list[DecisionSpec]:

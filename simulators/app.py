@@ -12,7 +12,7 @@ from pathlib import Path
 import structlog
 from fastapi import FastAPI
 
-from simulators import email, faults, helpdesk, iseries, oms
+from simulators import crm, email, faults, helpdesk, iseries, oms
 
 
 class SimState:
@@ -37,11 +37,13 @@ class SimState:
         self.iseries = iseries.IseriesState()
         self.email = email.EmailState()
         self.helpdesk = helpdesk.HelpdeskState(self._helpdesk_api_key, self._helpdesk_search_lag)
+        self.crm = crm.CrmState()
 
     # What the systems hold survives a restart of the dev stack (its workflows
     # do too, and would otherwise point at orders the simulators forgot).
     # Injected faults do not.
-    _KEPT = ("oms", "iseries", "email", "helpdesk")
+    # A file saved before a system was added loads without it (it starts fresh).
+    _KEPT = ("oms", "iseries", "email", "helpdesk", "crm")
     # Raised when what is kept changes shape; a file of another version is set aside.
     _VERSION = 2
 
@@ -88,12 +90,12 @@ def create_app(
 
     app = FastAPI(
         title="sopflow simulators",
-        description="Stand-ins for OMS, iSeries, email, helpdesk",
+        description="Stand-ins for OMS, iSeries, email, helpdesk, CRM",
         lifespan=lifespan,
     )
     app.state.sim = sim
     app.add_middleware(faults.FaultMiddleware, sim=sim)
-    for module in (oms, iseries, email, helpdesk, faults):
+    for module in (oms, iseries, email, helpdesk, crm, faults):
         app.include_router(module.router)
 
     @app.get("/health")

@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 if TYPE_CHECKING:
     from simulators.app import SimState
 
-SYSTEMS = ("oms", "iseries", "email", "helpdesk")
+SYSTEMS = ("oms", "iseries", "email", "helpdesk", "crm")
 
 
 class Faults(BaseModel):

@@ -18,7 +18,7 @@ import uvicorn
 from temporalio.client import Client
 
 from db.connection import create_pool, embedded_database_url
-from db.demo import ensure_demo_keys, load_demo_data
+from db.demo import ensure_demo_keys, ensure_demo_people, load_demo_data
 from db.migrate import migrate
 from simulators.app import create_app as create_simulators
 from sopflow.config import Settings
@@ -87,6 +87,13 @@ async def demo_keys(pool: asyncpg.Pool) -> dict[str, str]:
         return await ensure_demo_keys(conn, {})
 
 
+@pytest.fixture(scope="session")
+async def demo_people(pool: asyncpg.Pool, demo_keys: dict[str, str]) -> dict[str, dict]:
+    """`{person_id: {"key", "roles"}}`, as `sopflow dev` writes demo-people.json."""
+    async with pool.acquire() as conn:
+        return await ensure_demo_people(conn, {}, demo_keys)
+
+
 class Simulators:
     def __init__(self, url: str, app) -> None:  # type: ignore[no-untyped-def]
         self.url = url
@@ -149,6 +156,7 @@ def settings(simulators_server: Simulators, database_url: str) -> Settings:
         iseries_url=f"{simulators_server.url}/iseries",
         email_url=f"{simulators_server.url}/email",
         helpdesk_url=f"{simulators_server.url}/helpdesk",
+        crm_url=f"{simulators_server.url}/crm",
         task_queue=f"sopflow-test-{uuid.uuid4().hex[:6]}",
         log_format="console",
     )

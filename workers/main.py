@@ -14,6 +14,8 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.crm import CrmActivities, CrmClient
+from activities.csr import CsrActivities
 from activities.email import EmailActivities, EmailClient
 from activities.helpdesk import HelpdeskActivities, HelpdeskClient
 from activities.iseries import IseriesActivities, IseriesClient
@@ -23,10 +25,11 @@ from activities.reconcile import ReconcileActivities, ensure_schedule
 from activities.reference import ReferenceActivities
 from sopflow.config import Settings
 from workers.sandbox import WORKFLOW_RUNNER
+from workflows.csr import CsrWorkflow
 from workflows.order import OrderWorkflow
 from workflows.reconcile import ReconcileWorkflow
 
-WORKFLOWS = [OrderWorkflow, ReconcileWorkflow]
+WORKFLOWS = [OrderWorkflow, ReconcileWorkflow, CsrWorkflow]
 log = structlog.get_logger()
 
 
@@ -36,12 +39,13 @@ class SystemClients:
     iseries: IseriesClient
     email: EmailClient
     helpdesk: HelpdeskClient
+    crm: CrmClient
 
     @classmethod
     def from_settings(
         cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
     ) -> SystemClients:
-        clients = (OmsClient, IseriesClient, EmailClient, HelpdeskClient)
+        clients = (OmsClient, IseriesClient, EmailClient, HelpdeskClient, CrmClient)
         return cls(**{c.system: c.from_settings(settings, transport) for c in clients})
 
     async def close(self) -> None:
@@ -60,6 +64,8 @@ def activities_for(
         EmailActivities(clients.email),
         HelpdeskActivities(clients.helpdesk),
         ReconcileActivities(pool, temporal),  # type: ignore[arg-type]
+        CrmActivities(clients.crm),
+        CsrActivities(pool),
     ]
     return [
         getattr(group, name)
