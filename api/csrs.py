@@ -395,6 +395,10 @@ async def move_csr(
     try:
         checked = model.model_validate(fields)
     except ValidationError as err:
+        if all(e["loc"] == ("comment",) for e in err.errors()):
+            raise ApiError(
+                422, f"{body.move.replace('_', ' ')} needs a comment", "CommentRequired"
+            ) from None
         raise ApiError(422, f"{body.move}: {_reasons(err)}", "InvalidMove") from None
     move = CsrMove(
         move=body.move,

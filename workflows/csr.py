@@ -25,6 +25,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
@@ -172,6 +173,10 @@ class CsrWorkflow(SopWorkflow):
                     else None
                 )
             await self.wait_until(self._woken(watching))
+            if self.continue_as_new_due():
+                # A steady stream of moves keeps the outbox busy: the history
+                # limit goes first (the outbox travels with the record).
+                await self.wait_until(lambda: False)
             await self._send_outbox()
             if self._dirty or self.unsynced():
                 self._dirty = False
@@ -260,7 +265,11 @@ class CsrWorkflow(SopWorkflow):
             values["comment"] = comment
         try:
             return model.model_validate(values)
-        except ValueError as err:
+        except ValidationError as err:
+            if all(e["loc"] == ("comment",) for e in err.errors()):
+                raise ApplicationError(
+                    f"{move.replace('_', ' ')} needs a comment", type="CommentRequired"
+                ) from None
             raise ApplicationError(f"{move}: {err}", type="InvalidMove") from None
 
     def _refuse(self, move: str, actor: Actor, fields: rules.MoveFields) -> None:

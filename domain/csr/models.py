@@ -5,34 +5,42 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from domain.identity import Actor
 from domain.records import AuditEntry
 
-# Text a person types (never NUL: the read model could not hold it).
-Text = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=4000, pattern=r"^[^\x00]*$"),
-]
-ShortText = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00]*$"),
-]
-Code = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=80, pattern=r"^[^\x00-\x1f\x7f]+$"
-    ),
-]
-PersonId = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"
-    ),
-]
+M = TypeVar("M", bound=BaseModel)
+
+# Text a person types; control characters are refused by `refuse_control`
+# (validators, not regex patterns: cheaper to check and to generate for fuzzing).
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+PersonId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def refuse_control(model: M) -> M:
+    """NUL cannot be stored (PostgreSQL text and jsonb); other control
+    characters (but line breaks and tabs in prose) are typing accidents."""
+    for text in _strings(model.model_dump()):
+        if any(
+            ch == "\x00" or (ord(ch) < 32 and ch not in "\n\r\t") or ch == "\x7f" for ch in text
+        ):
+            raise ValueError("text fields may not contain control characters")
+    return model
 
 
 def csr_workflow_id(case_number: int) -> str:
@@ -111,6 +119,8 @@ class CaseTeamMember(BaseModel):
     person_id: PersonId
     role: ShortText = Field(description="their part in the case, e.g. Quality, Supply chain")
 
+    _no_control = model_validator(mode="after")(refuse_control)
+
 
 class AccountDetails(BaseModel):
     """What the CRM knows of the account (fetched at registration)."""
@@ -135,6 +145,8 @@ class Registration(BaseModel):
     related_products: list[Code] = Field(default=[], max_length=500)
     account_associations: list[Code] = Field(default=[], max_length=500)
     case_team: list[CaseTeamMember] = Field(default=[], max_length=50)
+
+    _no_control = model_validator(mode="after")(refuse_control)
 
 
 # The fields PATCH may change while the case is in registration.
@@ -161,6 +173,8 @@ class CsrEdit(BaseModel):
     related_products: list[Code] | None = Field(default=None, max_length=500)
     account_associations: list[Code] | None = Field(default=None, max_length=500)
     case_team: list[CaseTeamMember] | None = Field(default=None, max_length=50)
+
+    _no_control = model_validator(mode="after")(refuse_control)
 
 
 class EditCase(BaseModel):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from domain.csr.models import (
     OPEN_STATUSES,
@@ -18,6 +18,7 @@ from domain.csr.models import (
     ShortText,
     Step,
     Text,
+    refuse_control,
 )
 from domain.csr.state import CsrState
 from domain.identity import Actor, Role
@@ -73,13 +74,8 @@ TARGET: dict[str, CsrStatus] = {
     "reject": S.CLOSED_REJECTED,
 }
 
-Note = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=r"^[^\x00]*$")
-]
-Comment = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=r"^[^\x00]*$"),
-]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+Comment = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 
 class MoveFields(BaseModel):
@@ -88,6 +84,8 @@ class MoveFields(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     comment: Note = ""
+
+    _no_control = model_validator(mode="after")(refuse_control)
 
 
 class WithComment(MoveFields):

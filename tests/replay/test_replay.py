@@ -55,6 +55,12 @@ BRANCHES = {
     "order-branch-edit-applied",
     "order-branch-edit-refused-and-rejected",
     "order-sla-breached",
+    # CSR cases (workflows/csr.py)
+    "csr-life-cycle-inactive",
+    "csr-rejected-under-assessment",
+    "csr-reminded-and-escalated",
+    "csr-continued-as-new-first-run",
+    "csr-continued-as-new-last-run",
 }
 
 
