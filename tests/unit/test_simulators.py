@@ -571,7 +571,7 @@ async def test_fault_down_only_affects_that_system(http):
     assert down.status_code == 503 and "down" in down.json()["detail"]
     assert (await http.get("/iseries/invoices")).status_code == 200
     assert (await http.get("/health")).status_code == 200
-    assert (await http.put("/_faults/crm", json={"down": True})).status_code == 404
+    assert (await http.put("/_faults/nowhere", json={"down": True})).status_code == 404
     assert (await http.put("/_faults/oms", json={"error_rate": 2})).status_code == 422
 
     await http.put("/_faults/oms", json={"down": False})
@@ -690,3 +690,18 @@ async def test_state_saved_by_an_older_version_is_set_aside(tmp_path):
             assert (await create_order(http)).status_code == 201
     assert (tmp_path / "simulators.pickle.old").exists()
     assert pickle.loads(state_file.read_bytes())["version"] == 2
+
+
+async def test_crm_knows_the_demo_accounts_and_takes_new_ones(http):
+    found = await http.get("/crm/accounts/401693")
+    assert found.status_code == 200
+    assert found.json()["sap_codes"] == ["SAP-100401693", "SAP-SH-7781"]
+    assert (await http.get("/crm/accounts/999999")).status_code == 404
+    put = await http.put(
+        "/crm/accounts/999999", json={"name": "New Co", "customer_classification": "B - Key"}
+    )
+    assert put.status_code == 200
+    assert (await http.get("/crm/accounts/999999")).json()["name"] == "New Co"
+    await http.put("/_faults/crm", json={"down": True})
+    assert (await http.get("/crm/accounts/401693")).status_code == 503
+    assert (await http.get("/oms/orders")).status_code == 200

@@ -575,3 +575,46 @@ async def test_continue_as_new_history_for_replay(client: Client, settings: Sett
     assert len(await _runs(client, handle.id)) >= 2
     await record_history(client, handle.id, "csr-continued-as-new-first-run", first_run)
     await record_history(client, handle.id, "csr-continued-as-new-last-run")
+
+
+# ---------------------------------------------------------------- the CRM
+
+
+async def test_a_crm_outage_is_waited_out_while_people_work_on_the_case(
+    client: Client, settings: Settings, sims: Simulators
+) -> None:
+    await sims.fault("crm", down=True)
+    policy = {"outage_after": timedelta(seconds=2), "max_retry_interval": timedelta(seconds=2)}
+    handle = await start_csr(client, settings, policy=policy)
+    waiting = await eventually(
+        lambda: _waiting(handle), "the case says it waits on the CRM", tries=400
+    )
+    assert waiting.waiting_on == "crm" and waiting.account is None
+    # People go on meanwhile.
+    assert (await move(handle, MARY, "submit")).status == CsrStatus.PENDING_PRE_APPROVAL
+    await sims.fault("crm", down=False)
+    fetched = await eventually(lambda: _with_account(handle), "the CRM answered", tries=400)
+    assert fetched.waiting_on is None
+    assert fetched.account.customer_classification == "A - Strategic"
+
+
+async def test_an_account_the_crm_does_not_know_is_noted_and_the_case_goes_on(
+    client: Client, settings: Settings
+) -> None:
+    handle = await start_csr(client, settings, account_number="404820")
+    await eventually(lambda: _noted(handle, "account details fetched"), "CRM details")
+
+    unknown = await start_csr(client, settings, account_number="999999")
+    noted = await eventually(lambda: _noted(unknown, "account details not found"), "CRM refusal")
+    assert noted.account is None and noted.status == CsrStatus.REGISTRATION
+    assert (await move(unknown, MARY, "submit")).status == CsrStatus.PENDING_PRE_APPROVAL
+
+
+async def _waiting(handle: WorkflowHandle) -> CsrView | None:
+    current = await view(handle)
+    return current if current.waiting_on else None
+
+
+async def _noted(handle: WorkflowHandle, action: str) -> CsrView | None:
+    current = await view(handle)
+    return current if action in [a.action for a in current.audit] else None
