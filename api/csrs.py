@@ -149,7 +149,10 @@ _REFUSALS: dict[int | str, dict] = {
     response_model=CsrCreated,
     status_code=201,
     summary="Register a Customer Specific Requirement (starts its case in registration)",
-    responses={422: {"model": ErrorBody, "description": "unknown account, unit or person"}},
+    responses={
+        200: {"model": CsrCreated, "description": "already registered with this Idempotency-Key"},
+        422: {"model": ErrorBody, "description": "unknown account, unit or person"},
+    },
 )
 async def register_csr(
     request: Request,
