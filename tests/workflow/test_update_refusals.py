@@ -130,7 +130,9 @@ async def test_every_update_refuses_the_wrong_role_without_touching_history(
     for handle in handles:
         for task in await open_tasks(handle):
             tasks.setdefault(task.kind, (handle, task))
-    assert set(tasks) == set(DECISIONS), "every task kind is open somewhere"
+    # The order's task kinds (CSR cases refuse theirs in tests/workflow/test_csr.py).
+    order_kinds = {kind for kind in DECISIONS if not kind.startswith("csr_")}
+    assert set(tasks) == order_kinds, "every task kind is open somewhere"
     accepted_before = {h.id: await accepted_update_ids(h) for h in handles}
 
     # decide: each task kind, each wrong role.
