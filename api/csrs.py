@@ -332,6 +332,12 @@ async def edit_csr(
 ) -> CsrView | JSONResponse:
     """409 once submitted (the case is locked from pending pre-approval on)."""
     _check_id(csr_id)
+    if body.case_team:
+        team = sorted({m.person_id for m in body.case_team})
+        async with request.app.state.pool.acquire() as conn:
+            known = {r["person_id"] for r in await csr_db.people(conn, team)}
+        if unknown := [p for p in team if p not in known]:
+            raise ApiError(422, f"not in the directory: {', '.join(unknown)}", "UnknownPerson")
     view = await run_update(request, csr_id, "edit", EditCase(actor=actor, changes=body), CsrView)
     return view if view is not None else _processing(csr_id)
 

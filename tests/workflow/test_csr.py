@@ -532,7 +532,7 @@ async def test_a_case_with_hundreds_of_events_continues_as_new_keeping_the_recor
         await move(latest, FRANK, "request_feedback", parties=[party], comment=f"question {n}")
         await move(latest, actor, "give_feedback", feasible=n % 3 != 0, comment=f"answer {n}")
     # Months of an assessment nobody concludes: a reminder every business day.
-    await env.sleep(timedelta(days=150))
+    await env.sleep(timedelta(days=180))
     record = await eventually(lambda: _reminders(latest, 100), "a hundred reminders")
     record = await view(latest)
 
