@@ -67,7 +67,7 @@ async def test_a_registration_resent_with_its_key_is_the_same_case(
 
 
 async def test_the_list_filters_by_who_holds_the_case(
-    api: httpx.AsyncClient, demo_people: dict[str, dict]
+    api: httpx.AsyncClient, demo_people: dict[str, dict], demo_keys: dict[str, str]
 ) -> None:
     mary = bearer(demo_people["mary.jones"]["key"])
     created = await api.post("/csrs", json=FORM, headers=mary)
@@ -87,6 +87,7 @@ async def test_the_list_filters_by_who_holds_the_case(
     assert csr_id in await listed(**base, assignee="john.smith")
     assert csr_id not in await listed(**base, assignee="frank.miller")
     assert csr_id not in await listed(business_unit="Oil & Gas")
+    assert (await api.post("/csrs", json=FORM, headers=mary)).status_code == 201
     page = (await api.get("/csrs", params={"limit": 1}, headers=mary)).json()
     assert len(page["items"]) == 1 and page["next_offset"] == 1
     for person in ("john.smith", "peter.wright"):
@@ -97,7 +98,15 @@ async def test_the_list_filters_by_who_holds_the_case(
             "john.smith",
             "peter.wright",
         ]
+    # One of them takes it; an approver it is not offered to may not.
+    other_approver = await api.post(
+        f"{task['href']}/claim", headers=bearer(demo_keys["csr_approver"])
+    )
+    assert other_approver.status_code == 403, other_approver.text
+    assert "offered to john.smith, peter.wright" in other_approver.json()["detail"]
     peter = bearer(demo_people["peter.wright"]["key"])
+    claimed = await api.post(f"{task['href']}/claim", headers=peter)
+    assert claimed.status_code == 200 and claimed.json()["assignee"] == "peter.wright"
     taken = await api.post(f"/csrs/{csr_id}/moves", json={"move": "pre_approve"}, headers=peter)
     assert taken.status_code == 200 and taken.json()["status"] == "under_assessment"
     assert taken.json()["approval_history"][-1]["approver"] == "peter.wright"
