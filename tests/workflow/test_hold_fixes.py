@@ -17,7 +17,7 @@ from domain.order.models import Address, HoldCode, OrderStatus
 from domain.records import HumanTask
 from sopflow.config import Settings
 from tests.conftest import Simulators
-from tests.workflow.conftest import start_order, wait_for_status
+from tests.workflow.conftest import eventually, start_order, wait_for_status
 from tests.workflow.test_holds import LEAD, decide, open_tasks, task_of, with_lines
 from workflows.order import OrderWorkflow
 
@@ -41,6 +41,14 @@ async def not_cured(
 
 async def only_task(handle: WorkflowHandle, kind: str, code: HoldCode) -> HumanTask:
     await wait_for_status(handle, OrderStatus.ON_HOLD)
+
+    async def ticket_opened() -> bool:
+        # The CSC email and helpdesk ticket follow the hold: a view compared
+        # before and after a refused fix must not catch them on the way.
+        view = await handle.query(OrderWorkflow.view)
+        return view.helpdesk_ticket_id is not None
+
+    await eventually(ticket_opened, "the helpdesk ticket for the hold")
     task = await task_of(handle, kind)
     assert task.payload["code"] == code.value
     assert [t.kind for t in await open_tasks(handle)] == [kind]
