@@ -18,6 +18,7 @@ from temporalio.client import Client
 from api import (
     account_changes,
     accounts,
+    csrs,
     health,
     incidents,
     open_orders,
@@ -122,6 +123,8 @@ def create_app(
     for module in (directory_api, account_changes, reports):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(incidents.router, responses=ERROR_RESPONSES)  # issue 7
+    app.include_router(csrs.router, responses=ERROR_RESPONSES)
+    app.include_router(csrs.rules_router, responses=ERROR_RESPONSES)
     app.include_router(health.router)
     # The work-queue page (/app): people's queue and tasks in a browser.
     web.install(app)

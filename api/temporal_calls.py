@@ -39,6 +39,10 @@ REFUSAL_STATUS = {
     "InvalidAppointment": 422,
     "InvalidConfirmation": 422,
     "InvalidFallback": 422,  # issue 7: an order not waiting in the incident
+    # CSR cases
+    "InvalidMove": 422,
+    "UnknownPerson": 422,
+    "NoApprovers": 409,
 }
 
 

@@ -36,8 +36,18 @@ DEMO_CREDENTIALS = [
 ]
 
 
+# The CSR seed's people (db/demo_csr.sql) and the roles their keys carry.
+DEMO_CSR_PEOPLE = {
+    "mary.jones": [Role.SALES_REP],
+    "john.smith": [Role.CSR_APPROVER],
+    "frank.miller": [Role.CSR_ASSESSOR, Role.CSR_IMPLEMENTER],
+    "peter.wright": [Role.CSR_APPROVER],
+    "sandra.cole": [Role.SALES_REP],
+}
+
+
 # Each issue's own demo data, in its own file, after demo_data.sql.
-DEMO_EXTRAS = ["demo_open_orders.sql", "demo_directory.sql", "demo_incidents.sql"]
+DEMO_EXTRAS = ["demo_csr.sql", "demo_open_orders.sql", "demo_directory.sql", "demo_incidents.sql"]
 
 
 async def load_demo_data(conn: asyncpg.Connection, network_url: str | None = None) -> None:
@@ -87,3 +97,24 @@ async def ensure_demo_keys(conn: asyncpg.Connection, existing: dict[str, str]) -
             conn, person_id, [role.value], label="demo", integration_id=integration
         )
     return keys
+
+
+async def ensure_demo_people(
+    conn: asyncpg.Connection, existing: dict[str, dict], role_keys: dict[str, str]
+) -> dict[str, dict]:
+    """A key for every demo person: `{person_id: {"key", "roles"}}`. The CSR
+    people get keys of their own (kept while they still work); the people
+    behind the per-role keys are listed with those keys."""
+    people: dict[str, dict] = {}
+    for role, key in role_keys.items():
+        found = await lookup_api_key(conn, key)
+        if found:
+            people[found["person_id"]] = {"key": key, "roles": [role]}
+    for person_id, roles in DEMO_CSR_PEOPLE.items():
+        wanted = sorted(r.value for r in roles)
+        key = (existing.get(person_id) or {}).get("key")
+        found = await lookup_api_key(conn, key) if key else None
+        if not (found and found["person_id"] == person_id and sorted(found["roles"]) == wanted):
+            key = await create_api_key(conn, person_id, wanted, label="demo")
+        people[person_id] = {"key": key, "roles": wanted}
+    return people

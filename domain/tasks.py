@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from domain.csr import moves as csr_moves
 from domain.identity import Actor
 from domain.open_order import models as oo
 from domain.order.models import HoldCode
@@ -29,7 +30,7 @@ class TaskStatus(StrEnum):
     CLOSED = "closed"
 
 
-FieldType = Literal["string", "boolean", "decimal", "integer", "datetime", "date"]
+FieldType = Literal["string", "boolean", "decimal", "integer", "datetime", "date", "array"]
 _TYPE_NAMES: dict[type, FieldType] = {
     str: "string",
     bool: "boolean",
@@ -49,6 +50,8 @@ def _type_name(annotation: Any) -> FieldType:
         annotation = typing.get_args(annotation)[0]
     if isinstance(annotation, type) and issubclass(annotation, Enum):
         return "string"
+    if typing.get_origin(annotation) is list:
+        return "array"
     return _TYPE_NAMES[annotation]
 
 
@@ -117,7 +120,7 @@ class FieldSpec(BaseModel):
 @dataclass(frozen=True)
 class DecisionSpec:
     name: str
-    model: type[DecisionFields] = NoFields
+    model: type[BaseModel] = NoFields
 
     @property
     def fields(self) -> list[FieldSpec]:
@@ -234,6 +237,14 @@ OPEN_ORDER_DECISIONS: dict[str, list[DecisionSpec]] = {
     ],
 }
 DECISIONS.update(OPEN_ORDER_DECISIONS)
+
+# CSR cases: each step's task takes the case's own moves (domain/csr/moves.py).
+DECISIONS.update(
+    {
+        kind: [DecisionSpec(move, csr_moves.FIELDS[move]) for move in moves]
+        for kind, moves in csr_moves.TASK_MOVES.items()
+    }
+)
 
 
 def decisions_for(kind: str) -> list[DecisionSpec]:

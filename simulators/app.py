@@ -13,6 +13,7 @@ import structlog
 from fastapi import FastAPI
 
 from simulators import (
+    crm,
     crm_accounts,
     email,
     erp,
@@ -56,13 +57,14 @@ class SimState:
         self.iseries_accounts = iseries_accounts.IseriesAccountsState()
         self.crm_accounts = crm_accounts.CrmAccountsState()
         self.it_portal = it_portal.ItPortalState()
+        self.crm = crm.CrmState()
 
     # What the systems hold survives a restart of the dev stack (its workflows
     # do too, and would otherwise point at orders the simulators forgot).
     # Injected faults do not.
     _KEPT = (
         "oms", "iseries", "email", "helpdesk", "network", "erp", "smsvoice",
-        "iseries_accounts", "crm_accounts", "it_portal",
+        "crm", "iseries_accounts", "crm_accounts", "it_portal",
     )  # fmt: skip
     # Raised when what is kept changes shape; a file of another version is set aside.
     _VERSION = 5
@@ -115,7 +117,7 @@ def create_app(
     )
     app.state.sim = sim
     app.add_middleware(faults.FaultMiddleware, sim=sim)
-    for module in (oms, iseries, email, helpdesk, network, erp, smsvoice, faults):
+    for module in (oms, iseries, email, helpdesk, network, erp, smsvoice, crm, faults):
         app.include_router(module.router)
     for module in (iseries_accounts, crm_accounts):  # issue 10
         app.include_router(module.router)

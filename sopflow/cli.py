@@ -169,11 +169,13 @@ def seed_demo(data_dir: DataDir = DEFAULTS.data_dir) -> None:
 
 async def seed_demo_data(settings: Settings, database_url: str) -> dict[str, str]:
     from db.connection import create_pool
-    from db.demo import ensure_demo_keys, load_demo_data
+    from db.demo import ensure_demo_keys, ensure_demo_people, load_demo_data
     from db.migrate import migrate as apply
 
     keys_file = settings.data_dir / "demo-keys.json"
     existing = json.loads(keys_file.read_text()) if keys_file.exists() else {}
+    people_file = settings.data_dir / "demo-people.json"
+    known_people = json.loads(people_file.read_text()) if people_file.exists() else {}
     pool = await create_pool(database_url, max_size=1)
     try:
         async with pool.acquire() as conn:
@@ -181,14 +183,21 @@ async def seed_demo_data(settings: Settings, database_url: str) -> dict[str, str
             # The demo buyers' documents go to the network simulator of this stack.
             await load_demo_data(conn, network_url=settings.system_url("network"))
             keys = await ensure_demo_keys(conn, existing)
+            people = await ensure_demo_people(conn, known_people, keys)
     finally:
         await pool.close()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    # Readable by its owner only, from the moment it exists.
-    fd = os.open(keys_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(json.dumps(keys, indent=2) + "\n")
+    _write_private(keys_file, keys)
+    # One role now has several people (CSR approvers): a key per demo person.
+    _write_private(people_file, people)
     return keys
+
+
+def _write_private(path: Path, content: dict) -> None:
+    # Readable by its owner only, from the moment it exists.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps(content, indent=2) + "\n")
 
 
 @app.command(

@@ -3,7 +3,7 @@ plus the conventional DATABASE_URL, TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -44,9 +44,9 @@ class Settings(BaseSettings):
     iseries_url: str | None = None
     email_url: str | None = None
     helpdesk_url: str | None = None
-    crm_url: str | None = (
-        None  # issue 10: the CRM's account transfer lives under /accounts-transfer
-    )
+    # The CRM: account details for CSR cases (issue 8) and account transfers
+    # (issue 10, under /accounts-transfer).
+    crm_url: str | None = None
     it_portal_url: str | None = None
     helpdesk_api_key: str = "sim-helpdesk-key"
     # The buyers' procurement network (issue 11): each buyer's endpoint is
@@ -110,6 +110,20 @@ class Settings(BaseSettings):
     # The center's time zone: the weekly review runs Monday 06:00 there.
     center_timezone: str = "America/Chicago"
 
+    # CSR cases: an approval or assessment is due after this many business days,
+    # reminds every `remind_every`, escalates to the sales manager `escalate_after`
+    # business days past due; business days skip weekends, the country's (and
+    # subdivision's) public holidays and the configured extra days off.
+    csr_due_business_days: int = Field(default=3, ge=1, le=60)
+    csr_remind_every_business_days: int = Field(default=1, ge=1, le=60)
+    csr_escalate_after_business_days: int = Field(default=2, ge=0, le=60)
+    csr_holiday_country: str = "US"
+    csr_holiday_subdivision: str | None = None
+    csr_timezone: str = "America/Chicago"
+    csr_extra_holidays: list[date] = []
+    # Where links in emails point (default: this machine's API).
+    public_url: str | None = None
+
     log_format: Literal["console", "json"] = "json"
     log_level: str = "INFO"
 
@@ -120,6 +134,9 @@ class Settings(BaseSettings):
     @property
     def temporal_ui(self) -> str:
         return (self.temporal_ui_url or f"http://{self.host}:{self.ui_port}").rstrip("/")
+
+    def api_url(self) -> str:
+        return (self.public_url or f"http://127.0.0.1:{self.api_port}").rstrip("/")
 
     def system_url(self, system: str) -> str:
         explicit = getattr(self, f"{system}_url")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import json
 import os
 import shutil
 import signal
@@ -226,7 +227,23 @@ Report its delivery as the branch, then read it back:
     -d '{{"shipment_id": "RUN-1", "lines": [{{"line_number": 1, "quantity": 100}}, {{"line_number": 2, "quantity": 2}}, {{"line_number": 3, "quantity": 1}}], "proof_of_delivery": {{"signed_by": "J. Ruiz", "signed_at": "2026-11-26T15:00:00Z"}}}}'
   curl -sS {api}/orders/order-401693-4500123 -H 'Authorization: Bearer {keys["account_rep"]}'
 
+{_csr_banner(settings, api)}
 Ctrl-C stops everything; state is kept in {settings.data_dir.resolve()}.
+"""
+
+
+def _csr_banner(settings: Settings, api: str) -> str:
+    """The CSR story's first step, with Mary's key (demo-people.json)."""
+    people_file = (settings.data_dir / "demo-people.json").resolve()
+    try:
+        mary = json.loads(people_file.read_text())["mary.jones"]["key"]
+    except (OSError, ValueError, KeyError):
+        return ""
+    return f"""People keys  {people_file}  (one per demo person)
+
+Register a Customer Specific Requirement as Mary (sales rep; John, Frank and Peter take it on):
+  curl -sS -X POST {api}/csrs -H 'Authorization: Bearer {mary}' -H 'Content-Type: application/json' \\
+    -d '{{"account_number": "401693", "business_unit": "Oil & Gas", "title": "Sour-service gaskets only", "description": "NACE MR0175 certified gaskets on every shipment", "main_shipping_site": "PP-ODESSA", "related_products": ["GS-2040"]}}'
 """
 
 

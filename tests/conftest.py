@@ -18,7 +18,7 @@ import uvicorn
 from temporalio.client import Client
 
 from db.connection import create_pool, embedded_database_url
-from db.demo import ensure_demo_keys, load_demo_data
+from db.demo import ensure_demo_keys, ensure_demo_people, load_demo_data
 from db.migrate import migrate
 from simulators.app import create_app as create_simulators
 from sopflow.config import Settings
@@ -85,6 +85,13 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 async def demo_keys(pool: asyncpg.Pool) -> dict[str, str]:
     async with pool.acquire() as conn:
         return await ensure_demo_keys(conn, {})
+
+
+@pytest.fixture(scope="session")
+async def demo_people(pool: asyncpg.Pool, demo_keys: dict[str, str]) -> dict[str, dict]:
+    """`{person_id: {"key", "roles"}}`, as `sopflow dev` writes demo-people.json."""
+    async with pool.acquire() as conn:
+        return await ensure_demo_people(conn, {}, demo_keys)
 
 
 class Simulators:

@@ -14,7 +14,9 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.crm import CrmActivities, CrmClient
 from activities.crm_accounts import CrmAccountsActivities, CrmAccountsClient
+from activities.csr import CsrActivities
 from activities.directory import DirectoryActivities
 from activities.email import EmailActivities, EmailClient
 from activities.erp import ErpActivities, ErpClient
@@ -40,6 +42,7 @@ from workers.sandbox import WORKFLOW_RUNNER
 from workflows.account_change import AccountChangeWorkflow
 from workflows.account_change_digest import AccountChangeDigestWorkflow
 from workflows.confirmation_list import ConfirmationListWorkflow
+from workflows.csr import CsrWorkflow
 from workflows.incident import IncidentWorkflow
 from workflows.open_order import OpenOrderWorkflow
 from workflows.open_order_import import OpenOrderImportWorkflow
@@ -54,6 +57,9 @@ WORKFLOWS += [OpenOrderWorkflow, OpenOrderImportWorkflow, ConfirmationListWorkfl
 WORKFLOWS += [AccountChangeWorkflow, WeeklyReviewWorkflow, AccountChangeDigestWorkflow]
 # Platform outages (issue 7).
 WORKFLOWS += [IncidentWorkflow]
+# CSR cases (issue 8).
+WORKFLOWS += [CsrWorkflow]
+
 log = structlog.get_logger()
 
 
@@ -67,6 +73,7 @@ class SystemClients:
     erp: ErpClient
     smsvoice: SmsVoiceClient
     crm_accounts: CrmAccountsClient
+    crm: CrmClient
     it_portal: ItPortalClient | None = None  # issue 7
 
     @classmethod
@@ -75,7 +82,7 @@ class SystemClients:
     ) -> SystemClients:
         clients = (
             OmsClient, IseriesClient, EmailClient, HelpdeskClient, NetworkClient, ErpClient,
-            SmsVoiceClient, ItPortalClient,
+            SmsVoiceClient, ItPortalClient, CrmClient,
         )  # fmt: skip
         return cls(
             **{c.system: c.from_settings(settings, transport) for c in clients},
@@ -118,6 +125,8 @@ def activities_for(
             pool,
             probes={"sterling_oms": clients.oms, "iseries": clients.iseries},
         ),
+        CrmActivities(clients.crm),
+        CsrActivities(pool),
     ]
     return [
         getattr(group, name)

@@ -381,6 +381,11 @@ class SopWorkflow:
             raise ApplicationError(f"this task is for the role {task.role.value}", type="Forbidden")
         if task.assignee and task.assignee != c.actor.person_id:
             raise ApplicationError(f"{task.assignee} holds this task", type="Conflict")
+        self.check_claim(task, c)
+
+    def check_claim(self, task: HumanTask, c: TaskClaim) -> None:
+        """A workflow's own refusal of a claim (e.g. a task offered to some
+        people only); raise ApplicationError."""
 
     # ------------------------------------------------------- other systems
     def key(self, operation: str) -> str:

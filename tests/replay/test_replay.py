@@ -91,6 +91,12 @@ BRANCHES |= {
     "order-waited-in-incident-resumed-through-oms",
     "incident-fallback-declined",
     "order-iseries-fallback-reconcile-refused",
+    # CSR cases (workflows/csr.py)
+    "csr-life-cycle-inactive",
+    "csr-rejected-under-assessment",
+    "csr-reminded-and-escalated",
+    "csr-continued-as-new-first-run",
+    "csr-continued-as-new-last-run",
 }
 
 

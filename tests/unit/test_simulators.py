@@ -714,3 +714,18 @@ async def test_a_crm_transfer_can_be_accepted_and_never_arrive_and_the_crm_can_b
     assert (await http.get(members)).json()["accounts"] == ["401693"]
     await http.put("/_faults/crm", json={"down": True})
     assert (await http.get(members)).status_code == 503
+
+
+async def test_crm_knows_the_demo_accounts_and_takes_new_ones(http):
+    found = await http.get("/crm/accounts/401693")
+    assert found.status_code == 200
+    assert found.json()["sap_codes"] == ["SAP-100401693", "SAP-SH-7781"]
+    assert (await http.get("/crm/accounts/999999")).status_code == 404
+    put = await http.put(
+        "/crm/accounts/999999", json={"name": "New Co", "customer_classification": "B - Key"}
+    )
+    assert put.status_code == 200
+    assert (await http.get("/crm/accounts/999999")).json()["name"] == "New Co"
+    await http.put("/_faults/crm", json={"down": True})
+    assert (await http.get("/crm/accounts/401693")).status_code == 503
+    assert (await http.get("/oms/orders")).status_code == 200

@@ -1,0 +1,1 @@
+"""Customer Specific Requirement cases (spec/csr.md): the record, its moves and rules."""
