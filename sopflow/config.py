@@ -135,6 +135,7 @@ class Settings(BaseSettings):
     def temporal_ui(self) -> str:
         return (self.temporal_ui_url or f"http://{self.host}:{self.ui_port}").rstrip("/")
 
+    @property
     def api_url(self) -> str:
         return (self.public_url or f"http://127.0.0.1:{self.api_port}").rstrip("/")
 
