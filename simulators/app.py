@@ -95,6 +95,7 @@ def create_app(
     app.add_middleware(faults.FaultMiddleware, sim=sim)
     for module in (oms, iseries, email, helpdesk, faults):
         app.include_router(module.router)
+    app.include_router(faults.probe_router)
 
     @app.get("/health")
     async def health() -> dict[str, str]:
