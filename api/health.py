@@ -5,6 +5,7 @@ Unauthenticated, so the answer names only what is missing; what went wrong
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -14,6 +15,9 @@ from pydantic import BaseModel
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
+from api.system_probe import SystemProbe
+from domain.systems import SystemState
 
 router = APIRouter(tags=["operations"])
 log = structlog.get_logger()
@@ -25,6 +29,17 @@ POLLER_FRESHNESS = timedelta(minutes=2)
 class Health(BaseModel):
     status: str
     problems: list[str] = []
+    # Each external system: up, degraded or down. Not part of readiness: orders
+    # wait out an outage, and the operator sees it here.
+    systems: dict[str, SystemState] = {}
+
+
+# ---------------------------------------------------- external systems (issue 7)
+async def _systems(request: Request) -> dict[str, SystemState]:
+    probe = getattr(request.app.state, "system_probe", None)
+    if probe is None:
+        probe = request.app.state.system_probe = SystemProbe(request.app.state.settings)
+    return await probe.states()
 
 
 async def _problems(request: Request) -> list[str]:
@@ -65,11 +80,14 @@ async def _problems(request: Request) -> list[str]:
 @router.get(
     "/health",
     response_model=Health,
-    summary="200 when PostgreSQL, Temporal and a worker are up; 503 with what is missing",
+    summary="200 when PostgreSQL, Temporal and a worker are up; 503 with what is missing. "
+    "Either way, each external system's state (up, degraded, down)",
     responses={503: {"model": Health, "description": "what is missing, in a few words"}},
 )
 async def health(request: Request) -> JSONResponse:
-    problems = await _problems(request)
+    problems, systems = await asyncio.gather(_problems(request), _systems(request))
     if problems:
-        return JSONResponse({"status": "unavailable", "problems": problems}, status_code=503)
-    return JSONResponse({"status": "ok"})
+        return JSONResponse(
+            {"status": "unavailable", "problems": problems, "systems": systems}, status_code=503
+        )
+    return JSONResponse({"status": "ok", "systems": systems})
