@@ -143,7 +143,10 @@ async def assert_nothing_lost_nothing_twice(
                    WHERE subject_id = $1 ORDER BY seq""",
                 oid,
             )
-        assert [r["seq"] for r in rows] == list(range(len(rows))), f"{oid}: gaps or repeats"
+        assert [r["seq"] for r in rows] == list(range(len(rows))), (
+            f"{oid}: gaps or repeats: {[(r['seq'], r['action'], r['comment'][:40]) for r in rows]}"
+            f" vs the workflow's {[(a['action'], a['comment'][:40]) for a in view['audit']]}"
+        )
         stored = [(r["actor"], r["action"], r["from_status"], r["to_status"], r["comment"]) for r in rows]
         own = [
             (a["actor"], a["action"], a["from_status"], a["to_status"], a["comment"])
