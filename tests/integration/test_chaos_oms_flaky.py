@@ -53,7 +53,7 @@ async def test_fifty_orders_complete_through_a_flaky_slow_oms(
     views = await asyncio.gather(*(d.run() for d in drivers))
 
     await sims.fault("oms")
-    await assert_nothing_lost_nothing_twice(sims, pool, drivers, views)
+    await assert_nothing_lost_nothing_twice(sims, pool, dev_server.client, drivers, views)
     # The faults were real: OMS calls failed and were tried again.
     attempts = [a for d in drivers for a in await oms_attempts(dev_server, d.order_id)]
     assert max(attempts) > 1 and len(attempts) >= 2 * ORDERS

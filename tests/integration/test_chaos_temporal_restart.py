@@ -120,8 +120,7 @@ async def test_orders_survive_the_dev_server_killed_and_started_again(
             described = await client.get_workflow_handle(driver.order_id).describe()
             assert described.status == WorkflowExecutionStatus.COMPLETED, driver.order_id
         assert created < ORDERS  # the kill came with orders still to create
+        await assert_nothing_lost_nothing_twice(sims, pool, client, drivers, views)
     finally:
         await sims.fault("oms")
         server.stop()
-
-    await assert_nothing_lost_nothing_twice(sims, pool, drivers, views)

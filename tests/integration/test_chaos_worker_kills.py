@@ -137,4 +137,4 @@ async def test_fifty_orders_survive_the_worker_killed_ten_times(
 
     assert len(workers.started) == KILLS + 1
     assert all(n > 0 for n in in_flight), in_flight  # every kill hit orders in flight
-    await assert_nothing_lost_nothing_twice(sims, pool, drivers, views)
+    await assert_nothing_lost_nothing_twice(sims, pool, dev_server.client, drivers, views)
