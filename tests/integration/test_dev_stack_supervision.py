@@ -1,6 +1,7 @@
 """`bin/dev` survives its own parts failing: the worker, the embedded
-PostgreSQL and the Temporal dev server each killed with SIGKILL come back, the
-stack keeps answering, the log says what happened, and Ctrl-C stops it all."""
+PostgreSQL, the Temporal dev server and the simulators each killed with SIGKILL
+come back, the stack keeps answering, the log says what happened, and Ctrl-C
+stops it all."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from domain.order.cxml import sample_order_request
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.integration
+POD = {"signed_by": "J. Ruiz", "signed_at": "2026-11-26T15:00:00Z"}
 REPO = Path(__file__).resolve().parents[2]
 CLEAN_ENV = {
     k: v
@@ -133,7 +135,7 @@ def kill_and_wait_back(stack: DevStack, pid: int, process: str) -> None:
     assert stack.read_orders() == 200
 
 
-def test_the_dev_stack_brings_back_a_killed_worker_postgresql_and_temporal(
+def test_the_dev_stack_brings_back_each_killed_part(
     stack: DevStack,
 ) -> None:
     stack.wait_healthy(180)
@@ -160,6 +162,17 @@ def test_the_dev_stack_brings_back_a_killed_worker_postgresql_and_temporal(
     # Every part works together again: an order goes all the way to the branch.
     order_id = stack.post_sample_order()
     stack.wait_for_status(order_id, "released")
+    # The simulators come back remembering their orders: iSeries invoices it.
+    kill_and_wait_back(stack, stack.child("simulators").pid, "simulators")
+    shipped = stack.http.post(
+        f"/orders/{order_id}/shipments",
+        json={"shipment_id": "S1", "proof_of_delivery": POD,
+              "lines": [{"line_number": n, "quantity": q} for n, q in ((1, 100), (2, 2), (3, 1))]},
+        headers={"Authorization": f"Bearer {stack.keys()['branch_manager']}"},
+        timeout=60,
+    )  # fmt: skip
+    assert shipped.status_code == 201, shipped.text
+    stack.wait_for_status(order_id, "completed")
 
     children = psutil.Process(stack.proc.pid).children(recursive=True)
     stack.proc.send_signal(signal.SIGINT)  # Ctrl-C
