@@ -206,7 +206,7 @@ Ctrl-C stops everything; state is kept in {settings.data_dir.resolve()}.
 """
 
 
-async def run_dev_stack(settings: Settings, policy: RestartPolicy | None = None) -> int:
+async def run_dev_stack(settings: Settings) -> int:
     from sopflow.cli import seed_demo_data
 
     if problems := port_problems(settings):
@@ -217,7 +217,7 @@ async def run_dev_stack(settings: Settings, policy: RestartPolicy | None = None)
     data_dir.mkdir(parents=True, exist_ok=True)
     # The embedded PostgreSQL runs as pg_ctl's daemon: adopt it, to see it die.
     become_subreaper()
-    children = Supervisor(policy or RestartPolicy())
+    children = Supervisor(RestartPolicy())
     supervising: asyncio.Task[int] | None = None
     stop = asyncio.Event()
     try:
