@@ -4,6 +4,7 @@ wrong (exception text, addresses) is in the log only."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import asyncpg
@@ -64,6 +65,13 @@ async def test_health_is_green_with_a_worker(api: httpx.AsyncClient, worker: Non
     assert resp.json() == {"status": "ok", "systems": UP}
 
 
+@pytest.fixture
+async def faulty_sims(sims: Simulators) -> AsyncIterator[Simulators]:
+    """The simulators, put back to normal after the test (later tests share them)."""
+    yield sims
+    await sims.reset()
+
+
 async def healthy(http: httpx.AsyncClient) -> dict:
     for _ in range(100):
         resp = await http.get("/health")
@@ -75,8 +83,9 @@ async def healthy(http: httpx.AsyncClient) -> dict:
 
 async def test_health_lists_each_external_system_down_degraded_or_up(
     it_settings: Settings, pool: asyncpg.Pool, dev_server: WorkflowEnvironment,
-    worker: None, sims: Simulators,
+    worker: None, faulty_sims: Simulators,
 ) -> None:  # fmt: skip
+    sims = faulty_sims
     # The helpdesk points where nothing listens; probes are not kept between checks.
     settings = it_settings.model_copy(
         update={
@@ -111,8 +120,9 @@ async def test_health_lists_each_external_system_down_degraded_or_up(
 
 async def test_a_round_of_probes_is_kept_a_few_seconds(
     it_settings: Settings, pool: asyncpg.Pool, dev_server: WorkflowEnvironment,
-    worker: None, sims: Simulators,
+    worker: None, faulty_sims: Simulators,
 ) -> None:  # fmt: skip
+    sims = faulty_sims
     settings = it_settings.model_copy(update={"health_probe_cache": timedelta(seconds=1)})
     async with api_server(settings, pool, dev_server.client) as http:
         assert (await healthy(http))["systems"]["oms"] == "up"

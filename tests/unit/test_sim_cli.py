@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
+import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
@@ -18,6 +20,13 @@ CLEAN_ENV = {
     for k, v in os.environ.items()
     if not k.startswith(("SOPFLOW_", "TEMPORAL_")) and k != "DATABASE_URL"
 }
+
+
+@pytest.fixture(autouse=True)
+async def back_to_normal(simulators_server: Simulators) -> AsyncIterator[None]:
+    """Later tests share the simulators: every system answering again."""
+    yield
+    await simulators_server.reset()
 
 
 async def sim(sims: Simulators, *args: str, port: int | None = None) -> Result:
