@@ -50,9 +50,10 @@ async def test_fifty_orders_complete_through_a_flaky_slow_oms(
     await sims.fault("oms", error_rate=0.3, latency_ms=2000)
     drivers = [OrderDriver(api, demo_keys, po_number()) for _ in range(ORDERS)]
 
-    views = await asyncio.gather(*(d.run() for d in drivers))
-
-    await sims.fault("oms")
+    try:
+        views = await asyncio.gather(*(d.run() for d in drivers))
+    finally:
+        await sims.fault("oms")  # later tests share the simulators
     await assert_nothing_lost_nothing_twice(sims, pool, dev_server.client, drivers, views)
     # The faults were real: OMS calls failed and were tried again.
     attempts = [a for d in drivers for a in await oms_attempts(dev_server, d.order_id)]
