@@ -5,6 +5,7 @@ Unauthenticated, so the answer names only what is missing; what went wrong
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -15,7 +16,9 @@ from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
+from api.system_probe import SystemProbe
 from db.incidents import open_incidents
+from domain.systems import SystemState
 
 router = APIRouter(tags=["operations"])
 log = structlog.get_logger()
@@ -36,6 +39,17 @@ class Health(BaseModel):
     problems: list[str] = []
     # Issue 7: platform outages still open, so an operator sees them here too.
     incidents: list[OpenIncident] = []
+    # Each external system: up, degraded or down. Not part of readiness: orders
+    # wait out an outage, and the operator sees it here.
+    systems: dict[str, SystemState] = {}
+
+
+# ---------------------------------------------------- external systems (issue 7)
+async def _systems(request: Request) -> dict[str, SystemState]:
+    probe = getattr(request.app.state, "system_probe", None)
+    if probe is None:
+        probe = request.app.state.system_probe = SystemProbe(request.app.state.settings)
+    return await probe.states()
 
 
 async def _problems(request: Request) -> list[str]:
@@ -76,18 +90,19 @@ async def _problems(request: Request) -> list[str]:
 @router.get(
     "/health",
     response_model=Health,
-    summary="200 when PostgreSQL, Temporal and a worker are up; 503 with what is missing",
+    summary="200 when PostgreSQL, Temporal and a worker are up; 503 with what is missing. "
+    "Either way, each external system's state (up, degraded, down)",
     responses={503: {"model": Health, "description": "what is missing, in a few words"}},
 )
 async def health(request: Request) -> JSONResponse:
-    problems = await _problems(request)
+    problems, systems = await asyncio.gather(_problems(request), _systems(request))
     incidents = [] if "postgresql unavailable" in problems else await _open_incidents(request)
+    seen = {"systems": systems, "incidents": incidents}
     if problems:
         return JSONResponse(
-            {"status": "unavailable", "problems": problems, "incidents": incidents},
-            status_code=503,
+            {"status": "unavailable", "problems": problems, **seen}, status_code=503
         )
-    return JSONResponse({"status": "ok", "incidents": incidents})
+    return JSONResponse({"status": "ok", **seen})
 
 
 async def _open_incidents(request: Request) -> list[dict]:

@@ -71,6 +71,10 @@ def workflow_errors(workflow_id: str) -> Iterator[None]:
         if exc.status == RPCStatusCode.NOT_FOUND:
             if "completed" in exc.message:
                 raise ApiError(409, f"{workflow_id} is already closed", "InvalidState") from None
+            if "update" in exc.message.lower():
+                # The server lost an Update in flight (the worker holding it died
+                # before it was accepted): nothing was taken; a retry is safe.
+                raise unavailable(workflow_id) from None
             raise ApiError(404, f"{workflow_id} not found", "NotFound") from None
         if exc.status == RPCStatusCode.INVALID_ARGUMENT:
             raise ApiError(400, f"{workflow_id}: {exc.message}", "BadRequest") from None

@@ -3,11 +3,12 @@ never duplicates an audit entry nor rolls a row back to an older revision."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 
 import asyncpg
 
-from domain.records import ReadModelSync
+from domain.records import AuditEntry, ReadModelSync
 
 # One statement, so one round trip (and atomic without a transaction of its own):
 # the row (never rolled back to an older revision), the new audit entries and the
@@ -56,18 +57,32 @@ SELECT 1
 """
 
 
+def entry_key(workflow_id: str, lineage: str, seq: int, entry: AuditEntry) -> str:
+    """The workflow's lineage (its first run), the position and the content: a
+    resent entry is the same entry, and so is one a workflow task wrote and then
+    lost to a dying worker, which the retried task makes again at a later
+    workflow time (keyed by time, it was a second row: the worker-kill chaos
+    test). An order sent again after it failed is a new lineage; after a reset,
+    what the new run does differently at a position is a new entry."""
+    content = "\x1f".join(
+        [entry.actor, entry.action, entry.from_status or "", entry.to_status or "", entry.comment]
+    )
+    digest = hashlib.sha256(content.encode()).hexdigest()[:16]
+    return f"{workflow_id}@{lineage}#{seq}:{digest}"
+
+
 async def apply_sync(conn: asyncpg.Connection, sync: ReadModelSync) -> None:
     r = sync.record
     entries = list(enumerate(sync.audit, start=sync.audit_offset))
+    # A sync made without it (none of the kernel's): the workflow's creation time.
+    lineage = sync.origin_run_id or r.created_at.isoformat()
     opened, closed = sync.open_tasks, sync.closed_tasks
     await conn.execute(
         _APPLY_SYNC,
         r.workflow_id, r.kind, r.status, r.account_number, r.business_key, r.summary,
         r.assignee, r.due_at, r.is_test, r.view, r.revision, r.created_at, r.updated_at,
         r.run_id, r.closed_at,
-        # Position and time: a resent entry is the same entry; after a reset the
-        # new run's entries at the same positions are new ones.
-        [f"{r.workflow_id}@{r.created_at.isoformat()}#{seq}@{e.at.isoformat()}" for seq, e in entries],
+        [entry_key(r.workflow_id, lineage, seq, e) for seq, e in entries],
         [seq for seq, _ in entries],
         [e.actor for _, e in entries],
         [e.action for _, e in entries],

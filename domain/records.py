@@ -70,5 +70,8 @@ class ReadModelSync(BaseModel):
     # the workflow's log (their idempotency key).
     audit: list[AuditEntry] = []
     audit_offset: int = 0
+    # The first run of the workflow's chain: with the position, the key of an
+    # entry (stable across retried workflow tasks; new for an order sent again).
+    origin_run_id: str | None = None
     open_tasks: list[HumanTask] = []
     closed_tasks: list[ClosedTask] = []

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import structlog
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simulators import (
     crm,
@@ -71,7 +72,10 @@ class SimState:
 
     def save(self, path: Path) -> None:
         kept = {name: getattr(self, name) for name in self._KEPT}
-        path.write_bytes(pickle.dumps({"version": self._VERSION, "systems": kept}))
+        # Whole or not at all: a kill mid-write leaves the last file.
+        partial = path.with_suffix(path.suffix + ".partial")
+        partial.write_bytes(pickle.dumps({"version": self._VERSION, "systems": kept}))
+        partial.replace(path)
 
     def load(self, path: Path) -> None:
         if not path.exists():
@@ -90,6 +94,27 @@ class SimState:
         # Configuration is the current run's, not the saved one's.
         self.helpdesk.api_key = self._helpdesk_api_key
         self.helpdesk.search_lag = self._helpdesk_search_lag
+
+
+class SaveAfterChange:
+    """Pure ASGI: a request that may have changed something is saved before
+    its answer goes out (as a real system commits before it answers)."""
+
+    def __init__(self, app: ASGIApp, sim: SimState, path: Path) -> None:
+        self.app = app
+        self.sim = sim
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            return await self.app(scope, receive, send)
+
+        async def save_then_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.sim.save(self.path)
+            await send(message)
+
+        await self.app(scope, receive, save_then_send)
 
 
 def create_app(
@@ -116,12 +141,18 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.sim = sim
+    if state_file:
+        # Saved after each change as well as at shutdown: a simulator killed
+        # (bin/dev starts it again) remembers its orders, as a real system would.
+        # Inside the fault middleware: saved before an injected latency.
+        app.add_middleware(SaveAfterChange, sim=sim, path=state_file)
     app.add_middleware(faults.FaultMiddleware, sim=sim)
     for module in (oms, iseries, email, helpdesk, network, erp, smsvoice, crm, faults):
         app.include_router(module.router)
     for module in (iseries_accounts, crm_accounts):  # issue 10
         app.include_router(module.router)
     app.include_router(it_portal.router)
+    app.include_router(faults.probe_router)
 
     @app.get("/health")
     async def health() -> dict[str, str]:

@@ -67,6 +67,21 @@ def _system(system: str) -> str:
     return system
 
 
+@router.get("")
+async def all_faults(request: Request) -> dict[str, Faults]:
+    """Every system's injected faults (none: all default values)."""
+    return dict(request.app.state.sim.faults)
+
+
+@router.delete("")
+async def clear_faults(request: Request) -> dict[str, Faults]:
+    """Every system answering normally again; what the systems hold is kept."""
+    sim = request.app.state.sim
+    for system in sim.faults:
+        sim.faults[system] = Faults()
+    return dict(sim.faults)
+
+
 @router.get("/{system}")
 async def get_faults(system: str, request: Request) -> Faults:
     return request.app.state.sim.faults[_system(system)]
@@ -76,3 +91,17 @@ async def get_faults(system: str, request: Request) -> Faults:
 async def put_faults(system: str, faults: Faults, request: Request) -> Faults:
     request.app.state.sim.faults[_system(system)] = faults
     return faults
+
+
+# A cheap probe per system (`GET /{system}/health`), behind the same faults as
+# the system itself: down answers 503, flaky errs or is slow. Like many real
+# health endpoints it also says when it knows it is degraded.
+probe_router = APIRouter(tags=["faults"])
+
+
+@probe_router.get("/{system}/health")
+async def system_health(system: str, request: Request) -> dict[str, str]:
+    faults = request.app.state.sim.faults[_system(system)]
+    if faults.error_rate or faults.latency_ms:
+        return {"status": "degraded"}
+    return {"status": "ok"}

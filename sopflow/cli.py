@@ -397,3 +397,42 @@ def report_seed_week(
         typer.echo(f"{week} already has its demo orders", err=True)
         raise typer.Exit(1)
     typer.echo(f"{orders} demo orders loaded into {week}; now: sopflow report weekly --week {week}")
+
+
+# ------------------------------------------------------------ sopflow sim
+@app.command(
+    help="Switch a simulated system off, on or to flaky, or read its state: "
+    "`sopflow sim oms down`, `sopflow sim oms up`, "
+    "`sopflow sim oms flaky --error-rate 0.3 --latency-ms 2000`, `sopflow sim oms status`; "
+    "`sopflow sim status` shows every system, `sopflow sim reset` puts every system back "
+    "to normal (what the systems hold is kept). Talks to the simulators on "
+    "SOPFLOW_HOST:SOPFLOW_SIM_PORT, as `sopflow dev` starts them.",
+    no_args_is_help=True,
+)
+def sim(
+    target: Annotated[str, typer.Argument(help="a system (oms, iseries, ...), status or reset")],
+    action: Annotated[str | None, typer.Argument(help="down, up, flaky or status")] = None,
+    error_rate: Annotated[
+        float | None, typer.Option(help="flaky: share of calls answered 500, 0 to 1")
+    ] = None,
+    latency_ms: Annotated[
+        int | None, typer.Option(help="flaky: delay before each answer, in ms")
+    ] = None,
+    sim_port: SimPort = DEFAULTS.sim_port,
+) -> None:
+    from sopflow import sim as control
+
+    settings = Settings(sim_port=sim_port)
+    try:
+        typer.echo(
+            control.run(
+                control.base_url(settings.host, settings.sim_port),
+                target,
+                action,
+                error_rate,
+                latency_ms,
+            )
+        )
+    except control.SimError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(2 if err.usage else 1) from None

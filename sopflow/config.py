@@ -124,6 +124,13 @@ class Settings(BaseSettings):
     # Where links in emails point (default: this machine's API).
     public_url: str | None = None
 
+    # GET /health's probe of each external system (issue 7): how long it waits
+    # for an answer, past what an answer counts as slow (degraded), and how
+    # long one round of probes is kept.
+    health_probe_timeout: timedelta = timedelta(seconds=3)
+    health_probe_slow_after: timedelta = timedelta(seconds=1)
+    health_probe_cache: timedelta = timedelta(seconds=5)
+
     log_format: Literal["console", "json"] = "json"
     log_level: str = "INFO"
 

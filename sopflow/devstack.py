@@ -1,4 +1,5 @@
-"""`sopflow dev`: every process of the service on one machine, stopped together."""
+"""`sopflow dev`: every process of the service on one machine, each started
+again when it exits (sopflow/supervisor.py), all stopped together on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 from dataclasses import dataclass
 from importlib import resources
@@ -20,6 +20,13 @@ import structlog
 
 from domain import search
 from sopflow.config import Settings
+from sopflow.supervisor import (
+    EmbeddedPostgres,
+    ProcessChild,
+    RestartPolicy,
+    Supervisor,
+    become_subreaper,
+)
 
 log = structlog.get_logger()
 
@@ -158,36 +165,6 @@ def port_problems(settings: Settings) -> list[str]:
     return problems
 
 
-class Processes:
-    """Child processes, stopped in reverse order of start."""
-
-    def __init__(self) -> None:
-        self.children: list[tuple[str, subprocess.Popen]] = []
-
-    def start(
-        self, name: str, args: list[str], env: dict[str, str], log_file: Path | None = None
-    ) -> None:
-        out = open(log_file, "ab") if log_file else None  # noqa: SIM115
-        proc = subprocess.Popen(args, env=env, stdout=out, stderr=out, start_new_session=True)
-        if out:
-            out.close()  # the child has its own descriptor
-        self.children.append((name, proc))
-
-    def dead(self) -> str | None:
-        return next((name for name, p in self.children if p.poll() is not None), None)
-
-    def stop(self) -> None:
-        for _, proc in reversed(self.children):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for name, proc in reversed(self.children):
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                log.warning("killing process that did not stop", process=name)
-                proc.kill()
-
-
 async def wait_until_healthy(url: str, seconds: float) -> str | None:
     """None when `url` answers 200 in time; else the last reason."""
     reason = "no answer"
@@ -248,7 +225,6 @@ Register a Customer Specific Requirement as Mary (sales rep; John, Frank and Pet
 
 
 async def run_dev_stack(settings: Settings) -> int:
-    from db.connection import resolve_database_url
     from sopflow.cli import seed_demo_data
 
     if problems := port_problems(settings):
@@ -257,20 +233,31 @@ async def run_dev_stack(settings: Settings) -> int:
         )
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    procs = Processes()
+    # The embedded PostgreSQL runs as pg_ctl's daemon: adopt it, to see it die.
+    become_subreaper()
+    children = Supervisor(RestartPolicy())
+    supervising: asyncio.Task[int] | None = None
+    stop = asyncio.Event()
     try:
         log.info(
             "starting Temporal dev server", port=settings.temporal_port, ui_port=settings.ui_port
         )
-        procs.start(
-            "temporal",
-            temporal_dev_server_args(settings, data_dir / "temporal.db"),
-            dict(os.environ),
-            data_dir / "temporal.log",
+        children.start(
+            ProcessChild(
+                "temporal",
+                temporal_dev_server_args(settings, data_dir / "temporal.db"),
+                dict(os.environ),
+                data_dir / "temporal.log",
+            )
         )
-        database_url = resolve_database_url(settings.database_url, data_dir)
+        if settings.database_url:
+            database_url = settings.database_url
+        else:
+            postgres = EmbeddedPostgres(data_dir / "postgres")
+            children.start(postgres)
+            database_url = postgres.url
         keys = await seed_demo_data(settings, database_url)
-        await _wait_for_temporal(settings, procs)
+        await _wait_for_temporal(settings, children)
 
         env = {
             **os.environ,
@@ -284,25 +271,39 @@ async def run_dev_stack(settings: Settings) -> int:
             "SOPFLOW_LOG_FORMAT": os.environ.get("SOPFLOW_LOG_FORMAT", "console"),
         }
         me = [sys.executable, "-m", "sopflow"]
-        procs.start("simulators", [*me, "simulators"], env)
-        procs.start("worker", [*me, "worker"], env)
-        procs.start("api", [*me, "api"], env)
-        problem = await wait_until_healthy(f"http://127.0.0.1:{settings.api_port}/health", 90)
-        if problem:
-            log.error("the stack did not become healthy", reason=problem, dead=procs.dead())
+        for name in ("simulators", "worker", "api"):
+            children.start(ProcessChild(name, [*me, name], env))
+        # From here on a part that exits is started again, while the stack
+        # comes up too.
+        supervising = asyncio.create_task(children.supervise(stop))
+        healthy = asyncio.create_task(
+            wait_until_healthy(f"http://127.0.0.1:{settings.api_port}/health", 90)
+        )
+        await asyncio.wait({supervising, healthy}, return_when=asyncio.FIRST_COMPLETED)
+        if supervising.done():
+            healthy.cancel()
+            return supervising.result()
+        if problem := healthy.result():
+            log.error("the stack did not become healthy", reason=problem)
             return 1
         print(banner(settings, keys), flush=True)
-        return await _watch(procs)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        return await supervising
     finally:
-        procs.stop()
+        stop.set()
+        if supervising is not None and not supervising.done():
+            supervising.cancel()
+        children.stop()
         log.info("stopped")
 
 
-async def _wait_for_temporal(settings: Settings, procs: Processes) -> None:
+async def _wait_for_temporal(settings: Settings, children: Supervisor) -> None:
     from sopflow.temporal import connect
 
     for _ in range(120):
-        if procs.dead() == "temporal":
+        if children.exited("temporal"):
             log_file = settings.data_dir / "temporal.log"
             raise SystemExit(f"Temporal dev server exited; see {log_file}{_last_lines(log_file)}")
         try:
@@ -319,19 +320,3 @@ def _last_lines(log_file: Path, count: int = 5) -> str:
     except OSError:
         return ""
     return "".join(f"\n  {line[:300]}" for line in lines)
-
-
-async def _watch(procs: Processes) -> int:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    while not stop.is_set():
-        if name := procs.dead():
-            log.error("a process exited; stopping the stack", process=name)
-            return 1
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=1)
-        except TimeoutError:
-            pass
-    return 0

@@ -490,6 +490,7 @@ class SopWorkflow:
             ),
             audit=st.audit[st.audit_synced :],
             audit_offset=st.audit_synced,
+            origin_run_id=st.origin_run_id,
             open_tasks=list(st.open_tasks),
             closed_tasks=list(st.closed_unsynced),
         )

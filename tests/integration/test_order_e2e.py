@@ -270,6 +270,7 @@ async def test_health_reports_what_is_missing(
     resp = await api.get("/health", headers={"X-Request-Id": "probe-1"})
     assert resp.status_code == 200, resp.text
     assert resp.json()["status"] == "ok" and "problems" not in resp.json()
+    assert {"oms", "iseries", "email", "helpdesk"} <= set(resp.json()["systems"])
     assert resp.headers["X-Request-Id"] == "probe-1"  # the id its log lines carry
 
     unserved = it_settings.model_copy(update={"task_queue": "nobody-polls-this"})

@@ -229,6 +229,6 @@ def test_process_help_says_where_it_listens() -> None:
 
 def test_top_level_help_lists_the_commands_and_the_environment() -> None:
     text = help_text()
-    for command in ("dev", "worker", "api", "simulators", "migrate", "seed-demo"):
+    for command in ("dev", "worker", "api", "simulators", "migrate", "seed-demo", "sim"):
         assert command in text
     assert "SOPFLOW_" in text
