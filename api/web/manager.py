@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import Request
 
 from api import incidents, reports
+from api.errors import ApiError
 from domain.identity import Actor, Role
 from domain.incident import IncidentStatus
 from domain.reports import week_of
@@ -43,7 +44,13 @@ async def open_incidents(request: Request, actor: Actor) -> list[Any]:
         )
         found += listing.items
     found.sort(key=lambda i: i.opened_at, reverse=True)
-    return [await incidents.get_incident(request, i.incident_id, actor) for i in found]
+    views = []
+    for item in found:
+        try:
+            views.append(await incidents.get_incident(request, item.incident_id, actor))
+        except ApiError:
+            continue  # its view not written yet: listed on the next load
+    return views
 
 
 @dataclass(frozen=True)
