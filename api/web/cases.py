@@ -3,9 +3,11 @@ way the API reads it (an order: GET /orders/{id}'s view, from the read model
 with its audit trail). One entry per workflow kind; a kind without one shows
 the task alone.
 
-Extension point: the CSR (its history) and open-order (contact attempts, audit
-comments) workflows add their entry here, with a loader that calls their
-router's read function and a template `case_<kind>.html`."""
+A CSR case reads as GET /csrs/{id} shows it (its view holds the approval and
+case histories GET /csrs/{id}/history answers); an open order as GET
+/open-orders/{id} shows it (contact attempts and audit comments). Another
+workflow adds its entry here: a loader calling its router's read function and
+a template `case_<kind>.html`."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from typing import Any
 
 from fastapi import Request
 
-from api import orders
+from api import csrs, open_orders, orders
 from db import read_model
 from domain.identity import Actor
 
@@ -32,8 +34,18 @@ async def _order(request: Request, workflow_id: str, actor: Actor) -> Any:
     return await orders.get_order(request, workflow_id, actor)
 
 
+async def _csr(request: Request, workflow_id: str, actor: Actor) -> Any:
+    return await csrs.get_csr(request, workflow_id, actor)
+
+
+async def _open_order(request: Request, workflow_id: str, actor: Actor) -> Any:
+    return await open_orders.get_open_order(request, workflow_id, actor)
+
+
 CASES: dict[str, CaseView] = {
     "order": CaseView("case_order.html", _order),
+    "csr": CaseView("case_csr.html", _csr),
+    "open_order": CaseView("case_open_order.html", _open_order),
 }
 
 

@@ -22,13 +22,13 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from api import tasks
+from api import incidents, tasks
 from api.auth import actor_for_key
 from api.errors import ApiError
 from api.tasks import ACCOUNT, ClaimIn, CompleteIn, TaskItem
 from api.web import cases, manager, present, session
 from db import read_model
-from domain.identity import Actor
+from domain.identity import Actor, Role
 from domain.tasks import DECISIONS, DecisionResult, TaskStatus
 from workflows.kernel import REASSIGNING_ROLES
 
@@ -453,11 +453,9 @@ async def decide(request: Request, task_id: str) -> Response:
 # ------------------------------------------------------------------ managers
 
 
-@router.get("/manage")
-async def manage(request: Request) -> Response:
-    actor = await session.signed_in(request)
-    if actor is None:
-        return _to_login(request)
+async def _manage_page(
+    request: Request, actor: Actor, *, status: int = 200, **extra: Any
+) -> Response:
     views = manager.views_for(actor)
     if not views:
         return render(
@@ -469,6 +467,13 @@ async def manage(request: Request) -> Response:
         )
     sections = []
     for view in views:
+        if view.load is not None:
+            try:
+                data, error = await view.load(request, actor), None
+            except ApiError as err:
+                data, error = None, err.reason
+            sections.append((view, {"data": data, "error": error}))
+            continue
         items: list[TaskItem] = []
         for kind in view.kinds:
             listing = await tasks.list_tasks(
@@ -485,4 +490,60 @@ async def manage(request: Request) -> Response:
             items += listing.items
         items.sort(key=lambda t: (t.due_at is None, t.due_at or t.opened_at, t.opened_at))
         sections.append((view, items))
-    return render(request, "manage.html", {"sections": sections}, actor=actor)
+    return render(
+        request, "manage.html", {"sections": sections, **extra}, actor=actor, status=status
+    )
+
+
+@router.get("/manage")
+async def manage(request: Request) -> Response:
+    actor = await session.signed_in(request)
+    if actor is None:
+        return _to_login(request)
+    return await _manage_page(request, actor)
+
+
+async def _incident_caught_up(
+    request: Request, incident_id: str, actor: Actor, fallbacks: int
+) -> None:
+    """The page shows the incident from the read model: wait a moment for it to
+    hold the decision just made (and go on if the write is slow)."""
+    for _ in range(40):
+        view = await incidents.get_incident(request, incident_id, actor)
+        if len(view.fallbacks) >= fallbacks:
+            return
+        await asyncio.sleep(0.05)
+
+
+@router.post("/manage/incidents/{incident_id}/fallback")
+async def approve_fallback(request: Request, incident_id: str) -> Response:
+    """The CSC manager approves manual entry in iSeries for every order waiting
+    in the incident, through POST /incidents/{id}/fallback's own function."""
+    actor = await session.signed_in(request)
+    if actor is None:
+        return _to_login(request)
+    form = await request.form()
+    if not session.csrf_ok(request, form, session.session_key(request)):
+        return _expired(request, actor)
+    comment = str(form.get("comment") or "")
+    if not actor.has_any(Role.CSC_MANAGER):
+        message, status = "Only a CSC manager approves manual entry in iSeries.", 403
+    else:
+        try:
+            body = incidents.FallbackIn(comment=comment)
+            result = await incidents.approve_fallback(request, incident_id, body, actor)
+        except ValidationError:
+            message, status = "Say why manual entry is approved (a comment is required).", 422
+        except ApiError as err:
+            message, status = err.reason, err.status
+        else:
+            status = 202 if isinstance(result, Response) else 200
+            if not isinstance(result, Response):
+                await _incident_caught_up(request, incident_id, actor, len(result.fallbacks))
+            message = (
+                f"Manual entry in iSeries approved for {incident_id}"
+                + ("; the orders are still being told." if status == 202 else ".")
+            )
+    fallback = {"incident_id": incident_id, "message": message, "ok": status < 300,
+                "entered": comment if status >= 300 else ""}  # fmt: skip
+    return await _manage_page(request, actor, status=status, fallback=fallback)

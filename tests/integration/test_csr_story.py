@@ -43,8 +43,14 @@ async def tasks(api: httpx.AsyncClient, key: str, csr_id: str, kind: str) -> lis
 
 
 async def my_task(api: httpx.AsyncClient, key: str, csr_id: str, kind: str) -> dict:
-    (task,) = await tasks(api, key, csr_id, kind)
-    return task
+    # A move answers once the workflow took it; its next task reaches the read
+    # model a moment later.
+    for _ in range(200):
+        if found := await tasks(api, key, csr_id, kind):
+            (task,) = found
+            return task
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{csr_id}: no {kind} task for this person")
 
 
 async def move(api: httpx.AsyncClient, key: str, csr_id: str, **body: Any) -> httpx.Response:
