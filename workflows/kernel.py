@@ -525,6 +525,9 @@ class SopWorkflow:
             asyncio.create_task(self._route_and_write_after_answer())
 
     async def _route_and_write_after_answer(self) -> None:
+        # From here a later change needs a write of its own (this one may
+        # already have routed the tasks it found).
+        self._write_pending = False
         if self.state.unrouted:
             await self._route_tasks(after_answer=True)
         await self._write(after_answer=True)
@@ -594,8 +597,6 @@ class SopWorkflow:
         """ "written", "unavailable" (catching up later) or "refused" (the read
         model cannot hold this state: logged, not retried for ever)."""
         async with self._sync_lock:
-            if after_answer:
-                self._write_pending = False
             st = self.state
             st.revision += 1
             sync = self.read_model_sync()
