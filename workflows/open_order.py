@@ -881,11 +881,11 @@ class OpenOrderWorkflow(SopWorkflow):
             return None
         if st.status == OpenOrderStatus.SCHEDULING:
             return ("schedule_contact", Role.OOM_AGENT, due, text)
-        if self._confirmation_open():
+        if self._confirmation_pending():
             return ("confirmation_call", Role.OOM_AGENT, due, text)
         return None
 
-    def _confirmation_open(self) -> bool:
+    def _confirmation_pending(self) -> bool:
         st = self.state
         a = st.appointment
         return (
@@ -1000,7 +1000,7 @@ class OpenOrderWorkflow(SopWorkflow):
         window = f"{a.kind.value} {cal.local(a.window_start):%Y-%m-%d %H:%M} {cal.timezone}"
         if st.status == OpenOrderStatus.CONFIRMED:
             return (f"{window} confirmed; waiting for the ERP to report it done", a.window_end)
-        if self._confirmation_open():
+        if self._confirmation_pending():
             assert st.confirmation_since is not None
             text = rules.confirmation_text(
                 self.order.guest.phones, self._tried(), st.confirmation_since

@@ -243,11 +243,16 @@ class OrderWorkflow(BuyerDocuments, IncidentHooks, SopWorkflow):  # documents (1
             summary=f"Release OMS order {st.oms_order_id} to iSeries",
         )
         st.iseries_order_id = release.iseries_order_id
+        await self.at_the_branch(release.iseries_order_id, f"iSeries order {release.iseries_order_id}")
+
+    async def at_the_branch(self, iseries_order_id: str, how: str, then: str = "") -> None:
+        """The pick ticket prints at the branch: the order is released."""
+        st = self.state
         ticket = await self.call(
             iseries.PRINT_PICK_TICKET,
             PickTicketRequest(
                 idempotency_key=self.key("pick-ticket"),
-                iseries_order_id=release.iseries_order_id,
+                iseries_order_id=iseries_order_id,
                 branch_id=st.branch_id,
             ),
             summary=f"Print pick ticket at branch {st.branch_id}",
@@ -256,8 +261,7 @@ class OrderWorkflow(BuyerDocuments, IncidentHooks, SopWorkflow):  # documents (1
         self.move(
             OrderStatus.RELEASED,
             "released",
-            f"iSeries order {release.iseries_order_id}; pick ticket {ticket.pick_ticket_id} "
-            f"printed at {st.branch_id}",
+            f"{how}; pick ticket {ticket.pick_ticket_id} printed at {st.branch_id}{then}",
         )
         await self.sync()
 

@@ -110,7 +110,7 @@ class BuyerDocuments:
     async def documents_settled(self) -> None:
         """Until every document is delivered or given up on, and the rep has
         decided every refused one: the order does not end before."""
-        await workflow.wait_condition(lambda: not self._documents_open())
+        await workflow.wait_condition(lambda: not self._documents_pending())
 
     def continue_as_new_ready(self) -> bool:
         """Not in the middle of a delivery (its read-model write must not be cut
@@ -208,7 +208,7 @@ class BuyerDocuments:
         if self._sender is None or self._sender.done():
             self._sender = asyncio.create_task(self._send_pending())
 
-    def _documents_open(self) -> bool:
+    def _documents_pending(self) -> bool:
         prefix = self.task_prefix()
         return any(r.status == DocumentStatus.PENDING for r in self.state.buyer_documents) or any(
             t.kind in DOCUMENT_TASKS and t.task_id.startswith(prefix) for t in self.state.open_tasks

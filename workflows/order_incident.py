@@ -28,7 +28,7 @@ from workflows.kernel import SOPFLOW, SystemRefused
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import incidents, iseries, oms
-    from activities.contracts.iseries import IseriesCreateOrder, PickTicketRequest
+    from activities.contracts.iseries import IseriesCreateOrder
     from activities.contracts.oms import OmsReconcileOrder
     from domain import search
     from domain.incident import (
@@ -254,23 +254,11 @@ class IncidentHooks:
             OrderOutcome(order_id=workflow.info().workflow_id, outcome="entered_in_iseries",
                          iseries_order_id=created.iseries_order_id),
         )  # fmt: skip
-        ticket = await self.call(
-            iseries.PRINT_PICK_TICKET,
-            PickTicketRequest(
-                idempotency_key=self.key("pick-ticket"),
-                iseries_order_id=created.iseries_order_id,
-                branch_id=st.branch_id,
-            ),
-            summary=f"Print pick ticket at branch {st.branch_id}",
+        await self.at_the_branch(
+            created.iseries_order_id,
+            f"entered in iSeries as {created.iseries_order_id} (OMS down)",
+            "; OMS follows when it is back",
         )
-        st.pick_ticket_id = ticket.pick_ticket_id
-        self.move(
-            OrderStatus.RELEASED,
-            "released",
-            f"entered in iSeries as {created.iseries_order_id} (OMS down); pick ticket "
-            f"{ticket.pick_ticket_id} printed at {st.branch_id}; OMS follows when it is back",
-        )
-        await self.sync()
 
     def entered_in_iseries_only(self) -> bool:
         """Entered in iSeries and not yet in OMS: the OMS steps are not taken."""
