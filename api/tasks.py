@@ -27,7 +27,7 @@ from pydantic import (
 from api.auth import current_actor
 from api.errors import ApiError, ErrorBody
 from api.paging import Limit, Offset
-from api.temporal_calls import run_update
+from api.temporal_calls import carry_out, run_update
 from db import keys, read_model
 from domain.identity import Actor, Role
 from domain.records import HumanTask
@@ -367,6 +367,7 @@ async def complete_task(
         actor=actor,
     )
     result = await run_update(request, row["workflow_id"], "decide", move, DecisionResult)
+    carry_out(request, row["workflow_id"])
     if result is not None:
         return result
     wait = request.app.state.settings.update_wait.total_seconds()

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import TypeVar
 
+import structlog
 from fastapi import Request
 from pydantic import BaseModel
 from temporalio.client import (
+    WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateHandle,
@@ -20,6 +23,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError
+
+log = structlog.get_logger()
 
 # Refusal types raised by workflow validators and handlers, and the HTTP status they mean.
 REFUSAL_STATUS = {
@@ -109,3 +114,24 @@ async def run_update(
             if started is None:
                 raise unavailable(workflow_id) from None
     return None
+
+
+# Signals in flight after their caller was answered (a reference keeps each alive).
+_carrying_out: set[asyncio.Task[None]] = set()
+
+
+def carry_out(request: Request, workflow_id: str) -> None:
+    """After a decision's answer: the workflow may carry the decision out now
+    (its write, its next step); without this word it does so within a second.
+    Sent in the background, so the answer does not wait for it."""
+    handle = request.app.state.temporal.get_workflow_handle(workflow_id)
+    task = asyncio.create_task(_signal_carry_out(handle))
+    _carrying_out.add(task)
+    task.add_done_callback(_carrying_out.discard)
+
+
+async def _signal_carry_out(handle: WorkflowHandle) -> None:
+    try:
+        await handle.signal("carry_out", rpc_timeout=timedelta(seconds=5))
+    except Exception as exc:  # its own timer carries it out
+        log.warning("carry_out not delivered", workflow_id=handle.id, error=repr(exc))

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
@@ -43,6 +43,15 @@ SOPFLOW = "sopflow"
 # goes out as an activity after the answer, and what follows (a system call, a
 # confirmation) runs after it too. Before, the answer waited for both.
 ANSWER_FIRST = "decision-answers-first"
+# The workflow task that takes a decision holds its answer and a timer, nothing
+# else: what the decision sets going (its read-model write, search attributes,
+# the next system call) waits until the caller, answered, signals `carry_out`,
+# or until the timer fires when nobody does. Each command in the answer's task
+# costs the server about as much as a bare Update's whole task. Asked when the
+# first task opens, so that no patch marker (each upserts a search attribute)
+# lands in a decision's task either.
+ANSWER_ALONE = "decision-answer-alone"
+CARRY_OUT_AFTER = timedelta(seconds=1)
 # Patch (CONTRIBUTING.md): a task opened with nobody named is routed through the
 # team directory; runs started before it keep their tasks as they were opened.
 ROUTING = "task-routing"
@@ -104,6 +113,9 @@ class SopWorkflow:
     kind: ClassVar[str]
     # Where a task goes when nobody is named for it (else: anyone with its role).
     default_queue: ClassVar[str | None] = None
+    # Patches a decision may be the first to ask about: under ANSWER_ALONE they
+    # are asked when the first task opens instead.
+    decision_patches: ClassVar[tuple[str, ...]] = ()
     # Whether a move's comment goes into the log line (a person's free text may
     # hold a guest's name or number: such workflows keep it in the audit only).
     log_comments: ClassVar[bool] = True
@@ -126,6 +138,15 @@ class SopWorkflow:
         self.answering = False
         self._write_pending = False
         self._routing_lock = asyncio.Lock()
+        # ANSWER_ALONE: None until the first task opens (or a run resumes with
+        # tasks open). `_holding` while a decision is being taken and `_settling`
+        # until it is carried out: its write waits (`_write_pending`), search
+        # attributes wait in `_held_attributes`, the main run's waits do not end.
+        self.answer_alone: bool | None = None
+        self._holding = False
+        self._settling = False
+        self._held_attributes: dict[str, SearchAttributeUpdate[Any]] = {}
+        self._carry_out_timer: asyncio.Task[None] | None = None
 
     @staticmethod
     def new_state(factory: Callable[..., S], **fields: Any) -> S:
@@ -178,7 +199,7 @@ class SopWorkflow:
         if status != before:
             attribute = search.STATUS_BY_KIND.get(self.kind)
             if attribute is not None:
-                workflow.upsert_search_attributes([attribute.value_set(str(status))])
+                self.upsert([attribute.value_set(str(status))])
             said = comment if self.log_comments else "-"
             workflow.logger.info("%s %s → %s (%s)", self.kind, before, status, said)
         self.refresh_details()
@@ -225,6 +246,7 @@ class SopWorkflow:
         """A person is now waited on: a task in their queue (or their role's)."""
         task_id = f"{self.task_prefix()}{name}"
         queue = queue or (None if assignee else self.default_queue)
+        self._ask_decision_patches()
         if any(t.task_id == task_id for t in self.state.open_tasks):
             return task_id
         if assignee is None and workflow.patched(ROUTING):
@@ -265,7 +287,7 @@ class SopWorkflow:
         first = min(dated, key=lambda t: t.due_at) if dated else None  # type: ignore[arg-type,return-value]
         if first is None and self.state.open_tasks:
             first = self.state.open_tasks[0]
-        workflow.upsert_search_attributes(
+        self.upsert(
             [
                 search.ASSIGNEE.value_set(first.assignee or first.queue or first.role.value)
                 if first
@@ -275,6 +297,61 @@ class SopWorkflow:
                 else search.DUE_AT.value_unset(),
             ]
         )
+
+    def upsert(self, updates: list[SearchAttributeUpdate[Any]]) -> None:
+        """Keep search attributes current; while a decision is being answered
+        they wait for the moment after the answer (one upsert for them all)."""
+        if self._holding or self._settling:
+            self._held_attributes.update({u.key.name: u for u in updates})
+        else:
+            workflow.upsert_search_attributes(updates)
+
+    def _release_attributes(self) -> None:
+        if self._held_attributes:
+            workflow.upsert_search_attributes(list(self._held_attributes.values()))
+            self._held_attributes = {}
+
+    def _ask_decision_patches(self) -> None:
+        if self.answer_alone is None:
+            self.answer_alone = workflow.patched(ANSWER_ALONE)
+            if self.answer_alone:
+                for patch in (ANSWER_FIRST, ROUTING, *self.decision_patches):
+                    workflow.patched(patch)
+
+    def _after_answer(self, taken: bool) -> None:
+        """A decision taken waits to be carried out; a refused one lets go at once
+        of whatever waited meanwhile (its answer then has company, which is rare)."""
+        if self._settling:
+            return  # an earlier decision's carry-out takes this one's too
+        if taken and (self._write_pending or self._held_attributes):
+            self._settling = True
+            self._carry_out_timer = asyncio.create_task(self._carry_out_later())
+        else:
+            self._carry_out()
+
+    async def _carry_out_later(self) -> None:
+        try:
+            await workflow.sleep(CARRY_OUT_AFTER, summary="Carry out the decision answered")
+        except asyncio.CancelledError:
+            return
+        self._carry_out()
+
+    @workflow.signal(name="carry_out")
+    def carry_out(self) -> None:
+        """A decision's caller has its answer: carry the decision out now."""
+        if self._settling and self._carry_out_timer:
+            self._carry_out_timer.cancel()
+            self._carry_out()
+
+    def _carry_out(self) -> None:
+        self._settling = False
+        self._release_attributes()
+        if self._write_pending:
+            asyncio.create_task(self._route_and_write_after_answer())
+
+    def settled(self) -> bool:
+        """False while a decision's answer holds back what follows it."""
+        return not (self._holding or self._settling)
 
     def task_prefix(self) -> str:
         """What every task id of this workflow starts with: its id and when it
@@ -305,10 +382,16 @@ class SopWorkflow:
                         f"task {d.task_id} was closed by another decision", type="InvalidState"
                     )
                 self.answering = workflow.patched(ANSWER_FIRST)
+                self._holding = bool(self.answer_alone)
+                taken = False
                 try:
                     await self.on_decision(task, d, spec.model.model_validate(d.fields))
+                    taken = True
                 finally:
                     self.answering = False
+                    self._holding = False
+                    if self.answer_alone:
+                        self._after_answer(taken)
         finally:
             self._deciding.discard(d.task_id)
         return DecisionResult(
@@ -522,7 +605,8 @@ class SopWorkflow:
         # One write takes every change a decision made, however often it syncs.
         if not self._write_pending:
             self._write_pending = True
-            asyncio.create_task(self._route_and_write_after_answer())
+            if not (self._holding or self._settling):  # else once carried out
+                asyncio.create_task(self._route_and_write_after_answer())
 
     async def _route_and_write_after_answer(self) -> None:
         # From here a later change needs a write of its own (this one may
@@ -646,6 +730,10 @@ class SopWorkflow:
     async def final_sync(self) -> None:
         """The last write must land: the workflow waits for PostgreSQL rather
         than end with a read model that still shows it open."""
+        if self._settling and self._carry_out_timer:  # it ends: nothing may be left waiting
+            self._carry_out_timer.cancel()
+            self._settling = False
+        self._release_attributes()
         self.state.closed_at = workflow.now()
         delay = self.policy.sync_catch_up_every
         while await self._write() == "unavailable":
@@ -675,6 +763,8 @@ class SopWorkflow:
         from Temporal ends it `cancelled`. Either way the read model is closed."""
         # A run that continued as new shows where it is, and finishes any write
         # the run before could not make.
+        if self.state.open_tasks:
+            self._ask_decision_patches()
         self.refresh_details()
         if self.unsynced():
             await self.sync()
@@ -704,7 +794,10 @@ class SopWorkflow:
         """Wait for `condition`; when the history has grown long meanwhile,
         continue as new with the whole state (the next run resumes from it)."""
         while True:
-            await workflow.wait_condition(lambda: condition() or self.continue_as_new_due())
+            # A decision just answered is carried out before the run goes on.
+            await workflow.wait_condition(
+                lambda: (condition() or self.continue_as_new_due()) and self.settled()
+            )
             if condition():
                 return
             await workflow.wait_condition(

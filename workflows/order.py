@@ -89,6 +89,7 @@ APPROVAL_IS_FINAL = "approval-without-recheck"
 class OrderWorkflow(BuyerDocuments, IncidentHooks, SopWorkflow):  # documents (11), outages (7)
     kind = "order"
     default_queue = "csc"
+    decision_patches = (SLA, APPROVAL_IS_FINAL)
     state: OrderState
 
     @workflow.init
@@ -450,7 +451,7 @@ class OrderWorkflow(BuyerDocuments, IncidentHooks, SopWorkflow):  # documents (1
 
     def _hold_attributes(self) -> None:
         codes = sorted({h.code.value for h in self.state.holds})
-        workflow.upsert_search_attributes([search.HOLD_CODES.value_set(codes)])
+        self.upsert([search.HOLD_CODES.value_set(codes)])
 
     async def _watch_sla(self) -> None:
         """The SLA (from receipt to confirmed): a reminder to the rep at 75%, an
@@ -482,7 +483,7 @@ class OrderWorkflow(BuyerDocuments, IncidentHooks, SopWorkflow):  # documents (1
             if not st.sla_breached:
                 await self._sleep_until(st.sla_due_at, "SLA due: escalate to the team lead")
                 st.sla_breached = True
-                workflow.upsert_search_attributes([search.SLA_BREACHED.value_set(True)])
+                self.upsert([search.SLA_BREACHED.value_set(True)])
                 self.note(
                     SOPFLOW, "sla breached", f"holds not resolved by {st.sla_due_at:%H:%M %Z}"
                 )

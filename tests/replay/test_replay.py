@@ -56,6 +56,8 @@ BRANCHES = {
     "order-branch-edit-refused-and-rejected",
     "order-sla-breached",
     "order-price-approved-answered-first",
+    # The decision's task holds the answer alone; the caller's carry_out follows.
+    "order-price-approved-answer-alone",
     # Documents sent back to the buyer (issue 11).
     "order-buyer-documents-sent",
     "order-buyer-documents-detail",

@@ -69,11 +69,13 @@ async def open_task(handle: WorkflowHandle, kind: str) -> HumanTask:
 async def decide(
     handle: WorkflowHandle, task: HumanTask, decision: str, actor: Actor, **fields: Any
 ) -> DecisionResult:
-    return await handle.execute_update(
+    result = await handle.execute_update(
         "decide",
         TaskDecision(task_id=task.task_id, decision=decision, fields=fields, actor=actor),
         result_type=DecisionResult,
     )
+    await handle.signal("carry_out")  # as the API does once answered
+    return result
 
 
 async def status_is(handle: WorkflowHandle, status: AccountChangeStatus) -> AccountChangeView:

@@ -126,6 +126,7 @@ async def decide(
         TaskDecision(task_id=task.task_id, decision=decision, fields=fields, actor=actor),
         result_type=dict,
     )
+    await handle.signal("carry_out")  # as the API does once answered
     return result["status"]
 
 

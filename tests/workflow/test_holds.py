@@ -44,13 +44,21 @@ async def task_of(handle: WorkflowHandle, kind: str) -> HumanTask:
 
 
 async def decide(
-    handle: WorkflowHandle, task: HumanTask, decision: str, actor: Actor = REP, **fields: Any
+    handle: WorkflowHandle,
+    task: HumanTask,
+    decision: str,
+    actor: Actor = REP,
+    carry_out: bool = True,
+    **fields: Any,
 ) -> DecisionResult:
-    return await handle.execute_update(
+    result = await handle.execute_update(
         "decide",
         TaskDecision(task_id=task.task_id, decision=decision, fields=fields, actor=actor),
         result_type=DecisionResult,
     )
+    if carry_out:  # as the API does once answered (else the workflow's timer does)
+        await handle.signal("carry_out")
+    return result
 
 
 async def test_an_escalated_price_approved_by_the_team_lead_confirms_the_order(
