@@ -130,7 +130,7 @@ async def test_recheck_on_a_price_still_wrong_is_refused_with_the_reason(
 
 
 async def test_a_decision_that_cures_the_hold_answers_with_the_workflow_status(
-    api: httpx.AsyncClient, demo_keys: dict[str, str]
+    api: httpx.AsyncClient, demo_keys: dict[str, str], dev_server: WorkflowEnvironment
 ) -> None:
     order_id, task = await price_task(api, demo_keys, po())
     rep = bearer(demo_keys["account_rep"])
@@ -155,5 +155,13 @@ async def test_a_decision_that_cures_the_hold_answers_with_the_workflow_status(
         await asyncio.sleep(0.05)
     assert done.json()["status"] == "closed"
     assert order.json()["status"] in {"confirmed", "released"}
+    # The API told the order to carry the decision out once it had answered, so
+    # the order's own timer (a second) never had to.
+    history = dev_server.client.get_workflow_handle(order_id).fetch_history_events()
+    events = [e async for e in history]
+    signals = [e.workflow_execution_signaled_event_attributes.signal_name for e in events
+               if e.HasField("workflow_execution_signaled_event_attributes")]  # fmt: skip
+    assert signals == ["carry_out"]
+    assert not any(e.HasField("timer_fired_event_attributes") for e in events)
     resp = await api.post(f"{task['href']}/complete", json=body, headers=rep)
     assert resp.status_code == 409, resp.text

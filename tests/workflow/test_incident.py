@@ -253,9 +253,14 @@ async def test_the_csc_manager_declines_the_fallback_and_orders_resume_through_o
     with pytest.raises(WorkflowUpdateFailedError):  # not the team lead's call
         await incident.execute_update("decide", decline.model_copy(update={"actor": TEAM_LEAD}))
     await incident.execute_update("decide", decline)
+    await incident.signal("carry_out")  # as the API does once answered
     view = await incident.query(IncidentWorkflow.view)
     assert view.audit[-1].action == "fallback declined" and view.audit[-1].actor == "carol.nguyen"
-    assert await fallback_tasks(pool) == []
+
+    async def closed_in_read_model() -> bool:
+        return await fallback_tasks(pool) == []
+
+    await eventually(closed_in_read_model, "the CSC manager's task closed")
 
     await sims.fault("oms", down=False)
     await env.sleep(timedelta(seconds=40))
