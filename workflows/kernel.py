@@ -3,6 +3,10 @@ human tasks opened when a wait starts and closed when it ends, search attributes
 and current details kept current, the read-model sync, calls to other systems
 that tell an outage from a refusal, and continue-as-new carrying the whole state.
 
+A person's decision (`decide`) is answered in a workflow task that holds only
+the answer and a timer; what it sets going waits for the caller's `carry_out`
+signal or that timer (ANSWER_ALONE below).
+
 A workflow subclasses `SopWorkflow`, keeps its pydantic state (a `KernelState`)
 in `self.state`, and says what its read-model row shows (`record_fields`) and
 what an operator reads in the Temporal UI (`details`). Its module then reads as

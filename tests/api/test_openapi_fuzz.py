@@ -10,7 +10,6 @@ role the API knows and is bound to the demo accounts."""
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from datetime import timedelta
 
@@ -98,9 +97,7 @@ async def test_no_operation_answers_5xx_or_off_its_schema(
     # loop schemathesis serves it from.
     app = create_app(fuzz_settings, database_url=fuzz_settings.database_url or "")
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-    started = time.monotonic()
     # The fuzzer calls the app synchronously; this test's loop (the dev server's
     # client, the shared pool) keeps running meanwhile.
     failures = await asyncio.to_thread(fuzz, schema, key)
     assert not failures, "\n\n".join(failures)
-    assert time.monotonic() - started < 60
