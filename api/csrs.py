@@ -27,7 +27,7 @@ from temporalio.common import (
 
 from api import consistency
 from api.auth import current_actor, require
-from api.errors import ApiError, ErrorBody
+from api.errors import ApiError, ErrorBody, reasons
 from api.paging import Limit, Offset
 from api.temporal_calls import run_update, unavailable, workflow_errors
 from db import csr as csr_db
@@ -367,15 +367,6 @@ class MoveIn(BaseModel):
     comment: Note | None = None
 
 
-def _reasons(err: ValidationError) -> str:
-    parts = []
-    for e in err.errors()[:10]:
-        where = ".".join(str(p) for p in e.get("loc", ()))
-        msg = "not a field of this move" if e.get("type") == "extra_forbidden" else e["msg"]
-        parts.append(f"{where}: {msg}" if where else msg)
-    return "; ".join(parts)
-
-
 @router.post(
     "/{csr_id}/moves",
     response_model=CsrView,
@@ -408,7 +399,8 @@ async def move_csr(
             raise ApiError(
                 422, f"{body.move.replace('_', ' ')} needs a comment", "CommentRequired"
             ) from None
-        raise ApiError(422, f"{body.move}: {_reasons(err)}", "InvalidMove") from None
+        why = reasons(err.errors(), extra="not a field of this move")
+        raise ApiError(422, f"{body.move}: {why}", "InvalidMove") from None
     move = CsrMove(
         move=body.move,
         actor=actor,

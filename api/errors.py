@@ -4,7 +4,9 @@ cXML callers get a cXML Response; everyone else gets JSON. Never a stack trace."
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import structlog
@@ -78,11 +80,17 @@ def error_response(request: Request, status: int, reason: str, type: str | None 
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _validation_reason(exc: RequestValidationError) -> str:
+def reasons(
+    errors: Sequence[Mapping[str, Any]], *, extra: str | None = None, skip: str | None = None
+) -> str:
+    """Validation errors (pydantic's) as one line a caller can act on: the first
+    ten, each where it is and what is wrong. `extra` says what an unknown field
+    is; `skip` leaves a location part out (the request's "body")."""
     parts = []
-    for err in exc.errors()[:10]:
-        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-        parts.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
+    for err in list(errors)[:10]:
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != skip)
+        msg = extra if extra and err.get("type") == "extra_forbidden" else str(err.get("msg"))
+        parts.append(f"{where}: {msg}" if where else msg)
     return "; ".join(parts)
 
 
@@ -93,7 +101,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        return error_response(request, 422, _validation_reason(exc), "ValidationError")
+        return error_response(request, 422, reasons(exc.errors(), skip="body"), "ValidationError")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from api.auth import current_actor
-from api.errors import ApiError, ErrorBody
+from api.errors import ApiError, ErrorBody, reasons
 from api.paging import Limit, Offset
 from api.temporal_calls import carry_out, run_update
 from db import keys, read_model
@@ -297,15 +297,6 @@ class DecisionProcessing(BaseModel):
     href: str = Field(description="the task: it closes once the decision is applied")
 
 
-def _reasons(err: ValidationError) -> str:
-    parts = []
-    for e in err.errors()[:10]:
-        where = ".".join(str(p) for p in e.get("loc", ()))
-        msg = "not a field of this decision" if e.get("type") == "extra_forbidden" else e["msg"]
-        parts.append(f"{where}: {msg}" if where else msg)
-    return "; ".join(parts)
-
-
 @router.post(
     "/{task_id:path}/complete",
     response_model=DecisionResult,
@@ -358,7 +349,8 @@ async def complete_task(
     try:
         checked = spec.model.model_validate(fields)
     except ValidationError as err:
-        raise ApiError(422, f"{body.decision}: {_reasons(err)}", "InvalidDecision") from None
+        why = reasons(err.errors(), extra="not a field of this decision")
+        raise ApiError(422, f"{body.decision}: {why}", "InvalidDecision") from None
     move = TaskDecision(
         task_id=row["task_id"],
         decision=spec.name,

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, ValidationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.errors import ApiError, ErrorBody
+from api.errors import ApiError, ErrorBody, reasons
 from api.temporal_calls import unavailable
 from domain.identity import Actor, Role
 from domain.open_order.models import ErpEvent, EventReceived, SmsVoiceEvent
@@ -61,13 +61,6 @@ async def _body(request: Request, signature: str | None, secret: str) -> bytes:
     return body
 
 
-def _reasons(err: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e['msg']}".lstrip(": ")
-        for e in err.errors()[:10]
-    )
-
-
 async def _signal(request: Request, workflow_id: str, event: EventReceived) -> EventAccepted:
     handle = request.app.state.temporal.get_workflow_handle(workflow_id)
     try:
@@ -101,7 +94,7 @@ async def erp_webhook(
     try:
         event = ErpEvent.model_validate_json(body)
     except ValidationError as err:
-        raise ApiError(422, _reasons(err), "ValidationError") from None
+        raise ApiError(422, reasons(err.errors()), "ValidationError") from None
     received = EventReceived(actor=ERP_SENDER, erp=event)
     return await _signal(request, f"open-order-{event.sales_order}", received)
 
@@ -120,6 +113,6 @@ async def sms_voice_webhook(
     try:
         event = SmsVoiceEvent.model_validate_json(body)
     except ValidationError as err:
-        raise ApiError(422, _reasons(err), "ValidationError") from None
+        raise ApiError(422, reasons(err.errors()), "ValidationError") from None
     received = EventReceived(actor=PROVIDER, sms_voice=event)
     return await _signal(request, f"open-order-{event.sales_order}", received)
