@@ -3,6 +3,8 @@ clients' error mapping, and the webhooks' signature check."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import httpx
 import pytest
 from temporalio.exceptions import ApplicationError
@@ -11,7 +13,9 @@ from activities.contracts.sms_voice import SmsMessage
 from activities.erp import ErpClient
 from activities.sms_voice import SmsVoiceClient
 from api.webhooks import signature_ok
+from domain.open_order.models import OpenOrder
 from simulators.app import create_app
+from simulators.demo_erp import enter_demo_open_orders
 from tests.open_orders import signed
 
 
@@ -105,3 +109,34 @@ def test_a_webhook_signature_is_an_hmac_of_the_exact_body() -> None:
     assert not signature_ok(body + b" ", headers["X-Signature"], "s3cret")
     assert not signature_ok(body, None, "s3cret")
     assert not signature_ok(body, headers["X-Signature"].replace("sha256", "md5"), "s3cret")
+
+
+async def test_the_demo_erp_holds_the_walkthroughs_open_orders_as_the_import_takes_them(app):
+    today = date(2026, 12, 7)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://sim/erp"
+    ) as erp:
+        assert await enter_demo_open_orders(erp, today) == ["SO1001", "SO1002"]
+        listed = (await erp.get("/open-orders")).json()
+        # As the import reads them: every one a valid open order of store 101.
+        orders = [
+            OpenOrder.model_validate({k: v for k, v in o.items() if k in OpenOrder.model_fields})
+            for o in listed
+        ]
+        assert [(o.sales_order, o.store_id, o.atp_date()) for o in orders] == [
+            ("SO1001", "101", date(2026, 12, 10)),
+            ("SO1002", "101", today),
+        ]
+        # Their audit comments log takes entries (a workflow's changes land there).
+        entry = {"actor": "olga", "action": "contact logged", "at": "2026-12-07T16:00:00Z"}
+        made = await erp.post(
+            "/open-orders/SO1001/comments",
+            json={"comments": [entry]},
+            headers={"Idempotency-Key": "k"},
+        )
+        assert made.status_code == 201
+        # Entered again (a later bin/dev): what the ERP holds is kept as it is.
+        assert await enter_demo_open_orders(erp, today + timedelta(days=5)) == []
+        again = (await erp.get("/open-orders/SO1001")).json()
+        assert again["lines"][0]["atp_date"] == "2026-12-10"
+        assert [c["action"] for c in again["comments"]] == ["contact logged"]
