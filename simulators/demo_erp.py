@@ -1,6 +1,7 @@
 """The demo ERP's open orders, which the README's walkthrough works with:
 SO1001, a sofa for delivery whose product arrives in three days, and SO1002,
-a recliner for pickup, in stock. Both of store 101 (Dallas, in the demo data).
+a recliner for pickup, in stock since yesterday (so it is to be scheduled at
+once). Both of store 101 (Dallas, in the demo data).
 
 `bin/dev` enters them through the ERP simulator's own API before the worker
 starts, so its first import finds them and each change's audit comments land
@@ -54,7 +55,7 @@ def demo_open_orders(today: date) -> dict[str, dict[str, Any]]:
                     "sku": "RECL-1",
                     "description": "Recliner",
                     "quantity": 1,
-                    "atp_date": today.isoformat(),
+                    "atp_date": (today - timedelta(days=1)).isoformat(),
                 }
             ],
             "balance_owing": "0",
