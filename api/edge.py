@@ -140,7 +140,7 @@ class Edge:
 
         limit = body_limit(rule, conn)
         declared = _declared_length(conn)
-        if declared is not None and declared > limit:
+        if body_ok and declared is not None and declared > limit:
             await self._refuse(conn, 413, BodyTooLarge(limit).detail, "TooLarge", send)
             return
 

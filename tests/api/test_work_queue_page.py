@@ -31,11 +31,9 @@ def form_token(page: str) -> str:
 _SIGNED_IN: dict[tuple[str, str], tuple[dict[str, str], str]] = {}
 
 
-async def sign_in(api: httpx.AsyncClient, key: str) -> tuple[dict[str, str], str]:
-    """Signed in with `key` through the sign-in form, as a browser is: the
-    session's cookie header and its CSRF token (one session per key and API)."""
-    if found := _SIGNED_IN.get((str(api.base_url), key)):
-        return found
+async def new_session(api: httpx.AsyncClient, key: str) -> tuple[dict[str, str], str]:
+    """Signed in with `key` through the sign-in form, as a browser is: the new
+    session's cookie header and its CSRF token."""
     form = await api.get("/app/login")
     token = form_token(form.text)
     # The cookies are Secure: httpx keeps them from plain http, so they are sent by hand.
@@ -49,8 +47,14 @@ async def sign_in(api: httpx.AsyncClient, key: str) -> tuple[dict[str, str], str
     assert session_id and key not in session_id
     headers = {"Cookie": f"{SESSION_COOKIE}={session_id}"}
     page = await api.get("/app/queue", headers=headers)
-    _SIGNED_IN[(str(api.base_url), key)] = headers, form_token(page.text)
-    return _SIGNED_IN[(str(api.base_url), key)]
+    return headers, form_token(page.text)
+
+
+async def sign_in(api: httpx.AsyncClient, key: str) -> tuple[dict[str, str], str]:
+    """A session for `key`, one per key and API for the whole run."""
+    if (api_key := (str(api.base_url), key)) not in _SIGNED_IN:
+        _SIGNED_IN[api_key] = await new_session(api, key)
+    return _SIGNED_IN[api_key]
 
 
 async def cookie(api: httpx.AsyncClient, key: str) -> dict[str, str]:
