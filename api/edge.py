@@ -146,6 +146,7 @@ class Edge:
 
         received = 0
         done = not _has_body(conn)
+        started = False
 
         async def limited() -> Message:
             nonlocal received, done
@@ -160,15 +161,20 @@ class Edge:
             return message
 
         async def closing(message: Message) -> None:
+            nonlocal started
             # Answered before the whole body came in (refused, or never read):
             # close the connection rather than take in the rest of it.
-            if message["type"] == "http.response.start" and not done:
-                message["headers"] = [*message.get("headers", []), (b"connection", b"close")]
+            if message["type"] == "http.response.start":
+                started = True
+                if not done:
+                    message["headers"] = [*message.get("headers", []), (b"connection", b"close")]
             await send(message)
 
         try:
             await self.app(scope, limited, closing)
         except BodyTooLarge as exc:
+            if started:
+                raise
             # Read somewhere the app's error handlers do not reach.
             await self._refuse(conn, 413, exc.detail, "TooLarge", send)
 
