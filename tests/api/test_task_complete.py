@@ -31,7 +31,10 @@ async def history_length(env: WorkflowEnvironment, workflow_id: str) -> int:
     for _ in range(200):
         described = await handle.describe()
         length = described.history_length
-        if length == last and not described.raw_description.pending_activities:
+        raw = described.raw_description
+        # Settled: no activity running, and no workflow task about to schedule one.
+        busy = raw.pending_activities or raw.HasField("pending_workflow_task")
+        if length == last and not busy:
             return length
         last = length
         await asyncio.sleep(0.05)
