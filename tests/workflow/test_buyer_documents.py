@@ -15,7 +15,7 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.order.cxml_out import dtd_path
-from domain.order.models import BuyerCancel, OrderStatus
+from domain.order.models import BuyerCancel, BuyerDocumentView, OrderStatus
 from sopflow.config import Settings
 from tests.conftest import Simulators, record_history
 from tests.factories import EVERYTHING, NETWORK, shipment
@@ -181,7 +181,12 @@ async def test_a_refused_document_resent_is_a_new_document_the_buyer_takes(
     assert second.payload["answer"].endswith("Unknown PO")
     await decide(handle, second, "resend", comment="buyer fixed it now")
 
-    await eventually(lambda: _taken(sims, po), "the confirmation the buyer took")
+    async def sent() -> BuyerDocumentView | None:
+        [confirmation] = (await handle.query(OrderWorkflow.view)).buyer_documents
+        return confirmation if confirmation.status == "sent" else None
+
+    confirmation = await eventually(sent, "the order's confirmation sent")
+    assert confirmation.kind == "ConfirmationRequest"
     taken = sorted(
         (d.status_code, d.deliveries, d.payload_id)
         for d in sims.state.network.documents.values()
@@ -189,9 +194,6 @@ async def test_a_refused_document_resent_is_a_new_document_the_buyer_takes(
     )
     assert [(code, deliveries) for code, deliveries, _ in taken] == [(200, 1), (403, 1), (403, 1)]
     assert len({payload for *_, payload in taken}) == 3
-    view = await handle.query(OrderWorkflow.view)
-    [confirmation] = view.buyer_documents
-    assert (confirmation.kind, confirmation.status) == ("ConfirmationRequest", "sent")
     assert confirmation.payload_id == next(p for code, _, p in taken if code == 200)
     assert await open_tasks(handle) == []
     await handle.execute_update(OrderWorkflow.report_shipment, shipment("RUN-1", *EVERYTHING))
@@ -205,9 +207,3 @@ async def _refused_task_other_than(handle, task_id: str):  # type: ignore[no-unt
          if t.kind == "buyer_document_refused" and t.task_id != task_id),
         None,
     )  # fmt: skip
-
-
-async def _taken(sims: Simulators, po: str) -> bool:
-    return any(
-        d.order_id == po and d.status_code == 200 for d in sims.state.network.documents.values()
-    )
