@@ -15,7 +15,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StringConstraints,
     ValidationError,
     computed_field,
 )
@@ -29,6 +28,7 @@ from api import consistency
 from api.auth import current_actor, require
 from api.errors import ApiError, ErrorBody, reasons
 from api.paging import Limit, Offset
+from api.params import CsrIdPath, ShortTextQuery
 from api.temporal_calls import run_update, unavailable, workflow_errors
 from db import csr as csr_db
 from db import reference
@@ -47,6 +47,7 @@ from domain.csr.models import (
 )
 from domain.csr.state import CsrPolicy, StartCsr
 from domain.identity import Actor, Role
+from domain.text import OptionalComment, text
 from sopflow.config import Settings
 from workflows.csr import CsrWorkflow
 
@@ -238,9 +239,9 @@ async def list_csrs(
     request: Request,
     _: Annotated[Actor, Depends(current_actor)],
     status: CsrStatus | None = None,
-    business_unit: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    business_unit: ShortTextQuery = None,
     account: Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_.]+$")] = None,
-    assignee: Annotated[str | None, Query(min_length=1, max_length=200, pattern=_TEXT)] = None,
+    assignee: ShortTextQuery = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> CsrList:
@@ -293,7 +294,7 @@ async def _view(request: Request, csr_id: str) -> CsrView:
     responses={404: {"model": ErrorBody, "description": "no such case"}},
 )
 async def get_csr(
-    request: Request, csr_id: str, _: Annotated[Actor, Depends(current_actor)]
+    request: Request, csr_id: CsrIdPath, _: Annotated[Actor, Depends(current_actor)]
 ) -> CsrView:
     return await _view(request, csr_id)
 
@@ -305,7 +306,7 @@ async def get_csr(
     responses={404: {"model": ErrorBody, "description": "no such case"}},
 )
 async def get_csr_history(
-    request: Request, csr_id: str, _: Annotated[Actor, Depends(current_actor)]
+    request: Request, csr_id: CsrIdPath, _: Annotated[Actor, Depends(current_actor)]
 ) -> CsrHistory:
     view = await _view(request, csr_id)
     return CsrHistory(
@@ -326,7 +327,7 @@ async def get_csr_history(
 )
 async def edit_csr(
     request: Request,
-    csr_id: str,
+    csr_id: CsrIdPath,
     body: CsrEdit,
     actor: Annotated[Actor, Depends(current_actor)],
 ) -> CsrView | JSONResponse:
@@ -342,7 +343,7 @@ async def edit_csr(
     return view if view is not None else _processing(csr_id)
 
 
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+MoveName = text(100, min_length=1)
 
 
 class MoveIn(BaseModel):
@@ -361,10 +362,8 @@ class MoveIn(BaseModel):
         },
     )
 
-    move: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(
-        description=f"one of: {', '.join(rules.FIELDS)}"
-    )
-    comment: Note | None = None
+    move: MoveName = Field(description=f"one of: {', '.join(rules.FIELDS)}")
+    comment: OptionalComment | None = None
 
 
 @router.post(
@@ -375,7 +374,7 @@ class MoveIn(BaseModel):
 )
 async def move_csr(
     request: Request,
-    csr_id: str,
+    csr_id: CsrIdPath,
     body: Annotated[MoveIn, Body()],
     actor: Annotated[Actor, Depends(current_actor)],
 ) -> CsrView | JSONResponse:
@@ -395,7 +394,10 @@ async def move_csr(
     try:
         checked = model.model_validate(fields)
     except ValidationError as err:
-        if all(e["loc"] == ("comment",) for e in err.errors()):
+        if all(
+            e["loc"] == ("comment",) and e["type"] in ("missing", "string_too_short")
+            for e in err.errors()
+        ):
             raise ApiError(
                 422, f"{body.move.replace('_', ' ')} needs a comment", "CommentRequired"
             ) from None
@@ -437,7 +439,7 @@ class ApproverRules(BaseModel):
 async def approver_rules(
     request: Request,
     _: Annotated[Actor, Depends(current_actor)],
-    business_unit: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    business_unit: ShortTextQuery = None,
 ) -> list[ApproverRules]:
     async with request.app.state.pool.acquire() as conn:
         rows = await csr_db.approver_rules(conn, business_unit)

@@ -14,16 +14,18 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from api.auth import require
 from api.errors import ApiError, ErrorBody
 from api.paging import Limit, Offset
+from api.params import IncidentIdPath
 from api.temporal_calls import run_update
 from db import incidents as queries
 from db import read_model
 from domain.identity import Actor, Role
 from domain.incident import ApproveFallback, IncidentStatus, IncidentView
+from domain.text import SHORT, Comment, text
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 # Who follows outages: team leads and CSC managers (their orders wait), IT
@@ -31,6 +33,7 @@ router = APIRouter(prefix="/incidents", tags=["incidents"])
 READERS = (Role.TEAM_LEAD, Role.CSC_MANAGER, Role.IT_SUPPORT, Role.OPERATOR)
 INCIDENT_ID = r"^incident-[a-z_]+-\d{8}T\d{6}$"
 PlatformName = Literal["sterling_oms", "conexiom", "iseries"]
+OrderId = text(SHORT, min_length=1, strip=False)
 
 
 def incident_href(incident_id: str) -> str:
@@ -66,8 +69,8 @@ class FallbackIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    comment: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-    orders: list[str] | None = Field(
+    comment: Comment
+    orders: list[OrderId] | None = Field(
         default=None,
         min_length=1,
         max_length=5000,
@@ -146,7 +149,7 @@ def _is_incident_id(incident_id: str) -> bool:
     responses={404: {"model": ErrorBody, "description": "no such incident"}},
 )
 async def get_incident(
-    request: Request, incident_id: str, _: Annotated[Actor, Depends(require(*READERS))]
+    request: Request, incident_id: IncidentIdPath, _: Annotated[Actor, Depends(require(*READERS))]
 ) -> IncidentView:
     return await _incident(request, incident_id)
 
@@ -165,7 +168,7 @@ async def get_incident(
 )
 async def approve_fallback(
     request: Request,
-    incident_id: str,
+    incident_id: IncidentIdPath,
     body: FallbackIn,
     actor: Annotated[Actor, Depends(require(Role.CSC_MANAGER))],
 ) -> IncidentView | JSONResponse:

@@ -17,8 +17,10 @@ from api import consistency
 from api.auth import current_actor, require
 from api.errors import ApiError, ErrorBody
 from api.paging import Limit, Offset
+from api.params import OpenOrderIdPath
 from api.temporal_calls import run_update, workflow_errors
 from db import open_orders as db
+from domain.dates import BusinessDate, DateOrMoment, Moment
 from domain.identity import Actor, Role
 from domain.open_order.models import (
     AppointmentKind,
@@ -197,7 +199,7 @@ def _check_id(open_order_id: str) -> None:
     responses={404: {"model": ErrorBody, "description": "no such open order"}},
 )
 async def get_open_order(
-    request: Request, open_order_id: str, _: Annotated[Actor, Depends(current_actor)]
+    request: Request, open_order_id: OpenOrderIdPath, _: Annotated[Actor, Depends(current_actor)]
 ) -> OpenOrderView:
     _check_id(open_order_id)
     view = await consistency.current_view(
@@ -220,9 +222,15 @@ class ContactIn(BaseModel):
     channel: Channel
     phone: Phone | None = Field(default=None, description="a number in the guest's file")
     outcome: Outcome
-    at: datetime = Field(description="when the attempt was made (not in the future)")
+    at: Moment = Field(
+        description="when the attempt was made (not in the future), with its UTC offset"
+    )
     contact_status: StatusCode = Field(description="the contact status code it leaves")
-    next_contact_date: datetime | None = None
+    next_contact_date: DateOrMoment | None = Field(
+        default=None,
+        description="the follow-up: a day (from the store's opening time that day, in the "
+        "store's time zone) or a time with its UTC offset",
+    )
     comment: Text = Field(default="", description="the audit comment (required)")
 
 
@@ -230,8 +238,8 @@ class AppointmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: AppointmentKind
-    window_start: datetime
-    window_end: datetime
+    window_start: Moment
+    window_end: Moment
     comment: Text = ""
 
 
@@ -249,7 +257,7 @@ class ResolutionIn(BaseModel):
 
     resolution: Resolution
     comment: Text = ""
-    atp_date: date | None = Field(default=None, description="a replacement's ATP date")
+    atp_date: BusinessDate | None = Field(default=None, description="a replacement's ATP date")
 
 
 class MoveProcessing(BaseModel):
@@ -286,7 +294,7 @@ async def _move(
 )
 async def log_contact(
     request: Request,
-    open_order_id: str,
+    open_order_id: OpenOrderIdPath,
     body: ContactIn,
     actor: Annotated[Actor, Depends(require(Role.OOM_AGENT, Role.STORE_MANAGER))],
 ) -> MoveResult | JSONResponse:
@@ -303,7 +311,7 @@ async def log_contact(
 )
 async def book_appointment(
     request: Request,
-    open_order_id: str,
+    open_order_id: OpenOrderIdPath,
     body: AppointmentIn,
     actor: Annotated[Actor, Depends(require(Role.OOM_AGENT))],
 ) -> MoveResult | JSONResponse:
@@ -319,7 +327,7 @@ async def book_appointment(
 )
 async def set_code(
     request: Request,
-    open_order_id: str,
+    open_order_id: OpenOrderIdPath,
     body: CodeIn,
     actor: Annotated[Actor, Depends(require(Role.OOM_AGENT))],
 ) -> MoveResult | JSONResponse:
@@ -336,7 +344,7 @@ async def set_code(
 )
 async def resolve_cwc(
     request: Request,
-    open_order_id: str,
+    open_order_id: OpenOrderIdPath,
     body: ResolutionIn,
     actor: Annotated[Actor, Depends(require(Role.STORE_MANAGER))],
 ) -> MoveResult | JSONResponse:

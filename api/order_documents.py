@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from api.auth import current_actor
 from api.errors import ApiError, ErrorBody
+from api.params import OrderIdPath, PayloadIdPath
 from db import buyer_documents as queries
 from db import read_model
 from domain.identity import Actor
@@ -67,7 +68,7 @@ def _check(order_id: str) -> None:
     responses={404: {"model": ErrorBody, "description": "no such order"}},
 )
 async def list_documents(
-    request: Request, order_id: str, _: Annotated[Actor, Depends(current_actor)]
+    request: Request, order_id: OrderIdPath, _: Annotated[Actor, Depends(current_actor)]
 ) -> OrderDocuments:
     _check(order_id)
     async with request.app.state.pool.acquire() as conn:
@@ -108,8 +109,8 @@ async def list_documents(
 )
 async def get_document(
     request: Request,
-    order_id: str,
-    payload_id: str,
+    order_id: OrderIdPath,
+    payload_id: PayloadIdPath,
     _: Annotated[Actor, Depends(current_actor)],
 ) -> Response:
     _check(order_id)

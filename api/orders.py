@@ -14,7 +14,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StringConstraints,
     ValidationError,
     computed_field,
 )
@@ -35,6 +34,7 @@ from api.auth import current_actor, require
 from api.errors import ApiError, ErrorBody, cxml_response, wants_cxml
 from api.order_documents import keep_received
 from api.paging import Limit, Offset
+from api.params import OrderIdPath
 from api.temporal_calls import run_update, unavailable, workflow_errors
 from db import read_model, reference
 from db.keys import UNKNOWN_SECRET_HASH, key_may_submit_for, shared_secret_matches
@@ -46,11 +46,13 @@ from domain.order.models import (
     BuyerCancel,
     BuyerChange,
     BuyerChangeResult,
+    CarrierText,
     EditLine,
     EditRequest,
     ErrorCategory,
     ErrorFlag,
     FlagError,
+    Identifier,
     Invoice,
     OrderStatus,
     OrderView,
@@ -63,6 +65,7 @@ from domain.order.models import (
     ShipmentReport,
 )
 from domain.order.state import OrderPolicy, StartOrder
+from domain.text import Comment
 from sopflow.config import Settings
 from workflows.order import OrderWorkflow
 
@@ -112,19 +115,15 @@ class OrderList(BaseModel):
 
 
 class ShipmentIn(BaseModel):
-    shipment_id: str | None = Field(
+    shipment_id: Identifier | None = Field(
         default=None,
-        min_length=1,
-        max_length=80,
         description="the branch's delivery reference; resending the same id is safe",
     )
-    lines: list[ShipmentLine] = Field(min_length=1)
+    lines: list[ShipmentLine] = Field(min_length=1, max_length=1000)
     proof_of_delivery: ProofOfDelivery
-    carrier: str | None = Field(
-        default=None, min_length=1, max_length=80, description="who carries it (UPS, own truck)"
-    )
-    tracking_number: str | None = Field(
-        default=None, min_length=1, max_length=80, description="the carrier's tracking number"
+    carrier: CarrierText | None = Field(default=None, description="who carries it (UPS, own truck)")
+    tracking_number: CarrierText | None = Field(
+        default=None, description="the carrier's tracking number"
     )
 
     def to_shipment(self) -> Shipment:
@@ -335,9 +334,7 @@ async def _submit_cxml(request: Request, body: bytes, actor: Actor) -> Response:
     accepted = await _start(request, order, actor)
     text = f"{'Accepted' if accepted.created else 'Already received'}: {accepted.order_id}"
     await keep_received(request, accepted.order_id, doc, body, 200, text)
-    return cxml_response(
-        200, "OK", text, headers={"X-Order-Id": quote(accepted.order_id, safe="")}
-    )
+    return cxml_response(200, "OK", text, headers={"X-Order-Id": quote(accepted.order_id, safe="")})
 
 
 async def _buyer_change(
@@ -427,7 +424,7 @@ async def list_orders(
     responses={404: {"model": ErrorBody, "description": "no such order"}},
 )
 async def get_order(
-    request: Request, order_id: str, _: Annotated[Actor, Depends(current_actor)]
+    request: Request, order_id: OrderIdPath, _: Annotated[Actor, Depends(current_actor)]
 ) -> OrderView:
     """From the read model, which every state change updates; just after intake,
     before the first update lands, from the workflow itself."""
@@ -485,7 +482,7 @@ class ShipmentProcessing(BaseModel):
 )
 async def report_shipment(
     request: Request,
-    order_id: str,
+    order_id: OrderIdPath,
     shipment: ShipmentIn,
     actor: Annotated[Actor, Depends(require(Role.BRANCH_MANAGER, Role.SYSTEM))],
 ) -> Invoice | JSONResponse:
@@ -525,7 +522,7 @@ class FlagIn(BaseModel):
 
     category: ErrorCategory
     platform: Platform
-    comment: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    comment: Comment
 
 
 class EditRequestIn(BaseModel):
@@ -534,7 +531,7 @@ class EditRequestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     lines: list[EditLine] = Field(min_length=1, max_length=100)
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    reason: Comment
 
 
 class UpdateProcessing(BaseModel):
@@ -566,7 +563,7 @@ _UPDATE_REFUSALS: dict[int | str, dict] = {
 )
 async def flag_error(
     request: Request,
-    order_id: str,
+    order_id: OrderIdPath,
     body: FlagIn,
     actor: Annotated[Actor, Depends(require(Role.ACCOUNT_REP))],
 ) -> ErrorFlag | JSONResponse:
@@ -588,7 +585,7 @@ async def flag_error(
 )
 async def request_edit(
     request: Request,
-    order_id: str,
+    order_id: OrderIdPath,
     body: EditRequestIn,
     actor: Annotated[Actor, Depends(require(Role.BRANCH_MANAGER))],
 ) -> EditRequest | JSONResponse:
