@@ -334,7 +334,9 @@ async def _submit_cxml(request: Request, body: bytes, actor: Actor) -> Response:
     accepted = await _start(request, order, actor)
     text = f"{'Accepted' if accepted.created else 'Already received'}: {accepted.order_id}"
     await keep_received(request, accepted.order_id, doc, body, 200, text)
-    return cxml_response(200, "OK", text, headers={"X-Order-Id": quote(accepted.order_id, safe="")})
+    return cxml_response(
+        200, "OK", text, headers={"X-Order-Id": quote(accepted.order_id, safe="")}
+    )
 
 
 async def _buyer_change(

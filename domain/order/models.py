@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from domain.dates import Moment
 from domain.identity import Actor, Role
 from domain.order.outage import IseriesFallback
 from domain.records import AuditEntry
@@ -202,7 +203,7 @@ class ValidationResult(BaseModel):
 
 class ProofOfDelivery(BaseModel):
     signed_by: ShortText
-    signed_at: AwareDatetime
+    signed_at: Moment
     reference: ShortText | None = None
 
 
