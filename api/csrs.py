@@ -5,7 +5,6 @@ Updates, whose validators refuse the wrong person, status or content."""
 from __future__ import annotations
 
 import asyncio
-import re
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -28,7 +27,7 @@ from api import consistency
 from api.auth import current_actor, require
 from api.errors import ApiError, ErrorBody, reasons
 from api.paging import Limit, Offset
-from api.params import CsrIdPath, ShortTextQuery
+from api.params import ShortTextQuery, is_id, shown
 from api.temporal_calls import run_update, unavailable, workflow_errors
 from db import csr as csr_db
 from db import reference
@@ -124,8 +123,8 @@ class CsrProcessing(BaseModel):
 
 
 def _check_id(csr_id: str) -> None:
-    if not re.match(CSR_ID, csr_id):
-        raise ApiError(404, f"{csr_id} is not a CSR id (csr-<case number>)", "NotFound")
+    if not is_id(csr_id, CSR_ID, max_length=40):
+        raise ApiError(404, f"{shown(csr_id)} is not a CSR id (csr-<case number>)", "NotFound")
 
 
 def _processing(csr_id: str) -> JSONResponse:
@@ -294,7 +293,7 @@ async def _view(request: Request, csr_id: str) -> CsrView:
     responses={404: {"model": ErrorBody, "description": "no such case"}},
 )
 async def get_csr(
-    request: Request, csr_id: CsrIdPath, _: Annotated[Actor, Depends(current_actor)]
+    request: Request, csr_id: str, _: Annotated[Actor, Depends(current_actor)]
 ) -> CsrView:
     return await _view(request, csr_id)
 
@@ -306,7 +305,7 @@ async def get_csr(
     responses={404: {"model": ErrorBody, "description": "no such case"}},
 )
 async def get_csr_history(
-    request: Request, csr_id: CsrIdPath, _: Annotated[Actor, Depends(current_actor)]
+    request: Request, csr_id: str, _: Annotated[Actor, Depends(current_actor)]
 ) -> CsrHistory:
     view = await _view(request, csr_id)
     return CsrHistory(
@@ -327,7 +326,7 @@ async def get_csr_history(
 )
 async def edit_csr(
     request: Request,
-    csr_id: CsrIdPath,
+    csr_id: str,
     body: CsrEdit,
     actor: Annotated[Actor, Depends(current_actor)],
 ) -> CsrView | JSONResponse:
@@ -374,7 +373,7 @@ class MoveIn(BaseModel):
 )
 async def move_csr(
     request: Request,
-    csr_id: CsrIdPath,
+    csr_id: str,
     body: Annotated[MoveIn, Body()],
     actor: Annotated[Actor, Depends(current_actor)],
 ) -> CsrView | JSONResponse:

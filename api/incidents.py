@@ -8,7 +8,6 @@ platform's next outage reuses, so the row of each outage keeps its own id."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -19,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 from api.auth import require
 from api.errors import ApiError, ErrorBody
 from api.paging import Limit, Offset
-from api.params import IncidentIdPath
+from api.params import is_id, shown
 from api.temporal_calls import run_update
 from db import incidents as queries
 from db import read_model
@@ -127,7 +126,9 @@ async def list_incidents(
 async def _incident(request: Request, incident_id: str) -> IncidentView:
     if not _is_incident_id(incident_id):
         raise ApiError(
-            404, f"{incident_id} is not an incident id (incident-<platform>-<opened>)", "NotFound"
+            404,
+            f"{shown(incident_id)} is not an incident id (incident-<platform>-<opened>)",
+            "NotFound",
         )
     async with request.app.state.pool.acquire() as conn:
         row = await read_model.get_record(conn, incident_id)
@@ -138,7 +139,7 @@ async def _incident(request: Request, incident_id: str) -> IncidentView:
 
 
 def _is_incident_id(incident_id: str) -> bool:
-    return re.match(INCIDENT_ID, incident_id) is not None
+    return is_id(incident_id, INCIDENT_ID)
 
 
 @router.get(
@@ -149,7 +150,7 @@ def _is_incident_id(incident_id: str) -> bool:
     responses={404: {"model": ErrorBody, "description": "no such incident"}},
 )
 async def get_incident(
-    request: Request, incident_id: IncidentIdPath, _: Annotated[Actor, Depends(require(*READERS))]
+    request: Request, incident_id: str, _: Annotated[Actor, Depends(require(*READERS))]
 ) -> IncidentView:
     return await _incident(request, incident_id)
 
@@ -168,7 +169,7 @@ async def get_incident(
 )
 async def approve_fallback(
     request: Request,
-    incident_id: IncidentIdPath,
+    incident_id: str,
     body: FallbackIn,
     actor: Annotated[Actor, Depends(require(Role.CSC_MANAGER))],
 ) -> IncidentView | JSONResponse:

@@ -4,7 +4,6 @@ the order's workflow: wrong role 403, wrong state 409, no comment 422)."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -17,7 +16,7 @@ from api import consistency
 from api.auth import current_actor, require
 from api.errors import ApiError, ErrorBody
 from api.paging import Limit, Offset
-from api.params import OpenOrderIdPath
+from api.params import is_id, shown
 from api.temporal_calls import run_update, workflow_errors
 from db import open_orders as db
 from domain.dates import BusinessDate, DateOrMoment, Moment
@@ -186,9 +185,11 @@ def _item(row: Any) -> OpenOrderItem:
 
 
 def _check_id(open_order_id: str) -> None:
-    if not re.match(OPEN_ORDER_ID, open_order_id):
+    if not is_id(open_order_id, OPEN_ORDER_ID):
         raise ApiError(
-            404, f"{open_order_id} is not an open order id (open-order-<sales order>)", "NotFound"
+            404,
+            f"{shown(open_order_id)} is not an open order id (open-order-<sales order>)",
+            "NotFound",
         )
 
 
@@ -199,7 +200,7 @@ def _check_id(open_order_id: str) -> None:
     responses={404: {"model": ErrorBody, "description": "no such open order"}},
 )
 async def get_open_order(
-    request: Request, open_order_id: OpenOrderIdPath, _: Annotated[Actor, Depends(current_actor)]
+    request: Request, open_order_id: str, _: Annotated[Actor, Depends(current_actor)]
 ) -> OpenOrderView:
     _check_id(open_order_id)
     view = await consistency.current_view(
@@ -294,7 +295,7 @@ async def _move(
 )
 async def log_contact(
     request: Request,
-    open_order_id: OpenOrderIdPath,
+    open_order_id: str,
     body: ContactIn,
     actor: Annotated[Actor, Depends(require(Role.OOM_AGENT, Role.STORE_MANAGER))],
 ) -> MoveResult | JSONResponse:
@@ -311,7 +312,7 @@ async def log_contact(
 )
 async def book_appointment(
     request: Request,
-    open_order_id: OpenOrderIdPath,
+    open_order_id: str,
     body: AppointmentIn,
     actor: Annotated[Actor, Depends(require(Role.OOM_AGENT))],
 ) -> MoveResult | JSONResponse:
@@ -327,7 +328,7 @@ async def book_appointment(
 )
 async def set_code(
     request: Request,
-    open_order_id: OpenOrderIdPath,
+    open_order_id: str,
     body: CodeIn,
     actor: Annotated[Actor, Depends(require(Role.OOM_AGENT))],
 ) -> MoveResult | JSONResponse:
@@ -344,7 +345,7 @@ async def set_code(
 )
 async def resolve_cwc(
     request: Request,
-    open_order_id: OpenOrderIdPath,
+    open_order_id: str,
     body: ResolutionIn,
     actor: Annotated[Actor, Depends(require(Role.STORE_MANAGER))],
 ) -> MoveResult | JSONResponse:

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from api.auth import current_actor
 from api.errors import ApiError, ErrorBody
-from api.params import OrderIdPath, PayloadIdPath
+from api.params import is_id, shown
 from db import buyer_documents as queries
 from db import read_model
 from domain.identity import Actor
@@ -57,8 +57,10 @@ class OrderDocuments(BaseModel):
 
 
 def _check(order_id: str) -> None:
-    if not re.match(ORDER_ID, order_id):
-        raise ApiError(404, f"{order_id} is not an order id (order-<account>-<po>)", "NotFound")
+    if not is_id(order_id, ORDER_ID):
+        raise ApiError(
+            404, f"{shown(order_id)} is not an order id (order-<account>-<po>)", "NotFound"
+        )
 
 
 @router.get(
@@ -68,7 +70,7 @@ def _check(order_id: str) -> None:
     responses={404: {"model": ErrorBody, "description": "no such order"}},
 )
 async def list_documents(
-    request: Request, order_id: OrderIdPath, _: Annotated[Actor, Depends(current_actor)]
+    request: Request, order_id: str, _: Annotated[Actor, Depends(current_actor)]
 ) -> OrderDocuments:
     _check(order_id)
     async with request.app.state.pool.acquire() as conn:
@@ -109,11 +111,13 @@ async def list_documents(
 )
 async def get_document(
     request: Request,
-    order_id: OrderIdPath,
-    payload_id: PayloadIdPath,
+    order_id: str,
+    payload_id: str,
     _: Annotated[Actor, Depends(current_actor)],
 ) -> Response:
     _check(order_id)
+    if not is_id(payload_id):
+        raise ApiError(404, f"{order_id} has no document {shown(payload_id)}", "NotFound")
     async with request.app.state.pool.acquire() as conn:
         xml = await queries.document_xml(conn, order_id, payload_id)
     if xml is None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 from urllib.parse import quote
@@ -34,7 +33,7 @@ from api.auth import current_actor, require
 from api.errors import ApiError, ErrorBody, cxml_response, wants_cxml
 from api.order_documents import keep_received
 from api.paging import Limit, Offset
-from api.params import OrderIdPath
+from api.params import is_id, shown
 from api.temporal_calls import run_update, unavailable, workflow_errors
 from db import read_model, reference
 from db.keys import UNKNOWN_SECRET_HASH, key_may_submit_for, shared_secret_matches
@@ -426,7 +425,7 @@ async def list_orders(
     responses={404: {"model": ErrorBody, "description": "no such order"}},
 )
 async def get_order(
-    request: Request, order_id: OrderIdPath, _: Annotated[Actor, Depends(current_actor)]
+    request: Request, order_id: str, _: Annotated[Actor, Depends(current_actor)]
 ) -> OrderView:
     """From the read model, which every state change updates; just after intake,
     before the first update lands, from the workflow itself."""
@@ -446,8 +445,10 @@ async def get_order(
 
 
 def _check_order_id(order_id: str) -> None:
-    if not re.match(ORDER_ID, order_id):
-        raise ApiError(404, f"{order_id} is not an order id (order-<account>-<po>)", "NotFound")
+    if not is_id(order_id, ORDER_ID):
+        raise ApiError(
+            404, f"{shown(order_id)} is not an order id (order-<account>-<po>)", "NotFound"
+        )
 
 
 class ShipmentProcessing(BaseModel):
@@ -484,7 +485,7 @@ class ShipmentProcessing(BaseModel):
 )
 async def report_shipment(
     request: Request,
-    order_id: OrderIdPath,
+    order_id: str,
     shipment: ShipmentIn,
     actor: Annotated[Actor, Depends(require(Role.BRANCH_MANAGER, Role.SYSTEM))],
 ) -> Invoice | JSONResponse:
@@ -565,7 +566,7 @@ _UPDATE_REFUSALS: dict[int | str, dict] = {
 )
 async def flag_error(
     request: Request,
-    order_id: OrderIdPath,
+    order_id: str,
     body: FlagIn,
     actor: Annotated[Actor, Depends(require(Role.ACCOUNT_REP))],
 ) -> ErrorFlag | JSONResponse:
@@ -587,7 +588,7 @@ async def flag_error(
 )
 async def request_edit(
     request: Request,
-    order_id: OrderIdPath,
+    order_id: str,
     body: EditRequestIn,
     actor: Annotated[Actor, Depends(require(Role.BRANCH_MANAGER))],
 ) -> EditRequest | JSONResponse:

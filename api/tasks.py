@@ -25,7 +25,7 @@ from pydantic import (
 from api.auth import current_actor
 from api.errors import ApiError, ErrorBody, reasons
 from api.paging import Limit, Offset
-from api.params import TASK_ID_MAX, TaskIdPath, TaskIdText
+from api.params import TASK_ID_MAX, TaskIdText, is_id
 from api.temporal_calls import carry_out, run_update
 from db import keys, read_model
 from domain.identity import Actor, Role
@@ -40,7 +40,7 @@ from domain.tasks import (
     decision,
     decisions_for,
 )
-from domain.text import OptionalComment, ShortText, text_problem
+from domain.text import OptionalComment, ShortText
 from workflows.kernel import REASSIGNING_ROLES
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
@@ -157,7 +157,7 @@ async def list_tasks(
 
 async def _task_row(request: Request, task_id: str) -> Any:
     """The task's row in the read model; 404 when there is none."""
-    if not task_id or len(task_id) > MAX_TASK_ID or text_problem(task_id):
+    if not is_id(task_id, max_length=MAX_TASK_ID):
         raise ApiError(404, "no task has this id", "NotFound")
     async with request.app.state.pool.acquire() as conn:
         row = await read_model.get_task(conn, task_id)
@@ -178,7 +178,7 @@ async def _task_row(request: Request, task_id: str) -> Any:
     },
 )
 async def get_task(
-    request: Request, task_id: TaskIdPath, actor: Annotated[Actor, Depends(current_actor)]
+    request: Request, task_id: str, actor: Annotated[Actor, Depends(current_actor)]
 ) -> TaskItem:
     row = await _task_row(request, task_id)
     if not _may_see(actor, row):
@@ -229,7 +229,7 @@ async def _holds_role(request: Request, person_id: str, role: str) -> bool:
 )
 async def claim_task(
     request: Request,
-    task_id: TaskIdPath,
+    task_id: str,
     actor: Annotated[Actor, Depends(current_actor)],
     body: Annotated[ClaimIn | None, Body()] = None,
 ) -> TaskItem:
@@ -315,7 +315,7 @@ class DecisionProcessing(BaseModel):
 )
 async def complete_task(
     request: Request,
-    task_id: TaskIdPath,
+    task_id: str,
     body: CompleteIn,
     actor: Annotated[Actor, Depends(current_actor)],
 ) -> DecisionResult | JSONResponse:
