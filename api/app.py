@@ -30,6 +30,7 @@ from api import (
 )
 from api import directory as directory_api  # issue 10
 from api.auth import KnownKeys
+from api.edge import Edge
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.web import pages as web
 from db.connection import create_pool
@@ -113,6 +114,9 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    # Inside RequestContext (whose log line counts its refusals too): the caller
+    # is identified, and the body limited, before any route reads the body.
+    app.add_middleware(Edge)
     app.add_middleware(RequestContext)
     # order_documents before orders: its routes are more specific than /orders/{id}.
     for module in (order_documents, orders, accounts, tasks):

@@ -39,32 +39,55 @@ class KnownKeys:
         self._seen[key] = (time.monotonic(), actor, key_hash)
 
 
-async def current_actor(request: Request) -> Actor:
-    header = request.headers.get("authorization", "")
+BEARER_MISSING = "missing bearer API key (Authorization: Bearer <key>)"
+KEY_UNKNOWN = "unknown or revoked API key"
+# Our keys are 47 characters; anything much longer is not one (and is not hashed).
+MAX_KEY = 200
+
+
+def bearer_key(header: str) -> str | None:
+    """The key in an `Authorization: Bearer <key>` header; None for any other."""
     scheme, _, key = header.partition(" ")
     key = key.strip()
-    if scheme.lower() != "bearer" or not key:
-        raise ApiError(401, "missing bearer API key (Authorization: Bearer <key>)", "Unauthorized")
+    return key if scheme.lower() == "bearer" and 0 < len(key) <= MAX_KEY else None
+
+
+async def identify(state: Any, key: str) -> tuple[Actor, str] | None:
+    """The person behind an API key and the key's hash, from memory or
+    PostgreSQL (`state`: the app's); None for an unknown, revoked or expired key."""
+    known: KnownKeys = state.known_keys
+    if hit := known.get(key):
+        return hit
+    async with state.pool.acquire() as conn:
+        row = await lookup_api_key(conn, key)
+    if row is None:
+        return None
+    actor = Actor(person_id=row["person_id"], name=row["name"], roles=frozenset(row["roles"]))
+    known.put(key, actor, row["key_hash"])
+    return actor, row["key_hash"]
+
+
+async def current_actor(request: Request) -> Actor:
+    """The caller the edge (api/edge.py) identified before reading the body; a
+    request that came past it some other way is identified here."""
+    if (actor := getattr(request.state, "actor", None)) is not None:
+        return actor
+    key = bearer_key(request.headers.get("authorization", ""))
+    if key is None:
+        raise ApiError(401, BEARER_MISSING, "Unauthorized")
     actor = await actor_for_key(request, key)
     if actor is None:
-        raise ApiError(401, "unknown or revoked API key", "Unauthorized")
+        raise ApiError(401, KEY_UNKNOWN, "Unauthorized")
     return actor
 
 
 async def actor_for_key(request: Request, key: str) -> Actor | None:
-    """The person behind an API key (a bearer header's, or the work-queue page's
-    session cookie's); None for an unknown or revoked key."""
-    known: KnownKeys = request.app.state.known_keys
-    if hit := known.get(key):
-        actor, key_hash = hit
-    else:
-        async with request.app.state.pool.acquire() as conn:
-            row = await lookup_api_key(conn, key)
-        if row is None:
-            return None
-        actor = Actor(person_id=row["person_id"], name=row["name"], roles=frozenset(row["roles"]))
-        key_hash = row["key_hash"]
-        known.put(key, actor, key_hash)
+    """The person behind an API key (a bearer header's, or the one pasted into
+    the page's sign-in form); None for an unknown or revoked key."""
+    found = await identify(request.app.state, key)
+    if found is None:
+        return None
+    actor, key_hash = found
     # Which key it was: order intake checks the accounts the key is bound to.
     request.state.api_key_hash = key_hash
     structlog.contextvars.bind_contextvars(actor=actor.person_id)

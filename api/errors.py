@@ -32,6 +32,7 @@ class ErrorBody(BaseModel):
 # Documented on every operation (FastAPI would document its own 422 shape otherwise).
 ERROR_RESPONSES: dict[int | str, dict] = {
     401: {"model": ErrorBody, "description": "no valid API key"},
+    413: {"model": ErrorBody, "description": "the body is larger than its limit"},
     422: {"model": ErrorBody, "description": "the request is invalid; detail says why"},
     503: {"model": ErrorBody, "description": "a backing service is unavailable; try again"},
 }

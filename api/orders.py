@@ -204,18 +204,6 @@ def _static_details(order: PurchaseOrder, account_name: str, actor: Actor) -> st
     return "\n".join(rows)
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, f"order document is larger than {limit} bytes", "TooLarge")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise ApiError(413, f"order document is larger than {limit} bytes", "TooLarge")
-    return bytes(body)
-
-
 async def _cxml_buyer(request: Request, doc: CxmlOrderRequest) -> str:
     """The account a cXML document is from: the first of its From credentials that
     names an account, whose shared secret the Sender must present. One secret
@@ -281,8 +269,8 @@ async def submit_order(
     response: Response,
     actor: Annotated[Actor, Depends(require(Role.SYSTEM))],
 ) -> Response | OrderAccepted:
-    settings: Settings = request.app.state.settings
-    body = await _read_body(request, settings.max_order_bytes)
+    # Limited while it is read, by the edge (SOPFLOW_MAX_CXML_BYTES, _JSON_BYTES).
+    body = await request.body()
     if wants_cxml(request):
         return await _submit_cxml(request, body, actor)
     content_type = request.headers.get("content-type", "")
@@ -320,7 +308,7 @@ async def _start(request: Request, order: PurchaseOrder, actor: Actor) -> OrderA
 async def _submit_cxml(request: Request, body: bytes, actor: Actor) -> Response:
     settings: Settings = request.app.state.settings
     try:
-        doc = parse_order_request(body, settings.max_order_bytes)
+        doc = parse_order_request(body, settings.max_cxml_bytes)
         account_number = await _cxml_buyer(request, doc)
         await _check_key_binding(request, account_number)
         order = doc.to_purchase_order(account_number)

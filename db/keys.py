@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+from datetime import timedelta
 
 import asyncpg
 
@@ -108,11 +109,15 @@ async def add_integration_account(
     )
 
 
+# A key that works: not revoked, and (a rotated one) not past its grace period.
+LIVE_KEY = "k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())"
+
+
 async def lookup_api_key(conn: asyncpg.Connection, key: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        """SELECT k.key_hash, k.person_id, p.name, k.roles, k.integration_id
+        f"""SELECT k.key_hash, k.person_id, p.name, k.roles, k.integration_id
            FROM api_keys k JOIN people p USING (person_id)
-           WHERE k.key_hash = $1 AND k.revoked_at IS NULL""",
+           WHERE k.key_hash = $1 AND {LIVE_KEY}""",
         hash_secret(key),
     )
 
@@ -136,9 +141,105 @@ async def person_holds_role(conn: asyncpg.Connection, person_id: str, role: str)
     """Whether `person_id` holds `role` through a key that is not revoked."""
     return bool(
         await conn.fetchval(
-            """SELECT EXISTS (SELECT 1 FROM api_keys WHERE person_id = $1
-                   AND revoked_at IS NULL AND $2 = ANY(roles))""",
+            f"""SELECT EXISTS (SELECT 1 FROM api_keys k WHERE k.person_id = $1
+                   AND {LIVE_KEY} AND $2 = ANY(k.roles))""",
             person_id,
             role,
         )
     )
+
+
+# ------------------------------------------------------------ sopflow keys
+# A key is named by the first characters of its hash: the key itself is shown
+# once, when it is made, and kept nowhere.
+KEY_ID_LENGTH = 12
+
+
+def key_id(key_hash: str) -> str:
+    return key_hash[:KEY_ID_LENGTH]
+
+
+class AmbiguousKeyId(ValueError):
+    pass
+
+
+_KEY_COLUMNS = f"""k.key_hash, k.person_id, p.name, k.roles, k.label, k.integration_id,
+       k.created_at, k.revoked_at, k.expires_at, k.replaced_by, ({LIVE_KEY}) AS live,
+       ARRAY(SELECT account_number FROM api_key_accounts a
+             WHERE a.key_hash = k.key_hash ORDER BY account_number) AS accounts"""
+
+
+async def list_api_keys(conn: asyncpg.Connection, *, every: bool = False) -> list[asyncpg.Record]:
+    """The keys that work (`every`: revoked and expired ones too), oldest first."""
+    return await conn.fetch(
+        f"""SELECT {_KEY_COLUMNS} FROM api_keys k JOIN people p USING (person_id)
+           WHERE $1 OR ({LIVE_KEY}) ORDER BY k.created_at, k.key_hash""",
+        every,
+    )
+
+
+async def find_api_key(conn: asyncpg.Connection, given: str) -> asyncpg.Record | None:
+    """A key by its id (at least 8 characters of its hash) or by the key itself;
+    `AmbiguousKeyId` when an id names more than one."""
+    given = given.strip()
+    if given.startswith("sfk_"):
+        where, arg = "k.key_hash = $1", hash_secret(given)
+    elif 8 <= len(given) <= 64 and all(c in "0123456789abcdef" for c in given.lower()):
+        where, arg = "k.key_hash LIKE $1", given.lower() + "%"
+    else:
+        return None
+    rows = await conn.fetch(
+        f"SELECT {_KEY_COLUMNS} FROM api_keys k JOIN people p USING (person_id) WHERE {where}",
+        arg,
+    )
+    if len(rows) > 1:
+        raise AmbiguousKeyId(f"{given} names {len(rows)} keys; give more of the id")
+    return rows[0] if rows else None
+
+
+async def revoke_api_key(conn: asyncpg.Connection, key_hash: str) -> bool:
+    """The key stops working, and so does every page session signed in with it.
+    False when it was already revoked."""
+    async with conn.transaction():
+        done = await conn.execute(
+            "UPDATE api_keys SET revoked_at = now() WHERE key_hash = $1 AND revoked_at IS NULL",
+            key_hash,
+        )
+        await conn.execute(
+            "UPDATE web_sessions SET ended_at = now() WHERE key_hash = $1 AND ended_at IS NULL",
+            key_hash,
+        )
+    return done.endswith(" 1")
+
+
+async def rotate_api_key(conn: asyncpg.Connection, key_hash: str, grace: timedelta) -> str:
+    """A new key for the same person, roles, label, integration and accounts;
+    the old one works for `grace` more (never longer than it already would),
+    and the page sessions signed in with it end when it does."""
+    async with conn.transaction():
+        old = await conn.fetchrow(
+            f"""SELECT k.person_id, k.roles, k.label, k.integration_id,
+                      ARRAY(SELECT account_number FROM api_key_accounts a
+                            WHERE a.key_hash = k.key_hash) AS accounts
+               FROM api_keys k WHERE k.key_hash = $1 AND {LIVE_KEY} FOR UPDATE""",
+            key_hash,
+        )
+        if old is None:
+            raise LookupError("the key is revoked or expired; create a new one instead")
+        new_key = await create_api_key(
+            conn,
+            old["person_id"],
+            list(old["roles"]),
+            old["label"],
+            integration_id=old["integration_id"],
+            accounts=list(old["accounts"]),
+        )
+        await conn.execute(
+            """UPDATE api_keys SET replaced_by = $2,
+                      expires_at = LEAST(COALESCE(expires_at, 'infinity'), now() + $3::interval)
+               WHERE key_hash = $1""",
+            key_hash,
+            hash_secret(new_key),
+            grace,
+        )
+    return new_key

@@ -26,6 +26,7 @@ from simulators import (
     network,
     oms,
     smsvoice,
+    webhooks,
 )
 
 
@@ -122,9 +123,11 @@ def create_app(
     seed: int | None = None,
     state_file: Path | None = None,
     helpdesk_search_lag: timedelta = helpdesk.DEFAULT_SEARCH_LAG,
+    webhook_targets: dict[str, webhooks.WebhookTarget] | None = None,
 ) -> FastAPI:
     """`state_file`: where the systems' state is kept between runs (none: memory only).
-    `helpdesk_search_lag`: how long a helpdesk write takes to reach its search index."""
+    `helpdesk_search_lag`: how long a helpdesk write takes to reach its search index.
+    `webhook_targets`: where the ERP and the SMS/voice provider send their events."""
     sim = SimState(helpdesk_api_key, seed, helpdesk_search_lag)
 
     @contextlib.asynccontextmanager
@@ -141,6 +144,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.sim = sim
+    app.state.webhooks = dict(webhook_targets or {})
     if state_file:
         # Saved after each change as well as at shutdown: a simulator killed
         # (bin/dev starts it again) remembers its orders, as a real system would.
@@ -153,6 +157,7 @@ def create_app(
         app.include_router(module.router)
     app.include_router(it_portal.router)
     app.include_router(faults.probe_router)
+    app.include_router(webhooks.router)
 
     @app.get("/health")
     async def health() -> dict[str, str]:

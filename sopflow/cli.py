@@ -133,10 +133,24 @@ def simulators() -> None:
     import uvicorn
 
     from simulators.app import create_app
+    from simulators.webhooks import WebhookTarget
 
     settings = _settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = create_app(settings.helpdesk_api_key, state_file=settings.data_dir / "simulators.pickle")
+    # The ERP and the SMS/voice provider send their events to this stack's API.
+    webhooks = {
+        "erp": WebhookTarget(
+            url=f"{settings.api_url}/webhooks/erp", secret=settings.erp_webhook_secret
+        ),
+        "smsvoice": WebhookTarget(
+            url=f"{settings.api_url}/webhooks/sms-voice", secret=settings.smsvoice_webhook_secret
+        ),
+    }
+    app = create_app(
+        settings.helpdesk_api_key,
+        state_file=settings.data_dir / "simulators.pickle",
+        webhook_targets=webhooks,
+    )
     uvicorn.run(app, host=settings.host, port=settings.sim_port, log_config=None)
 
 
@@ -293,6 +307,12 @@ def route(
         return "\n".join(lines)
 
     typer.echo(asyncio.run(main()))
+
+
+# ------------------------------------------------------------ sopflow keys
+from sopflow.keys import keys_app  # noqa: E402
+
+app.add_typer(keys_app, name="keys")
 
 
 # ------------------------------------------------------ issue 10: the review

@@ -94,13 +94,23 @@ class Settings(BaseSettings):
     read_model_patience: timedelta = timedelta(seconds=3)
     read_model_catch_up_every: timedelta = timedelta(seconds=30)
 
-    # The API
-    max_order_bytes: int = 1_000_000
+    # The API. Every request body has a limit, enforced while it is read (413):
+    # cXML documents and JSON bodies each their own; webhooks and the page's forms
+    # have smaller fixed ones (api/edge.py).
+    max_cxml_bytes: int = Field(default=1_000_000, ge=1024)
+    max_json_bytes: int = Field(default=1_000_000, ge=1024)
     # How long a person's call waits for a workflow's answer before a 503.
     update_wait: timedelta = timedelta(seconds=30)
     # How long the API remembers a key it has looked up (0: ask PostgreSQL every
     # time); a revoked key stops working within this.
     api_key_memory: timedelta = timedelta(seconds=5)
+    # The work-queue page's sessions (kept in PostgreSQL): one ends this long
+    # after signing in, or after this long without a click, whichever comes first.
+    session_lifetime: timedelta = timedelta(hours=12)
+    session_idle_timeout: timedelta = timedelta(minutes=30)
+    # A signed webhook is taken only this long after (or before) the time it was
+    # signed at: a captured delivery cannot be replayed later.
+    webhook_tolerance: timedelta = timedelta(minutes=5)
 
     # Issue 10: account changes and the weekly review.
     # After a transfer to the CRM, how long before checking the records arrived,

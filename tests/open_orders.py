@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import uuid
 from datetime import date, time
+from time import time as time_now
 from typing import Any
 
+from domain import webhook_signature
 from domain.calendar import StoreCalendar
 from domain.identity import Actor, Role
 from domain.open_order.models import Guest, OpenOrder, OrderCode, OrderLine, OrderType
@@ -72,8 +72,12 @@ def start_input(
     )
 
 
-def signed(body: dict[str, Any], secret: str) -> tuple[bytes, dict[str, str]]:
-    """A webhook body and its signature header, as the ERP or provider sends them."""
+def signed(
+    body: dict[str, Any], secret: str, at: int | None = None
+) -> tuple[bytes, dict[str, str]]:
+    """A webhook body and its signature header, as the ERP or provider sends them
+    (signed now, unless `at` says when)."""
     raw = json.dumps(body).encode()
-    digest = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
-    return raw, {"X-Signature": f"sha256={digest}", "Content-Type": "application/json"}
+    when = int(time_now()) if at is None else at
+    header = webhook_signature.sign(raw, secret, when)
+    return raw, {"X-Signature": header, "Content-Type": "application/json"}

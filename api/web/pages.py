@@ -23,11 +23,12 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from api import incidents, tasks
-from api.auth import actor_for_key
+from api.auth import MAX_KEY
 from api.errors import ApiError
 from api.tasks import ACCOUNT, ClaimIn, CompleteIn, TaskItem
 from api.web import cases, manager, present, session
 from db import read_model
+from db.keys import lookup_api_key
 from domain.identity import Actor, Role
 from domain.tasks import DECISIONS, DecisionResult, TaskStatus
 from workflows.kernel import REASSIGNING_ROLES
@@ -86,14 +87,13 @@ def render(
     status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    key = session.session_key(request)
     views = manager.views_for(actor) if actor else []
     return templates.TemplateResponse(
         request,
         template,
         {
             "actor": actor,
-            "csrf": session.csrf_token(key) if key and actor else "",
+            "csrf": session.csrf_token(request) if actor else "",
             "manager_views": views,
             "my_roles": {r.value for r in actor.roles} if actor else set(),
             "now": datetime.now(UTC),
@@ -177,27 +177,32 @@ async def login_form(request: Request, next: str | None = None) -> Response:
 async def login(request: Request) -> Response:
     form = await request.form()
     next_page = _safe_next(str(form.get("next") or ""))
-    if not session.csrf_ok(request, form, None):
+    if not session.csrf_ok(request, form, signing_in=True):
         return _login_page(
             request, next_page, error="The sign-in form expired; please try again.", status=403
         )
     key = str(form.get("api_key") or "").strip()
-    actor = await actor_for_key(request, key) if 0 < len(key) <= session.MAX_KEY else None
-    if actor is None:
+    found = None
+    if 0 < len(key) <= MAX_KEY:
+        # PostgreSQL itself, not the API's memory of keys: a key revoked a
+        # moment ago does not sign in.
+        async with request.app.state.pool.acquire() as conn:
+            found = await lookup_api_key(conn, key)
+    if found is None:
         return _login_page(request, next_page, error="Unknown or revoked API key.", status=401)
     response = RedirectResponse(next_page, status_code=303, headers=HEADERS)
-    session.start_session(response, key)
+    await session.start_session(request, response, found["key_hash"])
     return response
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     form = await request.form()
-    key = session.session_key(request)
-    if key and not session.csrf_ok(request, form, key):
-        return _expired(request, await session.signed_in(request))
+    actor = await session.signed_in(request)
+    if actor and not session.csrf_ok(request, form):
+        return _expired(request, actor)
     response = RedirectResponse("/app/login", status_code=303, headers=HEADERS)
-    session.end_session(response)
+    await session.end_session(request, response)
     return response
 
 
@@ -355,7 +360,7 @@ async def claim(request: Request, task_id: str) -> Response:
     if actor is None:
         return _to_login(request)
     form = await request.form()
-    if not session.csrf_ok(request, form, session.session_key(request)):
+    if not session.csrf_ok(request, form):
         return _expired(request, actor)
     assignee = str(form.get("assignee") or "").strip() or None
     message, status, item = None, 200, None
@@ -419,7 +424,7 @@ async def decide(request: Request, task_id: str) -> Response:
     if actor is None:
         return _to_login(request)
     form = await request.form()
-    if not session.csrf_ok(request, form, session.session_key(request)):
+    if not session.csrf_ok(request, form):
         return _expired(request, actor)
     name = str(form.get("decision") or "")
     values = {k: str(v) for k, v in form.items() if k != session.CSRF_FIELD}
@@ -523,7 +528,7 @@ async def approve_fallback(request: Request, incident_id: str) -> Response:
     if actor is None:
         return _to_login(request)
     form = await request.form()
-    if not session.csrf_ok(request, form, session.session_key(request)):
+    if not session.csrf_ok(request, form):
         return _expired(request, actor)
     comment = str(form.get("comment") or "")
     if not actor.has_any(Role.CSC_MANAGER):

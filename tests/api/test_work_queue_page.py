@@ -1,4 +1,4 @@
-"""The work-queue page over plain HTTP: sign-in keeps the key in a Secure,
+"""The work-queue page over plain HTTP: sign-in keeps a session id in a Secure,
 HttpOnly, SameSite __Host- cookie; a form without its CSRF token, or sent from
 another site, changes nothing; the queue filters by kind, account and status
 and answers the list alone to htmx; refusals come back with the workflow's
@@ -15,16 +15,11 @@ import asyncpg
 import httpx
 import pytest
 
-from api.web.session import LOGIN_COOKIE, SESSION_COOKIE, csrf_token
+from api.web.session import LOGIN_COOKIE, SESSION_COOKIE
 from tests.api.test_tasks import new_person, price_task
 from tests.servers import bearer
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]
-
-
-def cookie(key: str) -> dict[str, str]:
-    # The cookie is Secure: httpx keeps it from plain http, so it is sent by hand.
-    return {"Cookie": f"{SESSION_COOKIE}={key}"}
 
 
 def form_token(page: str) -> str:
@@ -33,11 +28,48 @@ def form_token(page: str) -> str:
     return found.group(1)
 
 
+_SIGNED_IN: dict[tuple[str, str], tuple[dict[str, str], str]] = {}
+
+
+async def new_session(api: httpx.AsyncClient, key: str) -> tuple[dict[str, str], str]:
+    """Signed in with `key` through the sign-in form, as a browser is: the new
+    session's cookie header and its CSRF token."""
+    form = await api.get("/app/login")
+    token = form_token(form.text)
+    # The cookies are Secure: httpx keeps them from plain http, so they are sent by hand.
+    resp = await api.post(
+        "/app/login",
+        data={"csrf_token": token, "api_key": key, "next": "/app/queue"},
+        headers={"Cookie": f"{LOGIN_COOKIE}={token}"},
+    )
+    assert resp.status_code == 303, resp.text
+    session_id = resp.cookies.get(SESSION_COOKIE)
+    assert session_id and key not in session_id
+    headers = {"Cookie": f"{SESSION_COOKIE}={session_id}"}
+    page = await api.get("/app/queue", headers=headers)
+    return headers, form_token(page.text)
+
+
+async def sign_in(api: httpx.AsyncClient, key: str) -> tuple[dict[str, str], str]:
+    """A session for `key`, one per key and API for the whole run."""
+    if (api_key := (str(api.base_url), key)) not in _SIGNED_IN:
+        _SIGNED_IN[api_key] = await new_session(api, key)
+    return _SIGNED_IN[api_key]
+
+
+async def cookie(api: httpx.AsyncClient, key: str) -> dict[str, str]:
+    return (await sign_in(api, key))[0]
+
+
+async def csrf(api: httpx.AsyncClient, key: str) -> str:
+    return (await sign_in(api, key))[1]
+
+
 def po() -> str:
     return f"WQ-{uuid.uuid4().int % 10**8:08d}"
 
 
-async def test_sign_in_keeps_the_key_in_a_secure_http_only_cookie_and_sign_out_drops_it(
+async def test_sign_in_keeps_a_session_in_a_secure_http_only_cookie_and_sign_out_drops_it(
     api: httpx.AsyncClient, demo_keys: dict[str, str]
 ) -> None:
     resp = await api.get("/app/queue?kind=sla_breach")
@@ -86,13 +118,13 @@ async def test_sign_in_keeps_the_key_in_a_secure_http_only_cookie_and_sign_out_d
     away = await sign_in(demo_keys["account_rep"], next="//evil.example/app/")
     assert away.headers["location"] == "/app/queue"
 
-    page = await api.get("/app/queue", headers=cookie(demo_keys["account_rep"]))
+    # The cookie holds a session id, not the key.
+    session_id = ok.cookies[SESSION_COOKIE]
+    assert demo_keys["account_rep"] not in session_id
+    mine = {"Cookie": f"{SESSION_COOKIE}={session_id}"}
+    page = await api.get("/app/queue", headers=mine)
     assert page.status_code == 200 and "maria.lopez" in page.text
-    out = await api.post(
-        "/app/logout",
-        data={"csrf_token": form_token(page.text)},
-        headers=cookie(demo_keys["account_rep"]),
-    )
+    out = await api.post("/app/logout", data={"csrf_token": form_token(page.text)}, headers=mine)
     assert out.status_code == 303 and out.headers["location"] == "/app/login"
     assert re.search(rf'{SESSION_COOKIE}="?"?;.*Max-Age=0', out.headers["set-cookie"])
 
@@ -106,12 +138,12 @@ async def test_a_decision_without_its_token_or_from_another_site_changes_nothing
     body = {"decision": "correct_price", "unit_price": "2.35", "comment": "contract price"}
     for data, headers in [
         (body, {}),
-        ({**body, "csrf_token": csrf_token("another key")}, {}),
-        ({**body, "csrf_token": csrf_token(rep_key)}, {"Origin": "http://evil.example"}),
+        ({**body, "csrf_token": "a" * 43}, {}),
+        ({**body, "csrf_token": await csrf(api, rep_key)}, {"Origin": "http://evil.example"}),
         # Another person's token is no token for this session.
-        ({**body, "csrf_token": csrf_token(demo_keys["team_lead"])}, {}),
+        ({**body, "csrf_token": await csrf(api, demo_keys["team_lead"])}, {}),
     ]:
-        resp = await api.post(url, data=data, headers={**cookie(rep_key), **headers})
+        resp = await api.post(url, data=data, headers={**await cookie(api, rep_key), **headers})
         assert resp.status_code == 403, resp.text
         assert "This form has expired" in resp.text
     still = await api.get(task["href"], headers=bearer(rep_key))
@@ -120,8 +152,8 @@ async def test_a_decision_without_its_token_or_from_another_site_changes_nothing
     # A fix that does not cure the hold: the workflow's reason, on the form, values kept.
     wrong = await api.post(
         url,
-        data={**body, "unit_price": "2.20", "csrf_token": csrf_token(rep_key)},
-        headers=cookie(rep_key),
+        data={**body, "unit_price": "2.20", "csrf_token": await csrf(api, rep_key)},
+        headers=await cookie(api, rep_key),
     )
     assert wrong.status_code == 422, wrong.text
     form = html.unescape(wrong.text).split('<h3 id="d-correct_price-heading">')[1]
@@ -133,7 +165,11 @@ async def test_a_decision_without_its_token_or_from_another_site_changes_nothing
     done = await api.post(
         url,
         data=body,
-        headers={**cookie(rep_key), "X-CSRF-Token": csrf_token(rep_key), "HX-Request": "true"},
+        headers={
+            **await cookie(api, rep_key),
+            "X-CSRF-Token": await csrf(api, rep_key),
+            "HX-Request": "true",
+        },
     )
     assert done.status_code == 200, done.text
     assert done.text.lstrip().startswith('<div id="task">')  # the part htmx swaps
@@ -145,7 +181,7 @@ async def test_a_decision_without_its_token_or_from_another_site_changes_nothing
 async def test_the_queue_filters_by_kind_account_and_status_and_refreshes_in_place(
     api: httpx.AsyncClient, demo_keys: dict[str, str]
 ) -> None:
-    rep = cookie(demo_keys["account_rep"])
+    rep = await cookie(api, demo_keys["account_rep"])
     number = po()
     order_id, task = await price_task(api, demo_keys, number)
 
@@ -191,9 +227,9 @@ async def test_a_team_lead_sees_escalations_and_gives_one_to_another_lead(
     assert escalated.status_code == 200, escalated.text
 
     # Not a rep's view.
-    assert (await api.get("/app/manage", headers=cookie(rep_key))).status_code == 403
+    assert (await api.get("/app/manage", headers=await cookie(api, rep_key))).status_code == 403
     for _ in range(100):
-        team = await api.get("/app/manage", headers=cookie(lead_key))
+        team = await api.get("/app/manage", headers=await cookie(api, lead_key))
         if f"PO {number}" in team.text:
             break
         await asyncio.sleep(0.05)
@@ -203,35 +239,36 @@ async def test_a_team_lead_sees_escalations_and_gives_one_to_another_lead(
     assert link
 
     other, other_key = await new_person(pool, "team_lead")
-    token = csrf_token(lead_key)
+    token = await csrf(api, lead_key)
     nobody = await api.post(
         f"{link.group(1)}/claim",
         data={"csrf_token": token, "assignee": "no.such.person"},
-        headers=cookie(lead_key),
+        headers=await cookie(api, lead_key),
     )
     assert nobody.status_code == 422
     assert "no.such.person does not hold the role team_lead" in html.unescape(nobody.text)
     given = await api.post(
         f"{link.group(1)}/claim",
         data={"csrf_token": token, "assignee": other},
-        headers=cookie(lead_key),
+        headers=await cookie(api, lead_key),
     )
     assert given.status_code == 200, given.text
     assert f"Given to {other}." in given.text
-    theirs = await api.get("/app/queue?kind=price_escalation", headers=cookie(other_key))
+    theirs = await api.get("/app/queue?kind=price_escalation", headers=await cookie(api, other_key))
     assert f"PO {number}" in theirs.text
 
     # Out of tom.baker's sight now, as the task API has it.
     refused = await api.post(
         f"{link.group(1)}/decide",
         data={"csrf_token": token, "decision": "approve_po_price", "comment": "ok"},
-        headers=cookie(lead_key),
+        headers=await cookie(api, lead_key),
     )
     assert refused.status_code == 403
     assert "is assigned to someone else; you may not see it" in html.unescape(refused.text)
-    assert "Price escalation" in (
-        await api.get(link.group(1), headers=cookie(other_key))
-    ).text
+    assert (
+        "Price escalation"
+        in (await api.get(link.group(1), headers=await cookie(api, other_key))).text
+    )
 
 
 async def test_a_claim_from_the_queue_answers_its_row_with_the_workflows_refusal(
@@ -240,13 +277,19 @@ async def test_a_claim_from_the_queue_answers_its_row_with_the_workflows_refusal
     order_id, task = await price_task(api, demo_keys, po())
     # An operator who is also a rep sees every task, and may claim a rep's.
     person, key = await new_person(pool, "operator", "account_rep")
-    queue = await api.get("/app/queue?kind=resolve_hold_price&account=401693", headers=cookie(key))
+    queue = await api.get(
+        "/app/queue?kind=resolve_hold_price&account=401693", headers=await cookie(api, key)
+    )
     claim = f'action="/app{task["href"]}/claim"'
     assert claim in queue.text  # maria.lopez's, so not this person's yet
     row = await api.post(
         f"/app{task['href']}/claim",
         data={"from": "queue"},
-        headers={**cookie(key), "X-CSRF-Token": csrf_token(key), "HX-Request": "true"},
+        headers={
+            **await cookie(api, key),
+            "X-CSRF-Token": await csrf(api, key),
+            "HX-Request": "true",
+        },
     )
     assert row.status_code == 409
     assert row.text.lstrip().startswith("<tr")  # the row htmx swaps in place
@@ -256,8 +299,8 @@ async def test_a_claim_from_the_queue_answers_its_row_with_the_workflows_refusal
     # Without scripts, a page saying why.
     plain = await api.post(
         f"/app{task['href']}/claim",
-        data={"from": "queue", "csrf_token": csrf_token(key)},
-        headers=cookie(key),
+        data={"from": "queue", "csrf_token": await csrf(api, key)},
+        headers=await cookie(api, key),
     )
     assert plain.status_code == 409 and "<h1>Not claimed</h1>" in plain.text
     assert "maria.lopez holds this task" in html.unescape(plain.text)

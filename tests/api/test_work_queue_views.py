@@ -69,7 +69,9 @@ async def test_a_csr_task_shows_its_case_who_holds_it_and_its_histories(
     (task,) = listed.json()["items"]
     assert task["kind"].startswith("csr_")
 
-    page = await api.get(f"/app{task['href']}", headers=cookie(demo_people[person]["key"]))
+    page = await api.get(
+        f"/app{task['href']}", headers=await cookie(api, demo_people[person]["key"])
+    )
     assert page.status_code == 200, page.text
     body = text(page)
     case = body[body.index('id="case-heading"') :]
@@ -102,7 +104,7 @@ async def test_an_open_order_task_shows_its_contacts_appointment_and_audit_comme
     view = await record(api, agent, oid, lambda v: v["contacts"], "a contact attempt")
     [task] = await tasks_of(api, agent, oid, "hold_contact")
 
-    page = await api.get(f"/app{task['href']}", headers=cookie(agent))
+    page = await api.get(f"/app{task['href']}", headers=await cookie(api, agent))
     assert page.status_code == 200, page.text
     case = text(page)[text(page).index('id="case-heading"') :]
     assert f"{view['sales_order']} · store 101 · delivery" in case
@@ -154,37 +156,39 @@ async def test_open_incidents_show_their_fallback_to_who_may_read_them_and_the_f
     api: httpx.AsyncClient, demo_keys: dict[str, str], incident: str
 ) -> None:
     for role in ("team_lead", "csc_manager", "it_support", "operator"):
-        page = await api.get("/app/manage", headers=cookie(demo_keys[role]))
+        page = await api.get("/app/manage", headers=await cookie(api, demo_keys[role]))
         assert page.status_code == 200, (role, page.text)
         part = section(text(page), "incidents")
         assert incident in part and "sterling_oms — open" in part
         assert "approved by <strong>karen.wu</strong>" in part and "branch needs it today" in part
         has_form = f'action="/app/manage/incidents/{incident}/fallback"' in part
         assert has_form == (role == "csc_manager"), role
-    rep = await api.get("/app/manage", headers=cookie(demo_keys["account_rep"]))
+    rep = await api.get("/app/manage", headers=await cookie(api, demo_keys["account_rep"]))
     assert rep.status_code == 403 and "v-incidents" not in rep.text
-    it = await api.get("/app/manage", headers=cookie(demo_keys["it_support"]))
+    it = await api.get("/app/manage", headers=await cookie(api, demo_keys["it_support"]))
     assert "v-weekly-review" not in it.text and "v-escalations" not in it.text
 
     url = f"/app/manage/incidents/{incident}/fallback"
     manager_key = demo_keys["csc_manager"]
-    token = form_token((await api.get("/app/manage", headers=cookie(manager_key))).text)
-    no_token = await api.post(url, data={"comment": "go"}, headers=cookie(manager_key))
+    token = form_token((await api.get("/app/manage", headers=await cookie(api, manager_key))).text)
+    no_token = await api.post(url, data={"comment": "go"}, headers=await cookie(api, manager_key))
     assert no_token.status_code == 403 and "This form has expired" in no_token.text
     bare = await api.post(url, data={"csrf_token": token, "comment": "  "},
-                          headers=cookie(manager_key))  # fmt: skip
+                          headers=await cookie(api, manager_key))  # fmt: skip
     assert bare.status_code == 422 and "a comment is required" in bare.text
     lead_key = demo_keys["team_lead"]
-    lead_token = form_token((await api.get("/app/manage", headers=cookie(lead_key))).text)
+    lead_token = form_token(
+        (await api.get("/app/manage", headers=await cookie(api, lead_key))).text
+    )
     lead = await api.post(url, data={"csrf_token": lead_token, "comment": "go"},
-                          headers=cookie(lead_key))  # fmt: skip
+                          headers=await cookie(api, lead_key))  # fmt: skip
     assert lead.status_code == 403 and "Only a CSC manager" in lead.text
     # The API's own refusal (its workflow is gone), on the page, the comment kept.
     api_says = await api.post(
         f"/incidents/{incident}/fallback", json={"comment": "go"}, headers=bearer(manager_key)
     )
     gone = await api.post(url, data={"csrf_token": token, "comment": "stock is at the branch"},
-                          headers=cookie(manager_key))  # fmt: skip
+                          headers=await cookie(api, manager_key))  # fmt: skip
     assert gone.status_code == api_says.status_code >= 400, (gone.status_code, api_says.text)
     part = section(text(gone), "incidents")
     assert api_says.json()["detail"] in part and ">stock is at the branch</textarea>" in part
@@ -202,7 +206,7 @@ async def test_the_team_lead_sees_the_weekly_review_with_a_bar_per_rep(
     rows = (await api.get("/reports/weekly/team", params={"week": week},
                           headers=bearer(lead))).json()  # fmt: skip
     assert rows, "the seeded week has rows for the lead's team"
-    page = await api.get("/app/manage", params={"week": week}, headers=cookie(lead))
+    page = await api.get("/app/manage", params={"week": week}, headers=await cookie(api, lead))
     assert page.status_code == 200, page.text
     part = section(text(page), "weekly-review")
     orders: dict[str, int] = {}
@@ -218,9 +222,9 @@ async def test_the_team_lead_sees_the_weekly_review_with_a_bar_per_rep(
     assert "w100" in part  # the busiest rep's bar is full
     for row in rows:
         assert f"<td>{row['rep_id']}</td><td>{row['account_number']}</td>" in part
-    bad = await api.get("/app/manage", params={"week": "2032-20"}, headers=cookie(lead))
+    bad = await api.get("/app/manage", params={"week": "2032-20"}, headers=await cookie(api, lead))
     assert bad.status_code == 200 and "is not an ISO week like 2026-W48" in text(bad)
     # Not a team lead's page for others who see /app/manage.
     manager = await api.get("/app/manage", params={"week": week},
-                            headers=cookie(demo_keys["csc_manager"]))  # fmt: skip
+                            headers=await cookie(api, demo_keys["csc_manager"]))  # fmt: skip
     assert manager.status_code == 200 and "v-weekly-review" not in manager.text

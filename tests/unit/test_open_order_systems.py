@@ -3,6 +3,8 @@ clients' error mapping, and the webhooks' signature check."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 import pytest
 from temporalio.exceptions import ApplicationError
@@ -10,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 from activities.contracts.sms_voice import SmsMessage
 from activities.erp import ErpClient
 from activities.sms_voice import SmsVoiceClient
-from api.webhooks import signature_ok
+from domain import webhook_signature
 from simulators.app import create_app
 from tests.open_orders import signed
 
@@ -98,10 +100,48 @@ async def test_faults_reach_the_new_systems_and_their_clients_tell_outage_from_r
     assert await erp.open_orders(None, 10) == []
 
 
-def test_a_webhook_signature_is_an_hmac_of_the_exact_body() -> None:
-    body, headers = signed({"event_id": "e1"}, "s3cret")
-    assert signature_ok(body, headers["X-Signature"], "s3cret")
-    assert not signature_ok(body, headers["X-Signature"], "other")
-    assert not signature_ok(body + b" ", headers["X-Signature"], "s3cret")
-    assert not signature_ok(body, None, "s3cret")
-    assert not signature_ok(body, headers["X-Signature"].replace("sha256", "md5"), "s3cret")
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+FIVE_MINUTES = timedelta(minutes=5)
+
+
+def check(
+    body: bytes, header: str | None, secret: str = "s3cret", at: datetime = NOW
+) -> str | None:
+    return webhook_signature.refusal(header, body, secret, now=at, tolerance=FIVE_MINUTES)
+
+
+def test_a_webhook_signature_covers_the_exact_body_and_its_time() -> None:
+    body, headers = signed({"event_id": "e1"}, "s3cret", at=int(NOW.timestamp()))
+    header = headers["X-Signature"]
+    assert header.startswith(f"t={int(NOW.timestamp())},v1=")
+    assert check(body, header) is None
+    assert "does not match" in (check(body, header, "other") or "")
+    assert "does not match" in (check(body + b" ", header) or "")
+    # The time is signed too: moved, it no longer matches.
+    moved = header.replace(f"t={int(NOW.timestamp())}", f"t={int(NOW.timestamp()) + 60}")
+    assert "does not match" in (check(body, moved) or "")
+    # The old form (an HMAC of the body alone) and no header at all are refused.
+    assert "malformed" in (check(body, "sha256=" + header.split("v1=")[1]) or "")
+    assert "malformed" in (check(body, None) or "")
+    assert "malformed" in (check(body, "t=99999999999999999999,v1=00") or "")
+
+
+def test_a_delivery_is_taken_only_within_the_tolerance_of_its_signing() -> None:
+    body, headers = signed({"event_id": "e1"}, "s3cret", at=int(NOW.timestamp()))
+    header = headers["X-Signature"]
+    assert check(body, header, at=NOW + FIVE_MINUTES) is None
+    late = check(body, header, at=NOW + FIVE_MINUTES + timedelta(seconds=1))
+    assert late and "signed at 2026-11-26T12:00:00+00:00" in late and "300 s" in late
+    # A clock far ahead is no way around it either.
+    assert check(body, header, at=NOW - FIVE_MINUTES - timedelta(seconds=1))
+    # Nor a time past what a date can hold.
+    far = signed({"event_id": "e1"}, "s3cret", at=999_999_999_999)
+    assert "signed at 9999-12-31" in (check(*far[:1], far[1]["X-Signature"]) or "")
+
+
+def test_a_sender_changing_its_secret_may_sign_with_both() -> None:
+    body, old = signed({"event_id": "e1"}, "old-secret", at=int(NOW.timestamp()))
+    _, new = signed({"event_id": "e1"}, "s3cret", at=int(NOW.timestamp()))
+    both = old["X-Signature"] + ",v1=" + new["X-Signature"].split("v1=")[1]
+    assert check(body, both) is None
+    assert check(body, old["X-Signature"]) is not None
