@@ -31,7 +31,12 @@ async def history_length(env: WorkflowEnvironment, workflow_id: str) -> int:
     for _ in range(200):
         described = await handle.describe()
         length = described.history_length
-        if length == last and not described.raw_description.pending_activities:
+        raw = described.raw_description
+        # Not while an activity or a workflow task (and the local activities it
+        # runs, such as the read-model write) is still under way.
+        if length == last and not raw.pending_activities and not raw.HasField(
+            "pending_workflow_task"
+        ):
             return length
         last = length
         await asyncio.sleep(0.05)
