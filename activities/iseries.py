@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 from activities.contracts import iseries as contract
 from activities.contracts.iseries import (
     InvoiceRequest,
+    IseriesCancelOrder,
     IseriesCreateOrder,
     IseriesOrderRef,
     PickTicket,
@@ -72,6 +73,14 @@ class IseriesClient(SystemClient):
     async def find_orders(self, external_ref: str) -> list[IseriesOrder]:
         return await self.request(
             "GET", "/orders", list[IseriesOrder], params={"external_ref": external_ref}
+        )
+
+    async def cancel_order(self, idempotency_key: str, iseries_order_id: str) -> IseriesOrder:
+        return await self.request(
+            "POST",
+            f"/orders/{iseries_order_id}/cancel",
+            IseriesOrder,
+            idempotency_key=idempotency_key,
         )
 
     async def print_pick_ticket(self, req: PickTicketRequest) -> PickTicket:
@@ -165,3 +174,9 @@ class IseriesActivities:
             "order entered in iseries", iseries_order_id=created.iseries_order_id
         )
         return IseriesOrderRef(iseries_order_id=created.iseries_order_id)
+
+    @activity.defn(name=contract.CANCEL_ORDER.name)
+    async def cancel_order(self, req: IseriesCancelOrder) -> IseriesOrderRef:
+        cancelled = await self.client.cancel_order(req.idempotency_key, req.iseries_order_id)
+        activity_logger().info("iseries order cancelled", iseries_order_id=req.iseries_order_id)
+        return IseriesOrderRef(iseries_order_id=cancelled.iseries_order_id)

@@ -30,11 +30,13 @@ from domain.account_change import (
     AccountChangePolicy,
     AccountChangeRequest,
     Discrepancy,
+    InventoryLine,
     InventoryLoading,
     ReportDiscrepancy,
     StartAccountChange,
 )
 from domain.identity import Actor, Role
+from domain.text import Note, Reference
 from sopflow.config import Settings
 from workflows.account_change import AccountChangeWorkflow
 
@@ -89,14 +91,12 @@ class AccountChangeDetail(BaseModel):
 
 class NewDiscrepancy(BaseModel):
     kind: Literal["billing", "accounting"]
-    description: str = Field(min_length=1, max_length=2000, pattern=r"\S")
+    description: Note
 
 
 class InventoryEvent(BaseModel):
-    bid: str = Field(min_length=1, max_length=80, pattern=r"\S")
-    inventory: list[Annotated[str, Field(min_length=1, max_length=2000)]] = Field(
-        min_length=1, max_length=200
-    )
+    bid: Reference
+    inventory: list[InventoryLine] = Field(min_length=1, max_length=200)
 
 
 def workflow_id(request_id: str) -> str:
@@ -189,7 +189,9 @@ async def list_changes(
     request: Request,
     actor: Annotated[Actor, Depends(current_actor)],
     status: Annotated[str | None, Query(max_length=40, pattern=r"^[a-z_]+$")] = None,
-    national_account: Annotated[str | None, Query(max_length=40)] = None,
+    national_account: Annotated[
+        str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
+    ] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> list[AccountChangeItem]:

@@ -14,32 +14,29 @@ from api.errors import ApiError, ErrorBody
 from db import buyer_documents, read_model, reference
 from db.keys import add_integration_account, hash_shared_secret, integration_exists
 from domain.identity import Actor, Role
+from domain.text import text
 
 router = APIRouter(prefix="/accounts", tags=["accounts"])
-# Printable text: PostgreSQL text cannot hold NUL, and no identifier holds a control character.
-PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 ACCOUNT_NUMBER = r"^[A-Za-z0-9_.]+$"
+# Identifiers as the network gives them (domain/text.py: no control characters).
+Identifier100 = text(100, min_length=1, strip=False)
+Identifier200 = text(200, min_length=1, strip=False)
+Secret = text(200, min_length=8, strip=False)
+Url = text(500, strip=False, pattern=r"^https?://[^\s\x00-\x1f\x7f]+$")
 
 
 class PunchoutCredential(BaseModel):
-    domain: str = Field(min_length=1, max_length=100, pattern=PRINTABLE, examples=["NetworkID"])
-    identity: str = Field(
-        min_length=1, max_length=200, pattern=PRINTABLE, examples=["AN01000401693"]
-    )
-    shared_secret: str = Field(min_length=8, max_length=200)
-    integration_id: str | None = Field(
+    domain: Identifier100 = Field(examples=["NetworkID"])
+    identity: Identifier200 = Field(examples=["AN01000401693"])
+    shared_secret: Secret
+    integration_id: Identifier100 | None = Field(
         default=None,
-        min_length=1,
-        max_length=100,
-        pattern=PRINTABLE,
         description="the integration (PunchOut network) the buyer orders through: its system "
         "keys may then submit this account's orders",
         examples=["punchout-network"],
     )
-    endpoint_url: str | None = Field(
+    endpoint_url: Url | None = Field(
         default=None,
-        max_length=500,
-        pattern=r"^https?://[^\s\x00-\x1f\x7f]+$",
         description="where the buyer's procurement system takes the supplier's cXML documents "
         "(order confirmations, ship notices, invoices); without one the buyer gets none",
         examples=["https://network.example.com/cxml/inbound"],

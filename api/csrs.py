@@ -5,7 +5,6 @@ Updates, whose validators refuse the wrong person, status or content."""
 from __future__ import annotations
 
 import asyncio
-import re
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -15,7 +14,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StringConstraints,
     ValidationError,
     computed_field,
 )
@@ -29,6 +27,7 @@ from api import consistency
 from api.auth import current_actor, require
 from api.errors import ApiError, ErrorBody, reasons
 from api.paging import Limit, Offset
+from api.params import ShortTextQuery, is_id, shown
 from api.temporal_calls import run_update, unavailable, workflow_errors
 from db import csr as csr_db
 from db import reference
@@ -47,6 +46,7 @@ from domain.csr.models import (
 )
 from domain.csr.state import CsrPolicy, StartCsr
 from domain.identity import Actor, Role
+from domain.text import OptionalComment, text
 from sopflow.config import Settings
 from workflows.csr import CsrWorkflow
 
@@ -123,8 +123,8 @@ class CsrProcessing(BaseModel):
 
 
 def _check_id(csr_id: str) -> None:
-    if not re.match(CSR_ID, csr_id):
-        raise ApiError(404, f"{csr_id} is not a CSR id (csr-<case number>)", "NotFound")
+    if not is_id(csr_id, CSR_ID, max_length=40):
+        raise ApiError(404, f"{shown(csr_id)} is not a CSR id (csr-<case number>)", "NotFound")
 
 
 def _processing(csr_id: str) -> JSONResponse:
@@ -238,9 +238,9 @@ async def list_csrs(
     request: Request,
     _: Annotated[Actor, Depends(current_actor)],
     status: CsrStatus | None = None,
-    business_unit: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    business_unit: ShortTextQuery = None,
     account: Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_.]+$")] = None,
-    assignee: Annotated[str | None, Query(min_length=1, max_length=200, pattern=_TEXT)] = None,
+    assignee: ShortTextQuery = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> CsrList:
@@ -342,7 +342,7 @@ async def edit_csr(
     return view if view is not None else _processing(csr_id)
 
 
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+MoveName = text(100, min_length=1)
 
 
 class MoveIn(BaseModel):
@@ -361,10 +361,8 @@ class MoveIn(BaseModel):
         },
     )
 
-    move: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(
-        description=f"one of: {', '.join(rules.FIELDS)}"
-    )
-    comment: Note | None = None
+    move: MoveName = Field(description=f"one of: {', '.join(rules.FIELDS)}")
+    comment: OptionalComment | None = None
 
 
 @router.post(
@@ -395,7 +393,10 @@ async def move_csr(
     try:
         checked = model.model_validate(fields)
     except ValidationError as err:
-        if all(e["loc"] == ("comment",) for e in err.errors()):
+        if all(
+            e["loc"] == ("comment",) and e["type"] in ("missing", "string_too_short")
+            for e in err.errors()
+        ):
             raise ApiError(
                 422, f"{body.move.replace('_', ' ')} needs a comment", "CommentRequired"
             ) from None
@@ -437,7 +438,7 @@ class ApproverRules(BaseModel):
 async def approver_rules(
     request: Request,
     _: Annotated[Actor, Depends(current_actor)],
-    business_unit: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    business_unit: ShortTextQuery = None,
 ) -> list[ApproverRules]:
     async with request.app.state.pool.acquire() as conn:
         rows = await csr_db.approver_rules(conn, business_unit)

@@ -10,12 +10,14 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from api.auth import current_actor, require
 from api.errors import ApiError, ErrorBody
 from db import directory, read_model, reference
+from domain.dates import Moment
 from domain.identity import Actor, Role
+from domain.text import Comment
 
 router = APIRouter(prefix="/directory", tags=["directory"])
 PERSON_ID = r"^[A-Za-z0-9_.@-]{1,100}$"
@@ -72,11 +74,11 @@ class Person(BaseModel):
 
 
 class Away(BaseModel):
-    until: AwareDatetime | None = Field(
+    until: Moment | None = Field(
         description="away until then (with its time zone); null: back now",
         examples=["2026-12-01T08:00:00-06:00"],
     )
-    comment: str = Field(min_length=1, max_length=2000, pattern=r"\S")
+    comment: Comment
 
 
 @router.get("/teams", response_model=list[TeamItem], summary="Teams, their members and skills")
@@ -146,7 +148,7 @@ async def mark_away(
 
 class Capabilities(BaseModel):
     capabilities: list[Capability] = Field(max_length=100)
-    comment: str = Field(min_length=1, max_length=2000, pattern=r"\S")
+    comment: Comment
 
 
 @router.put(
@@ -183,7 +185,7 @@ async def set_capabilities(
 
 class Contact(BaseModel):
     person_id: str = Field(pattern=PERSON_ID)
-    comment: str = Field(min_length=1, max_length=2000, pattern=r"\S")
+    comment: Comment
 
 
 class ContactSet(BaseModel):

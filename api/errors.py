@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 import structlog
+from asyncpg.exceptions._base import DataError as ArgumentRefused  # asyncpg's own check
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -107,6 +108,19 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         return error_response(request, exc.status_code, str(exc.detail))
+
+    @app.exception_handler(asyncpg.DataError)
+    @app.exception_handler(ArgumentRefused)
+    async def _unstorable(request: Request, exc: Exception) -> Response:
+        # A value the database cannot hold or compare (PostgreSQL's class 22)
+        # got past a parameter's bounds: a gap to close, logged as such; the
+        # caller gets a 422 without the database's words.
+        log.error("a value reached the database unchecked", path=request.url.path,
+                  error_type=type(exc).__name__, error=str(exc))  # fmt: skip
+        return error_response(
+            request, 422, "a value in this request is out of range or cannot be stored",
+            "ValidationError",
+        )  # fmt: skip
 
     @app.exception_handler(asyncpg.PostgresConnectionError)
     @app.exception_handler(OSError)

@@ -8,22 +8,23 @@ platform's next outage reuses, so the row of each outage keeps its own id."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from api.auth import require
 from api.errors import ApiError, ErrorBody
 from api.paging import Limit, Offset
+from api.params import is_id, shown
 from api.temporal_calls import run_update
 from db import incidents as queries
 from db import read_model
 from domain.identity import Actor, Role
 from domain.incident import ApproveFallback, IncidentStatus, IncidentView
+from domain.text import SHORT, Comment, text
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 # Who follows outages: team leads and CSC managers (their orders wait), IT
@@ -31,6 +32,7 @@ router = APIRouter(prefix="/incidents", tags=["incidents"])
 READERS = (Role.TEAM_LEAD, Role.CSC_MANAGER, Role.IT_SUPPORT, Role.OPERATOR)
 INCIDENT_ID = r"^incident-[a-z_]+-\d{8}T\d{6}$"
 PlatformName = Literal["sterling_oms", "conexiom", "iseries"]
+OrderId = text(SHORT, min_length=1, strip=False)
 
 
 def incident_href(incident_id: str) -> str:
@@ -66,8 +68,8 @@ class FallbackIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    comment: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-    orders: list[str] | None = Field(
+    comment: Comment
+    orders: list[OrderId] | None = Field(
         default=None,
         min_length=1,
         max_length=5000,
@@ -124,7 +126,9 @@ async def list_incidents(
 async def _incident(request: Request, incident_id: str) -> IncidentView:
     if not _is_incident_id(incident_id):
         raise ApiError(
-            404, f"{incident_id} is not an incident id (incident-<platform>-<opened>)", "NotFound"
+            404,
+            f"{shown(incident_id)} is not an incident id (incident-<platform>-<opened>)",
+            "NotFound",
         )
     async with request.app.state.pool.acquire() as conn:
         row = await read_model.get_record(conn, incident_id)
@@ -135,7 +139,7 @@ async def _incident(request: Request, incident_id: str) -> IncidentView:
 
 
 def _is_incident_id(incident_id: str) -> bool:
-    return re.match(INCIDENT_ID, incident_id) is not None
+    return is_id(incident_id, INCIDENT_ID)
 
 
 @router.get(

@@ -4,7 +4,6 @@ the order's workflow: wrong role 403, wrong state 409, no comment 422)."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -17,8 +16,10 @@ from api import consistency
 from api.auth import current_actor, require
 from api.errors import ApiError, ErrorBody
 from api.paging import Limit, Offset
+from api.params import is_id, shown
 from api.temporal_calls import run_update, workflow_errors
 from db import open_orders as db
+from domain.dates import BusinessDate, DateOrMoment, Moment
 from domain.identity import Actor, Role
 from domain.open_order.models import (
     AppointmentKind,
@@ -184,9 +185,11 @@ def _item(row: Any) -> OpenOrderItem:
 
 
 def _check_id(open_order_id: str) -> None:
-    if not re.match(OPEN_ORDER_ID, open_order_id):
+    if not is_id(open_order_id, OPEN_ORDER_ID):
         raise ApiError(
-            404, f"{open_order_id} is not an open order id (open-order-<sales order>)", "NotFound"
+            404,
+            f"{shown(open_order_id)} is not an open order id (open-order-<sales order>)",
+            "NotFound",
         )
 
 
@@ -220,9 +223,15 @@ class ContactIn(BaseModel):
     channel: Channel
     phone: Phone | None = Field(default=None, description="a number in the guest's file")
     outcome: Outcome
-    at: datetime = Field(description="when the attempt was made (not in the future)")
+    at: Moment = Field(
+        description="when the attempt was made (not in the future), with its UTC offset"
+    )
     contact_status: StatusCode = Field(description="the contact status code it leaves")
-    next_contact_date: datetime | None = None
+    next_contact_date: DateOrMoment | None = Field(
+        default=None,
+        description="the follow-up: a day (from the store's opening time that day, in the "
+        "store's time zone) or a time with its UTC offset",
+    )
     comment: Text = Field(default="", description="the audit comment (required)")
 
 
@@ -230,8 +239,8 @@ class AppointmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: AppointmentKind
-    window_start: datetime
-    window_end: datetime
+    window_start: Moment
+    window_end: Moment
     comment: Text = ""
 
 
@@ -249,7 +258,7 @@ class ResolutionIn(BaseModel):
 
     resolution: Resolution
     comment: Text = ""
-    atp_date: date | None = Field(default=None, description="a replacement's ATP date")
+    atp_date: BusinessDate | None = Field(default=None, description="a replacement's ATP date")
 
 
 class MoveProcessing(BaseModel):

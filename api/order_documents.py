@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from api.auth import current_actor
 from api.errors import ApiError, ErrorBody
+from api.params import is_id, shown
 from db import buyer_documents as queries
 from db import read_model
 from domain.identity import Actor
@@ -56,8 +57,10 @@ class OrderDocuments(BaseModel):
 
 
 def _check(order_id: str) -> None:
-    if not re.match(ORDER_ID, order_id):
-        raise ApiError(404, f"{order_id} is not an order id (order-<account>-<po>)", "NotFound")
+    if not is_id(order_id, ORDER_ID):
+        raise ApiError(
+            404, f"{shown(order_id)} is not an order id (order-<account>-<po>)", "NotFound"
+        )
 
 
 @router.get(
@@ -113,6 +116,8 @@ async def get_document(
     _: Annotated[Actor, Depends(current_actor)],
 ) -> Response:
     _check(order_id)
+    if not is_id(payload_id):
+        raise ApiError(404, f"{order_id} has no document {shown(payload_id)}", "NotFound")
     async with request.app.state.pool.acquire() as conn:
         xml = await queries.document_xml(conn, order_id, payload_id)
     if xml is None:

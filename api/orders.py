@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 from urllib.parse import quote
@@ -14,7 +13,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StringConstraints,
     ValidationError,
     computed_field,
 )
@@ -35,6 +33,7 @@ from api.auth import current_actor, require
 from api.errors import ApiError, ErrorBody, cxml_response, wants_cxml
 from api.order_documents import keep_received
 from api.paging import Limit, Offset
+from api.params import is_id, shown
 from api.temporal_calls import run_update, unavailable, workflow_errors
 from db import read_model, reference
 from db.keys import UNKNOWN_SECRET_HASH, key_may_submit_for, shared_secret_matches
@@ -46,11 +45,13 @@ from domain.order.models import (
     BuyerCancel,
     BuyerChange,
     BuyerChangeResult,
+    CarrierText,
     EditLine,
     EditRequest,
     ErrorCategory,
     ErrorFlag,
     FlagError,
+    Identifier,
     Invoice,
     OrderStatus,
     OrderView,
@@ -63,6 +64,7 @@ from domain.order.models import (
     ShipmentReport,
 )
 from domain.order.state import OrderPolicy, StartOrder
+from domain.text import Comment
 from sopflow.config import Settings
 from workflows.order import OrderWorkflow
 
@@ -112,19 +114,15 @@ class OrderList(BaseModel):
 
 
 class ShipmentIn(BaseModel):
-    shipment_id: str | None = Field(
+    shipment_id: Identifier | None = Field(
         default=None,
-        min_length=1,
-        max_length=80,
         description="the branch's delivery reference; resending the same id is safe",
     )
-    lines: list[ShipmentLine] = Field(min_length=1)
+    lines: list[ShipmentLine] = Field(min_length=1, max_length=1000)
     proof_of_delivery: ProofOfDelivery
-    carrier: str | None = Field(
-        default=None, min_length=1, max_length=80, description="who carries it (UPS, own truck)"
-    )
-    tracking_number: str | None = Field(
-        default=None, min_length=1, max_length=80, description="the carrier's tracking number"
+    carrier: CarrierText | None = Field(default=None, description="who carries it (UPS, own truck)")
+    tracking_number: CarrierText | None = Field(
+        default=None, description="the carrier's tracking number"
     )
 
     def to_shipment(self) -> Shipment:
@@ -435,8 +433,10 @@ async def get_order(
 
 
 def _check_order_id(order_id: str) -> None:
-    if not re.match(ORDER_ID, order_id):
-        raise ApiError(404, f"{order_id} is not an order id (order-<account>-<po>)", "NotFound")
+    if not is_id(order_id, ORDER_ID):
+        raise ApiError(
+            404, f"{shown(order_id)} is not an order id (order-<account>-<po>)", "NotFound"
+        )
 
 
 class ShipmentProcessing(BaseModel):
@@ -513,7 +513,7 @@ class FlagIn(BaseModel):
 
     category: ErrorCategory
     platform: Platform
-    comment: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    comment: Comment
 
 
 class EditRequestIn(BaseModel):
@@ -522,7 +522,7 @@ class EditRequestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     lines: list[EditLine] = Field(min_length=1, max_length=100)
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    reason: Comment
 
 
 class UpdateProcessing(BaseModel):

@@ -20,7 +20,14 @@ from domain.reports import COLUMNS, WeeklyRow, flat, parse_week, week_before, we
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 Week = Annotated[
-    str, Query(min_length=8, max_length=8, examples=["2026-W48"], description="ISO week")
+    str,
+    Query(
+        min_length=8,
+        max_length=8,
+        pattern=r"^[0-9]{4}-W[0-9]{2}$",
+        examples=["2026-W48"],
+        description="ISO week, 2000-W01 to 2099-W52",
+    ),
 ]
 READERS = (Role.TEAM_LEAD, Role.CSC_MANAGER, Role.OPERATOR, Role.ACCOUNT_REP)
 
@@ -36,7 +43,7 @@ def _week(week: str) -> str:
     try:
         parse_week(week)
     except ValueError as err:
-        raise ApiError(422, str(err), "ValidationError") from None
+        raise ApiError(422, f"query.week: {err}", "ValidationError") from None
     return week
 
 

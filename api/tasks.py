@@ -8,7 +8,6 @@ holding its role; an operator sees every task."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -19,7 +18,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StringConstraints,
     ValidationError,
     computed_field,
 )
@@ -27,11 +25,13 @@ from pydantic import (
 from api.auth import current_actor
 from api.errors import ApiError, ErrorBody, reasons
 from api.paging import Limit, Offset
+from api.params import TASK_ID_MAX, TaskIdText, is_id
 from api.temporal_calls import carry_out, run_update
 from db import keys, read_model
 from domain.identity import Actor, Role
 from domain.records import HumanTask
 from domain.tasks import (
+    DecisionName,
     DecisionResult,
     FieldSpec,
     TaskClaim,
@@ -40,14 +40,14 @@ from domain.tasks import (
     decision,
     decisions_for,
 )
+from domain.text import OptionalComment, ShortText
 from workflows.kernel import REASSIGNING_ROLES
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
-# Printable text: ids hold a workflow id, so anything a PO number may hold.
-_TEXT = r"^[^\x00-\x1f\x7f]+$"
-MAX_TASK_ID = 1000
-TextFilter = Annotated[str | None, Query(min_length=1, max_length=MAX_TASK_ID, pattern=_TEXT)]
+# Ids hold a workflow id, so anything a PO number may hold (domain/text.py).
+MAX_TASK_ID = TASK_ID_MAX
+TextFilter = Annotated[TaskIdText | None, Query()]
 ACCOUNT = r"^[A-Za-z0-9_.]+$"
 AccountFilter = Annotated[str | None, Query(min_length=1, max_length=40, pattern=ACCOUNT)]
 
@@ -157,7 +157,7 @@ async def list_tasks(
 
 async def _task_row(request: Request, task_id: str) -> Any:
     """The task's row in the read model; 404 when there is none."""
-    if not task_id or len(task_id) > MAX_TASK_ID or not re.fullmatch(_TEXT, task_id):
+    if not is_id(task_id, max_length=MAX_TASK_ID):
         raise ApiError(404, "no task has this id", "NotFound")
     async with request.app.state.pool.acquire() as conn:
         row = await read_model.get_task(conn, task_id)
@@ -196,9 +196,7 @@ def _refuse_closed(row: Any) -> None:
         raise ApiError(409, f"task {row['task_id']} is closed{outcome}", "InvalidState")
 
 
-PersonId = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_TEXT)
-]
+PersonId = ShortText
 
 
 class ClaimIn(BaseModel):
@@ -262,9 +260,6 @@ async def claim_task(
     return item.model_copy(update={"assignee": new_assignee})
 
 
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-
-
 class CompleteIn(BaseModel):
     """A decision with its fields beside it: `{"decision", "comment", ...fields}`."""
 
@@ -278,10 +273,8 @@ class CompleteIn(BaseModel):
         },
     )
 
-    decision: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(
-        description="one of the task's `decisions`"
-    )
-    comment: Note | None = Field(
+    decision: DecisionName = Field(description="one of the task's `decisions`")
+    comment: OptionalComment | None = Field(
         default=None,
         description="a note for the audit trail (required by decisions that list `comment`)",
     )

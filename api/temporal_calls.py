@@ -48,7 +48,11 @@ REFUSAL_STATUS = {
     "InvalidMove": 422,
     "UnknownPerson": 422,
     "NoApprovers": 409,
+    # A system we called said no for good to what a decision needed.
+    "SystemRefused": 409,
 }
+# The server's word when the workflow ended while an accepted Update ran.
+WORKFLOW_ENDED = "AcceptedUpdateCompletedWorkflow"
 
 
 def unavailable(workflow_id: str) -> ApiError:
@@ -66,10 +70,25 @@ def workflow_errors(workflow_id: str) -> Iterator[None]:
         cause = exc.cause
         while cause is not None and not isinstance(cause, ApplicationError):
             cause = cause.__cause__
-        if isinstance(cause, ApplicationError):
-            status = REFUSAL_STATUS.get(cause.type or "", 409)
-            raise ApiError(status, cause.message, cause.type) from None
-        raise ApiError(409, f"{workflow_id}: the update failed", "UpdateFailed") from None
+        if isinstance(cause, ApplicationError) and cause.type in REFUSAL_STATUS:
+            raise ApiError(REFUSAL_STATUS[cause.type], cause.message, cause.type) from None
+        if isinstance(cause, ApplicationError) and cause.type == WORKFLOW_ENDED:
+            raise ApiError(409, f"{workflow_id} ended meanwhile", "InvalidState") from None
+        # Not a refusal the workflow gives: a defect (a validator that raised, a
+        # handler's untyped error). Logged in full; the caller learns nothing of
+        # its insides, and nothing was done that a refusal would not have undone.
+        log.error(
+            "update failed unexpectedly",
+            workflow_id=workflow_id,
+            error_type=getattr(cause, "type", None) or type(exc.cause).__name__,
+            error=str(cause or exc.cause or exc),
+        )
+        raise ApiError(
+            500,
+            f"{workflow_id} could not take this request because of an error of ours; it is "
+            "logged with this request's id (X-Request-Id)",
+            "InternalError",
+        ) from None
     except (WorkflowUpdateRPCTimeoutOrCancelledError, WorkflowQueryFailedError):
         raise unavailable(workflow_id) from None
     except RPCError as exc:

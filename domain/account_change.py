@@ -14,11 +14,14 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from domain.identity import Actor
 from domain.kernel import KernelPolicy, KernelState
+from domain.text import Comment, Note, Reference
 
 AccountNumber = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.-]{1,40}$")
 ]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Text = Comment
+# A line of inventory, as the IM or a system names it.
+InventoryLine = Comment
 
 
 class AccountChangeStatus(StrEnum):
@@ -73,15 +76,15 @@ class Discrepancy(BaseModel):
 
 class ReportDiscrepancy(BaseModel):
     kind: Literal["billing", "accounting"]
-    description: Text
+    description: Note
     actor: Actor
 
 
 class InventoryLoading(BaseModel):
     """The event: inventory loading for a bid began (a Signal)."""
 
-    bid: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
-    inventory: list[Text] = Field(min_length=1, max_length=200)
+    bid: Reference
+    inventory: list[InventoryLine] = Field(min_length=1, max_length=200)
     actor: Actor
 
 

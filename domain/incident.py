@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from domain.identity import Actor
 from domain.kernel import KernelPolicy, KernelState
 from domain.records import AuditEntry
+from domain.text import OptionalComment, ShortText
 
 # The platforms an order's call can find down (an activity contract's `system`).
 STERLING_OMS = "sterling_oms"
@@ -92,9 +93,9 @@ class ApproveFallback(BaseModel):
 
     actor: Actor
     incident_id: str
-    comment: str = ""
+    comment: OptionalComment = ""
     # None: every order waiting now.
-    orders: list[str] | None = Field(default=None, max_length=5000)
+    orders: list[ShortText] | None = Field(default=None, max_length=5000)
 
 
 class FallbackDecision(BaseModel):

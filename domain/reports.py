@@ -11,10 +11,21 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+# The weeks a review may be asked for: far from the ends of the calendar, so a
+# week's bounds (and the week before) are always dates.
+FIRST_YEAR, LAST_YEAR = 2000, 2099
 
 
 def parse_week(week: str) -> tuple[int, int]:
-    """`2026-W48` → (2026, 48); ValueError with a reason otherwise."""
+    """`2026-W48` → (2026, 48), for a week from 2000 to 2099; ValueError with a
+    reason otherwise."""
+    year, number = _iso_week(week)
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValueError(f"week {week!r}: reviews cover {FIRST_YEAR} to {LAST_YEAR}")
+    return year, number
+
+
+def _iso_week(week: str) -> tuple[int, int]:
     m = WEEK.fullmatch(week)
     if not m:
         raise ValueError(f"week {week!r} is not an ISO week like 2026-W48")
@@ -28,7 +39,7 @@ def parse_week(week: str) -> tuple[int, int]:
 
 def week_bounds(week: str, timezone: str) -> tuple[datetime, datetime]:
     """Monday 00:00 to the next Monday 00:00, in the center's time zone."""
-    year, number = parse_week(week)
+    year, number = _iso_week(week)
     tz = ZoneInfo(timezone)
     monday = date.fromisocalendar(year, number, 1)
     start = datetime.combine(monday, time(0), tz)
@@ -48,7 +59,7 @@ def past_week(at: datetime, timezone: str) -> str:
 
 
 def week_before(week: str) -> str:
-    year, number = parse_week(week)
+    year, number = _iso_week(week)
     y, n, _ = (date.fromisocalendar(year, number, 1) - timedelta(days=7)).isocalendar()
     return f"{y}-W{n:02d}"
 

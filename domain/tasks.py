@@ -17,9 +17,11 @@ from decimal import Decimal
 from enum import Enum, StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
+from domain import text
 from domain.csr import moves as csr_moves
+from domain.dates import BusinessDate, DateOrMoment, Moment
 from domain.identity import Actor
 from domain.open_order import models as oo
 from domain.order.models import HoldCode
@@ -30,13 +32,16 @@ class TaskStatus(StrEnum):
     CLOSED = "closed"
 
 
-FieldType = Literal["string", "boolean", "decimal", "integer", "datetime", "date", "array"]
+FieldType = Literal[
+    "string", "boolean", "decimal", "integer", "datetime", "date", "date_or_datetime", "array"
+]
 _TYPE_NAMES: dict[type, FieldType] = {
     str: "string",
     bool: "boolean",
     Decimal: "decimal",
     int: "integer",
     datetime: "datetime",
+    AwareDatetime: "datetime",
     date: "date",
 }
 
@@ -48,6 +53,8 @@ def _type_name(annotation: Any) -> FieldType:
         annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
     if typing.get_origin(annotation) is Annotated:
         annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return "date_or_datetime"  # a day, or a time with its offset (domain/dates.py)
     if isinstance(annotation, type) and issubclass(annotation, Enum):
         return "string"
     if typing.get_origin(annotation) is list:
@@ -55,9 +62,9 @@ def _type_name(annotation: Any) -> FieldType:
     return _TYPE_NAMES[annotation]
 
 
-# Text a person types: never blank.
-Comment = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+# Text a person types (domain/text.py): never blank.
+Comment = text.Comment
+Reference = text.Reference
 Price = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=4)]
 Quantity = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=4)]
 
@@ -82,7 +89,7 @@ class ChoosePool(DecisionFields):
 
 
 class FixUom(DecisionFields):
-    uom: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10)]
+    uom: text.text(10, min_length=1)
     quantity: Quantity
 
 
@@ -203,22 +210,22 @@ class LogContactFields(DecisionFields):
     channel: oo.Channel
     phone: oo.Phone | None = None
     outcome: oo.Outcome
-    at: datetime
+    at: Moment
     contact_status: oo.StatusCode
-    next_contact_date: datetime | None = None
+    next_contact_date: DateOrMoment | None = None
     comment: Comment
 
 
 class BookFields(DecisionFields):
     kind: oo.AppointmentKind
-    window_start: datetime
-    window_end: datetime
+    window_start: Moment
+    window_end: Moment
     comment: Comment
 
 
 class ReplaceFields(DecisionFields):
     comment: Comment
-    atp_date: date | None = None
+    atp_date: BusinessDate | None = None
 
 
 _LOG_CONTACT = DecisionSpec("log_contact", LogContactFields)
@@ -256,22 +263,28 @@ def decision(kind: str, name: str) -> DecisionSpec | None:
     return next((d for d in decisions_for(kind) if d.name == name), None)
 
 
+# A task id holds its workflow's id (a PO number may hold any printable text).
+TaskId = text.text(1000, min_length=1, strip=False)
+DecisionName = text.text(100, min_length=1)
+
+
 class TaskDecision(BaseModel):
     """A person's decision on a task: the `decide` Update of the task's workflow."""
 
-    task_id: str
-    decision: str
-    comment: str = ""
-    fields: dict[str, Any] = {}
+    task_id: TaskId
+    decision: DecisionName
+    comment: text.OptionalComment = ""
+    # Checked against the decision's own model by the workflow's validator.
+    fields: Annotated[dict[str, Any], BeforeValidator(text.check_free_form)] = {}
     actor: Actor
 
 
 class TaskClaim(BaseModel):
     """Take a task (`assignee` None), or a team lead gives it to someone."""
 
-    task_id: str
+    task_id: TaskId
     actor: Actor
-    assignee: str | None = None
+    assignee: text.ShortText | None = None
 
 
 class DecisionResult(BaseModel):

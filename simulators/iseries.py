@@ -38,6 +38,8 @@ class IseriesOrder(OrderIn):
     source: Literal["oms", "direct"]
     oms_order_id: str | None = None
     created_at: datetime
+    # A cancelled order is not picked or invoiced any more.
+    cancelled_at: datetime | None = None
 
 
 class PickTicketIn(BaseModel):
@@ -114,6 +116,14 @@ class IseriesState:
         except KeyError:
             raise HTTPException(404, detail=f"iSeries order {iseries_order_id} not found") from None
 
+    def cancel(self, iseries_order_id: str) -> IseriesOrder:
+        """Cancelling a cancelled order changes nothing."""
+        order = self.order(iseries_order_id)
+        if order.cancelled_at is None:
+            order = order.model_copy(update={"cancelled_at": datetime.now(UTC)})
+            self.orders[iseries_order_id] = order
+        return order
+
     def print_pick_ticket(self, body: PickTicketIn) -> PickTicket:
         """Each print is a piece of paper at the branch: a reprint is a new ticket."""
         self.order(body.iseries_order_id)
@@ -127,7 +137,8 @@ class IseriesState:
         return ticket
 
     def add_invoice(self, body: InvoiceIn) -> Invoice:
-        self.order(body.iseries_order_id)
+        if self.order(body.iseries_order_id).cancelled_at is not None:
+            raise HTTPException(409, detail=f"iSeries order {body.iseries_order_id} is cancelled")
         subtotal = sum((ln.quantity * ln.unit_price for ln in body.lines), Decimal(0)).quantize(
             CENT, rounding=ROUND_HALF_UP
         )
@@ -166,6 +177,12 @@ async def list_orders(request: Request, external_ref: str | None = None) -> list
 @router.get("/orders/{iseries_order_id}")
 async def get_order(iseries_order_id: str, request: Request) -> IseriesOrder:
     return _state(request).order(iseries_order_id)
+
+
+@router.post("/orders/{iseries_order_id}/cancel")
+async def cancel_order(iseries_order_id: str, request: Request, key: Idempotent) -> IseriesOrder:
+    state = _state(request)
+    return key.once(state.keys, None, lambda: state.cancel(iseries_order_id))
 
 
 @router.post("/pick-tickets", status_code=201)

@@ -274,11 +274,17 @@ class CsrWorkflow(SopWorkflow):
         try:
             return model.model_validate(values)
         except ValidationError as err:
-            if all(e["loc"] == ("comment",) for e in err.errors()):
+            errors = err.errors()
+            if all(
+                e["loc"] == ("comment",) and e["type"] in ("missing", "string_too_short")
+                for e in errors
+            ):
                 raise ApplicationError(
                     f"{move.replace('_', ' ')} needs a comment", type="CommentRequired"
                 ) from None
-            raise ApplicationError(f"{move}: {err}", type="InvalidMove") from None
+            # Each field and what is wrong with it (not pydantic's whole text).
+            why = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:10])
+            raise ApplicationError(f"{move}: {why}", type="InvalidMove") from None
 
     def _refuse(self, move: str, actor: Actor, fields: rules.MoveFields) -> None:
         refused = rules.refusal(move, actor, fields, self.state)

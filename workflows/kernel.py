@@ -374,9 +374,9 @@ class SopWorkflow:
         from the validator, before history; a fix a system shows does not cure
         the problem is refused by the handler and changes nothing."""
         task = self.task(d.task_id)
-        assert task is not None  # the validator said so
-        spec = decision(task.kind, d.decision)
-        assert spec is not None
+        spec = decision(task.kind, d.decision) if task else None
+        if task is None or spec is None:  # the validator's checks, made again: it may have closed
+            raise ApplicationError(f"task {d.task_id} is not open", type="InvalidState")
         self._deciding.add(d.task_id)
         try:
             # One decision at a time: each builds on what the last one left.
@@ -391,6 +391,10 @@ class SopWorkflow:
                 try:
                     await self.on_decision(task, d, spec.model.model_validate(d.fields))
                     taken = True
+                except SystemRefused as err:  # a refusal the workflow did not word itself
+                    raise ApplicationError(
+                        f"{err.system} refused: {err.reason}", type="SystemRefused"
+                    ) from None
                 finally:
                     self.answering = False
                     self._holding = False
@@ -424,7 +428,10 @@ class SopWorkflow:
         try:
             fields = spec.model.model_validate(d.fields)
         except ValueError as err:
-            raise ApplicationError(f"{d.decision}: {err}", type="InvalidDecision") from None
+            # Each field and what is wrong with it (not pydantic's whole text).
+            errors = err.errors()[:10] if hasattr(err, "errors") else []
+            why = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+            raise ApplicationError(f"{d.decision}: {why or err}", type="InvalidDecision") from None
         self.check_decision(task, d, fields)
 
     def check_decision(self, task: HumanTask, d: TaskDecision, fields: Any) -> None:
@@ -441,7 +448,8 @@ class SopWorkflow:
     async def claim_task(self, c: TaskClaim) -> HumanTask:
         """Take a task, or (a team lead) give it to someone; audited."""
         task = self.task(c.task_id)
-        assert task is not None
+        if task is None:  # closed since the validator looked
+            raise ApplicationError(f"task {c.task_id} is not open", type="InvalidState")
         target = c.assignee or c.actor.person_id
         task.assignee = target
         self.note(

@@ -22,7 +22,7 @@ whole record before its history grows large.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -349,14 +349,15 @@ class OpenOrderWorkflow(SopWorkflow):
     def _describe(a: ContactAttempt) -> str:
         number = f" {mask_phone(a.phone)}" if a.phone else ""
         nxt = (
-            f"; next contact {a.next_contact_date:%Y-%m-%d %H:%M} UTC"
+            f"; next contact {a.next_contact_date.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
             if a.next_contact_date
             else ""
         )
         said = f"; {a.comment}" if a.comment else ""
         return (
             f"{a.attempt_id} {a.channel.value}{number} {a.outcome.value} "
-            f"({a.slot.value}, {a.at:%Y-%m-%d %H:%M} UTC); status {a.contact_status}{nxt}{said}"
+            f"({a.slot.value}, {a.at.astimezone(UTC):%Y-%m-%d %H:%M} UTC); "
+            f"status {a.contact_status}{nxt}{said}"
         )
 
     def _result(self, attempt: ContactAttempt | None = None) -> MoveResult:
@@ -403,15 +404,35 @@ class OpenOrderWorkflow(SopWorkflow):
             raise refused("an attempt cannot be logged before it is made", "InvalidContact")
         if c.at < now - LOG_BACK:
             raise refused(f"an attempt older than {LOG_BACK.days} days", "InvalidContact")
-        if c.next_contact_date and c.next_contact_date <= c.at:
-            raise refused("the next contact date must come after the attempt", "InvalidContact")
+        follow_up = self._follow_up_at(c)
+        if follow_up is not None and follow_up <= c.at:
+            day = (
+                ""
+                if follow_up == c.next_contact_date
+                else (
+                    f" (a day counts from the store's opening, {self.calendar.opens:%H:%M} "
+                    f"{self.calendar.timezone})"
+                )
+            )
+            raise refused(
+                f"the next contact date must come after the attempt{day}", "InvalidContact"
+            )
         if c.outcome == Outcome.PLACED:
             raise refused("placed is the provider's outcome, not an agent's", "InvalidContact")
         if c.outcome == Outcome.CONFIRMED and self.state.status != OpenOrderStatus.BOOKED:
             raise refused("there is no booked appointment to confirm", "InvalidContact")
 
+    def _follow_up_at(self, c: LogContact) -> datetime | None:
+        """The next contact date as a moment: a day alone is the store's
+        opening time that day, in the store's time zone."""
+        nxt = c.next_contact_date
+        if nxt is None or isinstance(nxt, datetime):
+            return nxt
+        return self.calendar.at(nxt, self.calendar.opens)
+
     def _log_contact(self, c: LogContact) -> ContactAttempt:
         st = self.state
+        follow_up = self._follow_up_at(c)
         attempt = self._record_attempt(
             channel=c.channel,
             phone=c.phone,
@@ -420,10 +441,10 @@ class OpenOrderWorkflow(SopWorkflow):
             contact_status=c.contact_status,
             by=str(c.actor),
             comment=c.comment.strip(),
-            next_contact_date=c.next_contact_date,
+            next_contact_date=follow_up,
         )
         # The contact date is the follow-up the last attempt committed to.
-        st.contact_date = c.next_contact_date
+        st.contact_date = follow_up
         self.note(c.actor, "contact logged", self._describe(attempt))
         if c.outcome == Outcome.CONFIRMED and st.status == OpenOrderStatus.BOOKED:
             self._confirm(c.actor, f"confirmed by the guest ({attempt.attempt_id})")

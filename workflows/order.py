@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.contracts import email, helpdesk, iseries, oms, reference
     from activities.contracts.email import EmailMessage
     from activities.contracts.helpdesk import ResolveTicket, TicketRequest
-    from activities.contracts.iseries import InvoiceRequest, PickTicketRequest
+    from activities.contracts.iseries import InvoiceRequest, IseriesCancelOrder, PickTicketRequest
     from activities.contracts.oms import OmsCreateOrder, OmsOrderAction, OmsUpdateOrder
     from activities.contracts.reference import (
         AddCrossReference,
@@ -83,6 +83,9 @@ class BuyerCancelled(Exception):
 # Patches (CONTRIBUTING.md): what a run started before them does not do.
 SLA = "hold-sla-and-attributes"
 APPROVAL_IS_FINAL = "approval-without-recheck"
+# A buyer's cancel of an order entered in iSeries while OMS was down (before,
+# it failed the workflow task): cancelled in iSeries, in OMS once reconciled.
+CANCEL_IN_ISERIES = "cancel-fallback-in-iseries"
 
 
 @workflow.defn
@@ -402,11 +405,11 @@ class OrderWorkflow(BuyerDocuments, IncidentHooks, SopWorkflow):  # documents (1
             raise ApplicationError(still.reason, type="HoldNotCured")
         # Cured: OMS's draft follows, then the order takes the fixes.
         branch_id = result.branch_id or st.branch_id
-        assert st.oms_order_id
+        oms_order_id = self._in_oms("a fix")
         await self.call(
             oms.UPDATE_ORDER,
-            OmsUpdateOrder(oms_order_id=st.oms_order_id, lines=result.lines, branch_id=branch_id),
-            summary=f"Update OMS draft {st.oms_order_id} ({d.decision})",
+            OmsUpdateOrder(oms_order_id=oms_order_id, lines=result.lines, branch_id=branch_id),
+            summary=f"Update OMS draft {oms_order_id} ({d.decision})",
         )
         await self._take_fixes(d, fields, hold, fixes, result.lines, result.holds, branch_id)
 
@@ -623,6 +626,28 @@ class OrderWorkflow(BuyerDocuments, IncidentHooks, SopWorkflow):  # documents (1
             self._refuse_move(d.decision, d.actor)
             if d.decision == "apply_edit":
                 self._refuse_edit(self._edit_request(task))
+                self._in_oms("the edit")
+        elif task.kind.startswith("resolve_hold_") and d.decision != "recheck":
+            self._in_oms("a fix")
+
+    def _in_oms(self, what: str) -> str:
+        """The order's OMS order id. What goes to Sterling OMS is refused while
+        the order is not there (entered in iSeries during an outage and not
+        reconciled yet), saying why."""
+        st = self.state
+        if st.oms_order_id is not None:
+            return st.oms_order_id
+        if self.entered_in_iseries_only():
+            fallback = st.outage.fallback
+            where = f"iSeries order {fallback.iseries_order_id}" if fallback else "iSeries"
+            raise ApplicationError(
+                f"the order is not in Sterling OMS yet (entered in iSeries during the outage as "
+                f"{where}); {what} can be applied once it is reconciled into OMS",
+                type="InvalidState",
+            )
+        raise ApplicationError(
+            f"the order is not in Sterling OMS yet; {what} waits", type="InvalidState"
+        )
 
     async def _decide_edit(self, task: HumanTask, d: TaskDecision, fields: Any) -> None:
         request = self._edit_request(task)
@@ -659,14 +684,14 @@ class OrderWorkflow(BuyerDocuments, IncidentHooks, SopWorkflow):  # documents (1
         self._refuse_move("apply_edit", d.actor)
         self._refuse_edit(request)
         branch_id = result.branch_id or st.branch_id
-        assert st.oms_order_id and st.iseries_order_id and branch_id
+        oms_order_id = self._in_oms("the edit")
+        if not (st.iseries_order_id and branch_id):
+            raise ApplicationError("the order is not at a branch yet", type="InvalidState")
         try:
             await self.call(
                 oms.UPDATE_ORDER,
-                OmsUpdateOrder(
-                    oms_order_id=st.oms_order_id, lines=result.lines, branch_id=branch_id
-                ),
-                summary=f"Apply branch edit {request.request_id} to OMS order {st.oms_order_id}",
+                OmsUpdateOrder(oms_order_id=oms_order_id, lines=result.lines, branch_id=branch_id),
+                summary=f"Apply branch edit {request.request_id} to OMS order {oms_order_id}",
             )
         except SystemRefused as err:
             raise ApplicationError(
@@ -777,6 +802,8 @@ class OrderWorkflow(BuyerDocuments, IncidentHooks, SopWorkflow):  # documents (1
             )
         if refused:
             return (refused.type, refused.reason)
+        if self.state.iseries_order_id is None:
+            return ("InvalidState", "the order is not at a branch yet")
         problem = delivery.shipment_problem(self._current(), self._delivered(), shipment)
         return ("InvalidShipment", problem) if problem else None
 
@@ -798,8 +825,9 @@ class OrderWorkflow(BuyerDocuments, IncidentHooks, SopWorkflow):  # documents (1
         shipment = report.shipment
         # Counted as delivered before invoicing, so a concurrent report is
         # checked against what is really left.
+        if st.iseries_order_id is None:  # the validator's check, made again after waiting
+            raise ApplicationError("the order is not at a branch yet", type="InvalidState")
         st.shipments.append(shipment)
-        assert st.iseries_order_id
         try:
             invoice = await self.call(
                 iseries.INVOICE_SHIPMENT,
@@ -877,6 +905,7 @@ class OrderWorkflow(BuyerDocuments, IncidentHooks, SopWorkflow):  # documents (1
         except BuyerCancelled:
             self.reject_to_buyer("cancelled by the buyer")
             await self.documents_settled()
+            await self.cancel_in_oms_once_reconciled()  # entered in iSeries during an outage
             await self.finish(OrderStatus.CANCELLED, "cancelled", "cancelled by the buyer")
         except SystemRefused as err:
             self.reject_to_buyer(f"{err.system} refused the order: {err.reason}")
@@ -899,7 +928,7 @@ class OrderWorkflow(BuyerDocuments, IncidentHooks, SopWorkflow):  # documents (1
             refused = self._buyer_refusal("change_order", change.actor)
             if refused:
                 raise refused
-            assert st.oms_order_id
+            oms_order_id = self._in_oms("a change")
             fixes, kept = self._fixes_kept(new)
             try:
                 result = await self._recheck_change(new, fixes)
@@ -911,9 +940,9 @@ class OrderWorkflow(BuyerDocuments, IncidentHooks, SopWorkflow):  # documents (1
                 await self.call(
                     oms.UPDATE_ORDER,
                     OmsUpdateOrder(
-                        oms_order_id=st.oms_order_id, lines=result.lines, branch_id=branch_id
+                        oms_order_id=oms_order_id, lines=result.lines, branch_id=branch_id
                     ),
-                    summary=f"Update OMS draft {st.oms_order_id} (buyer's change {payload_id})",
+                    summary=f"Update OMS draft {oms_order_id} (buyer's change {payload_id})",
                 )
             except SystemRefused as err:
                 raise ApplicationError(
@@ -982,21 +1011,15 @@ class OrderWorkflow(BuyerDocuments, IncidentHooks, SopWorkflow):  # documents (1
             refused = self._buyer_refusal("cancel_order", cancel.actor)
             if refused:
                 raise refused
-            assert st.oms_order_id
             self._cancelling = True
             try:
-                await self.call(
-                    oms.CANCEL_ORDER,
-                    OmsOrderAction(
-                        idempotency_key=self.key("oms-cancel"), oms_order_id=st.oms_order_id
-                    ),
-                    summary=f"Cancel OMS order {st.oms_order_id} (buyer's {cancel.payload_id})",
-                )
-            except SystemRefused as err:
+                if self.entered_in_iseries_only() and workflow.patched(CANCEL_IN_ISERIES):
+                    where = await self._cancel_in_iseries(cancel)
+                else:
+                    where = await self._cancel_in_oms(cancel, self._in_oms("a cancel"))
+            except ApplicationError:
                 self._cancelling = False
-                raise ApplicationError(
-                    f"Sterling OMS refused to cancel: {err.reason}", type="InvalidState"
-                ) from None
+                raise
             st.buyer_changes.append(cancel.payload_id)
             if st.status == OrderStatus.ON_HOLD and st.helpdesk_ticket_id:
                 resolved = await self.notify(
@@ -1018,13 +1041,51 @@ class OrderWorkflow(BuyerDocuments, IncidentHooks, SopWorkflow):  # documents (1
             self.move(
                 OrderStatus.CANCELLED,
                 "cancelled",
-                f"cancelled by the buyer, payload {cancel.payload_id}; "
-                f"OMS order {st.oms_order_id} cancelled",
+                f"cancelled by the buyer, payload {cancel.payload_id}; {where}",
                 actor=cancel.actor,
             )
             self._cancelling = False
             # The main run ends the order (its last read-model write).
             return self._buyer_answer()
+
+    async def _cancel_in_oms(self, cancel: BuyerCancel, oms_order_id: str) -> str:
+        try:
+            await self.call(
+                oms.CANCEL_ORDER,
+                OmsOrderAction(idempotency_key=self.key("oms-cancel"), oms_order_id=oms_order_id),
+                summary=f"Cancel OMS order {oms_order_id} (buyer's {cancel.payload_id})",
+            )
+        except SystemRefused as err:
+            raise ApplicationError(
+                f"Sterling OMS refused to cancel: {err.reason}", type="InvalidState"
+            ) from None
+        return f"OMS order {oms_order_id} cancelled"
+
+    async def _cancel_in_iseries(self, cancel: BuyerCancel) -> str:
+        """Entered in iSeries while OMS was down and not in OMS yet: the branch's
+        order is cancelled now; OMS's once the order is reconciled into it (the
+        main run waits for that before the order ends)."""
+        fallback = self.state.outage.fallback
+        assert fallback and fallback.iseries_order_id  # entered_in_iseries_only()
+        try:
+            await self.call(
+                iseries.CANCEL_ORDER,
+                IseriesCancelOrder(
+                    idempotency_key=self.key("iseries-cancel"),
+                    iseries_order_id=fallback.iseries_order_id,
+                ),
+                summary=f"Cancel iSeries order {fallback.iseries_order_id} "
+                f"(buyer's {cancel.payload_id})",
+            )
+        except SystemRefused as err:
+            raise ApplicationError(
+                f"iSeries refused to cancel: {err.reason}", type="InvalidState"
+            ) from None
+        fallback.cancelled_at = workflow.now()
+        return (
+            f"iSeries order {fallback.iseries_order_id} cancelled (entered there during the "
+            "outage); Sterling OMS follows once the order is reconciled into it"
+        )
 
     @cancel_order.validator
     def _validate_cancel_order(self, cancel: BuyerCancel) -> None:

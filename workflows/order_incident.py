@@ -29,7 +29,7 @@ from workflows.kernel import SOPFLOW, SystemRefused
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import incidents, iseries, oms
     from activities.contracts.iseries import IseriesCreateOrder
-    from activities.contracts.oms import OmsReconcileOrder
+    from activities.contracts.oms import OmsOrderAction, OmsReconcileOrder
     from domain import search
     from domain.incident import (
         PLATFORMS,
@@ -322,6 +322,40 @@ class IncidentHooks:
         await self._tell_incident("order_outcome", outcome)
         await self.sync()
 
+    async def cancel_in_oms_once_reconciled(self) -> None:
+        """The buyer cancelled it while it was in iSeries only: once it is
+        reconciled into OMS (which tells the incident), OMS's order is cancelled
+        too, and only then does the order end."""
+        f = self.state.outage.fallback
+        if f is None or f.cancelled_at is None or f.cancelled_in_oms:
+            return
+        self.refresh_details()
+        await self.sync()  # readable as cancelled while OMS is awaited
+        self.start_reconciling()
+        await workflow.wait_condition(lambda: not self.reconciling())
+        if f.reconciled_oms_order_id is None:  # OMS refused it: nothing there to cancel
+            return
+        try:
+            await self.call(
+                oms.CANCEL_ORDER,
+                OmsOrderAction(
+                    idempotency_key=self.key("oms-cancel"), oms_order_id=f.reconciled_oms_order_id
+                ),
+                summary=f"Cancel OMS order {f.reconciled_oms_order_id} (cancelled by the buyer "
+                "while in iSeries only)",
+            )
+        except SystemRefused as err:
+            self.note(SOPFLOW, "not cancelled in OMS",
+                      f"Sterling OMS refused to cancel {f.reconciled_oms_order_id}: {err.reason}")  # fmt: skip
+            return
+        f.cancelled_in_oms = True
+        self.note(
+            SOPFLOW,
+            "cancelled in OMS",
+            f"OMS order {f.reconciled_oms_order_id} (iSeries order {f.iseries_order_id}) "
+            "cancelled: the buyer's cancel",
+        )
+
     def incident_details(self) -> list[str]:
         o = self.state.outage
         lines = []
@@ -334,5 +368,6 @@ class IncidentHooks:
                 f"{f.approved_by})"
                 + (f"; reconciled into OMS {f.reconciled_oms_order_id}" if f.reconciled_oms_order_id
                    else "; OMS follows when it is back")
+                + ("; cancelled by the buyer" if f.cancelled_at else "")
             )  # fmt: skip
         return lines

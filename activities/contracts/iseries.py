@@ -48,6 +48,14 @@ class IseriesOrderRef(BaseModel):
     iseries_order_id: str
 
 
+class IseriesCancelOrder(BaseModel):
+    """The buyer withdrew an order entered in iSeries while OMS was down."""
+
+    idempotency_key: str
+    iseries_order_id: str
+
+
 PRINT_PICK_TICKET = system_call("iseries.print_pick_ticket", PickTicketRequest, PickTicket, SYSTEM)
 INVOICE_SHIPMENT = system_call("iseries.invoice_shipment", InvoiceRequest, Invoice, SYSTEM)
 CREATE_ORDER = system_call("iseries.create_order", IseriesCreateOrder, IseriesOrderRef, SYSTEM)
+CANCEL_ORDER = system_call("iseries.cancel_order", IseriesCancelOrder, IseriesOrderRef, SYSTEM)

@@ -55,7 +55,17 @@ def input_attributes(field: FieldSpec) -> dict[str, str]:
     if field.type == "decimal":
         # Text, not number: "2.10" stays as typed, and the API says what is wrong.
         return {"type": "text", "inputmode": "decimal", "autocomplete": "off"}
+    if field.type in DATE_EXAMPLES:  # what the API takes (docs/input.md), shown
+        return {"type": "text", "autocomplete": "off", "placeholder": DATE_EXAMPLES[field.type]}
     return {"type": "text", "autocomplete": "off"}
+
+
+# A time with its UTC offset; a day alone where the field takes either.
+DATE_EXAMPLES = {
+    "datetime": "2026-12-07T15:00-06:00",
+    "date": "2026-12-07",
+    "date_or_datetime": "2026-12-07 or 2026-12-07T15:00-06:00",
+}
 
 
 def decision_body(name: str, fields: list[FieldSpec], form: Mapping[str, Any]) -> dict[str, Any]:

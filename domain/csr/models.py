@@ -5,42 +5,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, TypeVar
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from domain import text
 from domain.identity import Actor
 from domain.records import AuditEntry
 
-M = TypeVar("M", bound=BaseModel)
-
-# Text a person types; control characters are refused by `refuse_control`
-# (validators, not regex patterns: cheaper to check and to generate for fuzzing).
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
-PersonId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-
-
-def _strings(value: object) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list | tuple):
-        return [s for v in value for s in _strings(v)]
-    return []
-
-
-def refuse_control(model: M) -> M:
-    """NUL cannot be stored (PostgreSQL text and jsonb); other control
-    characters (but line breaks and tabs in prose) are typing accidents."""
-    for text in _strings(model.model_dump()):
-        if any(
-            ch == "\x00" or (ord(ch) < 32 and ch not in "\n\r\t") or ch == "\x7f" for ch in text
-        ):
-            raise ValueError("text fields may not contain control characters")
-    return model
+# Text a person types (domain/text.py): descriptions, names and titles, codes.
+Text = text.Note
+ShortText = text.ShortText
+Code = text.Reference
+PersonId = text.ShortText
 
 
 def csr_workflow_id(case_number: int) -> str:
@@ -119,8 +96,6 @@ class CaseTeamMember(BaseModel):
     person_id: PersonId
     role: ShortText = Field(description="their part in the case, e.g. Quality, Supply chain")
 
-    _no_control = model_validator(mode="after")(refuse_control)
-
 
 class AccountDetails(BaseModel):
     """What the CRM knows of the account (fetched at registration)."""
@@ -145,8 +120,6 @@ class Registration(BaseModel):
     related_products: list[Code] = Field(default=[], max_length=500)
     account_associations: list[Code] = Field(default=[], max_length=500)
     case_team: list[CaseTeamMember] = Field(default=[], max_length=50)
-
-    _no_control = model_validator(mode="after")(refuse_control)
 
 
 # The fields PATCH may change while the case is in registration.
@@ -174,8 +147,6 @@ class CsrEdit(BaseModel):
     account_associations: list[Code] | None = Field(default=None, max_length=500)
     case_team: list[CaseTeamMember] | None = Field(default=None, max_length=50)
 
-    _no_control = model_validator(mode="after")(refuse_control)
-
 
 class EditCase(BaseModel):
     """The `edit` Update: who asks, and the changes."""
@@ -188,12 +159,13 @@ class CsrMove(BaseModel):
     """The `move` Update (POST /csrs/{id}/moves, and a task's decision): the move,
     the person making it, and its fields (validated against the move's model)."""
 
-    move: str
+    move: text.text(100, min_length=1)
     actor: Actor
-    comment: str = ""
-    fields: dict = {}
+    comment: text.OptionalComment = ""
+    # Checked against the move's own model by the workflow's validator.
+    fields: Annotated[dict, BeforeValidator(text.check_free_form)] = {}
     # Set when a task's decision makes the move: which task.
-    task_id: str | None = None
+    task_id: text.text(1000, min_length=1, strip=False) | None = None
 
 
 class ApprovalEntry(BaseModel):

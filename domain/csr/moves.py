@@ -6,10 +6,9 @@ ask the same rules and give the same refusal."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from pydantic import BaseModel, ConfigDict, Field
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
-
+from domain import text
 from domain.csr.models import (
     OPEN_STATUSES,
     STEP_OF,
@@ -18,7 +17,6 @@ from domain.csr.models import (
     ShortText,
     Step,
     Text,
-    refuse_control,
 )
 from domain.csr.state import CsrState
 from domain.identity import Actor, Role
@@ -74,8 +72,8 @@ TARGET: dict[str, CsrStatus] = {
     "reject": S.CLOSED_REJECTED,
 }
 
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-Comment = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Note = text.OptionalComment
+Comment = text.Comment
 
 
 class MoveFields(BaseModel):
@@ -84,8 +82,6 @@ class MoveFields(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     comment: Note = ""
-
-    _no_control = model_validator(mode="after")(refuse_control)
 
 
 class WithComment(MoveFields):

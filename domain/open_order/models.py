@@ -12,19 +12,26 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from domain.calendar import Slot
+from domain.dates import BusinessDate, DateOrMoment, Moment
 from domain.identity import Actor, Role
 from domain.records import AuditEntry
+from domain.text import COMMENT, NOTE, SHORT, OptionalComment, ShortText, text
 from domain.transitions import Move, TransitionTable
 
 SALES_ORDER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
 SalesOrderNumber = Annotated[str, StringConstraints(pattern=SALES_ORDER_PATTERN)]
 StoreId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,20}$")]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9]{7,15}$")]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-StatusCode = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20, pattern=r"^\S+$")
-]
+# Free text (domain/text.py): names one line, comments several.
+Text = ShortText
+Comment = OptionalComment
+StatusCode = text(20, min_length=1, pattern=r"^\S+$")
+Email = text(SHORT)
+LineDescription = text(SHORT, strip=False)
+Note = text(NOTE, multiline=True)
+# What the guest wrote, as they wrote it.
+GuestText = text(COMMENT, multiline=True, strip=False)
+CallId = text(100, min_length=1)
 
 
 def open_order_workflow_id(sales_order: str) -> str:
@@ -127,7 +134,7 @@ class Guest(BaseModel):
 
     name: Text
     phones: list[Phone] = Field(min_length=1, max_length=6)
-    email: Annotated[str, StringConstraints(max_length=200)] | None = None
+    email: Email | None = None
     sms_consent: bool = False
 
     @model_validator(mode="after")
@@ -142,10 +149,10 @@ class OrderLine(BaseModel):
 
     line_number: int = Field(ge=1, le=9999)
     sku: Text
-    description: Annotated[str, StringConstraints(max_length=200)] = ""
+    description: LineDescription = ""
     quantity: int = Field(ge=1, le=100_000)
     # None: no date yet (the ERP's ATP change or "product arrived" will tell).
-    atp_date: date | None = None
+    atp_date: BusinessDate | None = None
 
 
 class OpenOrder(BaseModel):
@@ -229,17 +236,18 @@ class LogContact(BaseModel):
     channel: Channel
     phone: Phone | None = None
     outcome: Outcome
-    at: datetime
+    at: Moment
     contact_status: StatusCode
-    next_contact_date: datetime | None = None
+    # A day (the store's calling hours that day) or a time with its offset.
+    next_contact_date: DateOrMoment | None = None
     comment: Comment = ""
 
 
 class BookAppointment(BaseModel):
     actor: Actor
     kind: AppointmentKind
-    window_start: datetime
-    window_end: datetime
+    window_start: Moment
+    window_end: Moment
     comment: Comment = ""
 
 
@@ -256,7 +264,7 @@ class ResolveCwc(BaseModel):
     resolution: Resolution
     comment: Comment = ""
     # A replacement's new ATP date, when known.
-    atp_date: date | None = None
+    atp_date: BusinessDate | None = None
 
 
 class CloseConfirmation(BaseModel):
@@ -299,12 +307,12 @@ class ErpEvent(BaseModel):
     event_id: EventId
     sales_order: SalesOrderNumber
     type: ErpEventType
-    at: datetime | None = None
+    at: Moment | None = None
     amount: Decimal | None = Field(default=None, gt=0, max_digits=12, decimal_places=2)
-    atp_date: date | None = None
-    line_number: int | None = Field(default=None, ge=1)
+    atp_date: BusinessDate | None = None
+    line_number: int | None = Field(default=None, ge=1, le=9999)
     outcome: ServiceOutcome | None = None
-    note: Annotated[str, StringConstraints(max_length=500)] = ""
+    note: Note = ""
 
     @model_validator(mode="after")
     def _fields_of_type(self) -> ErpEvent:
@@ -331,10 +339,10 @@ class SmsVoiceEvent(BaseModel):
     event_id: EventId
     sales_order: SalesOrderNumber
     type: SmsVoiceEventType
-    at: datetime | None = None
+    at: Moment | None = None
     phone: Phone
-    text: Annotated[str, StringConstraints(max_length=1000)] = ""
-    call_id: Annotated[str, StringConstraints(max_length=100)] | None = None
+    text: GuestText = ""
+    call_id: CallId | None = None
     outcome: Outcome | None = None
 
     @model_validator(mode="after")

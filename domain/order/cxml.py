@@ -559,7 +559,12 @@ def _error_phrase(err: dict, field: str) -> str:
     if not field:
         return msg
     value = err.get("input")
-    shown = f" '{value}'" if isinstance(value, (str, int, Decimal)) and value != "" else ""
+    # Text refused for what it holds is not echoed back.
+    shown = (
+        f" '{value}'"
+        if isinstance(value, (str, int, Decimal)) and value != "" and kind != "free_text"
+        else ""
+    )
     return f"{_FIELD_WORDS.get(field, field)}{shown} {msg}"
 
 

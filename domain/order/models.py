@@ -7,13 +7,14 @@ import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from domain.dates import Moment
 from domain.identity import Actor, Role
 from domain.order.outage import IseriesFallback
 from domain.records import AuditEntry
+from domain.text import NOTE, SHORT, OptionalComment, ShortText, text
 from domain.transitions import Move, TransitionTable
 
 # A PO number: no control characters (C0, DEL, C1, line/paragraph separators) and no
@@ -22,28 +23,20 @@ PO_NUMBER_PATTERN = (
     r"^[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f\u2028\u2029]*[^\s\x00-\x1f\x7f-\x9f])?$"
 )
 
-M = TypeVar("M", bound=BaseModel)
-
 # Quantities and prices beyond this are typing mistakes, not orders.
 MAX_AMOUNT = Decimal(1_000_000_000)
 
-
-def refuse_nul(model: M) -> M:
-    """PostgreSQL text and jsonb cannot hold NUL: what carries one could never be
-    written to the read model, so it is refused at the door."""
-
-    def strings(value: object) -> list[str]:
-        if isinstance(value, str):
-            return [value]
-        if isinstance(value, dict):
-            return [s for k, v in value.items() for s in strings(k) + strings(v)]
-        if isinstance(value, list):
-            return [s for v in value for s in strings(v)]
-        return []
-
-    if any("\x00" in text for text in strings(model.model_dump())):
-        raise ValueError("text fields may not contain NUL characters")
-    return model
+# The order's own text (domain/text.py), kept as the buyer sent it: nothing is
+# stripped, so a resent document hashes the same as the first.
+OrderText = text(SHORT, strip=False)
+OrderNote = text(NOTE, multiline=True, strip=False)
+PartNumber = text(80, strip=False)
+Uom = text(10, min_length=1)
+Currency = text(3, min_length=3)
+PoNumber = text(60, min_length=1, strip=False, pattern=PO_NUMBER_PATTERN)
+PayloadId = text(SHORT, min_length=1, strip=False)
+# An id given by a branch, a buyer or a carrier: kept exactly as given.
+Identifier = text(80, min_length=1, strip=False)
 
 
 def order_workflow_id(account_number: str, po_number: str) -> str:
@@ -88,23 +81,23 @@ class HoldCode(StrEnum):
 
 
 class Address(BaseModel):
-    address_id: str = ""
-    name: str = ""
-    lines: list[str] = []
-    city: str = ""
-    state: str = ""
-    postal_code: str = ""
-    country: str = ""
+    address_id: OrderText = ""
+    name: OrderText = ""
+    lines: list[OrderText] = Field(default=[], max_length=20)
+    city: OrderText = ""
+    state: OrderText = ""
+    postal_code: OrderText = ""
+    country: OrderText = ""
 
 
 class OrderLine(BaseModel):
-    line_number: int = Field(ge=1)
-    customer_part_number: str = ""
-    supplier_part_id: str | None = None
+    line_number: int = Field(ge=1, le=999_999)
+    customer_part_number: OrderText = ""
+    supplier_part_id: OrderText | None = None
     quantity: Decimal = Field(gt=0, le=MAX_AMOUNT)
-    uom: str = Field(min_length=1, max_length=10)
+    uom: Uom
     unit_price: Decimal = Field(ge=0, le=MAX_AMOUNT)
-    description: str = ""
+    description: OrderNote = ""
 
     @model_validator(mode="after")
     def _identifies_a_part(self) -> OrderLine:
@@ -121,23 +114,20 @@ class PurchaseOrder(BaseModel):
     # What procurement systems put in PO numbers: spaces inside, and punctuation such
     # as : # / - . (Oracle EBS sends "2015000957:0:55"). Refused: control characters,
     # leading or trailing whitespace, and "." or ".." as a path segment.
-    po_number: str = Field(
-        min_length=1,
-        max_length=60,
-        pattern=PO_NUMBER_PATTERN,
+    po_number: PoNumber = Field(
         description="the buyer's PO number; any printable text without surrounding spaces",
         examples=["4500123", "2015000957:0:55", "PO#77", "PO-77/2026"],
     )
     order_date: datetime | None = None
     ship_to: Address
     bill_to: Address | None = None
-    currency: str = Field(default="USD", min_length=3, max_length=3)
+    currency: Currency = "USD"
     lines: list[OrderLine] = Field(min_length=1, max_length=1000)
-    comments: str = ""
-    extrinsics: dict[str, str] = {}
+    comments: OrderNote = ""
+    extrinsics: dict[OrderText, OrderNote] = Field(default={}, max_length=100)
     test: bool = False
     # The sender's document id (cXML payloadID); not part of the order's content.
-    payload_id: str | None = None
+    payload_id: OrderText | None = None
 
     @field_validator("po_number")
     @classmethod
@@ -145,10 +135,6 @@ class PurchaseOrder(BaseModel):
         if any(segment in (".", "..") for segment in re.split(r"[/\\]", po_number)):
             raise ValueError("may not have '.' or '..' between slashes")
         return po_number
-
-    @model_validator(mode="after")
-    def _no_nul_characters(self) -> PurchaseOrder:
-        return refuse_nul(self)
 
     @field_validator("lines")
     @classmethod
@@ -216,27 +202,26 @@ class ValidationResult(BaseModel):
 
 
 class ProofOfDelivery(BaseModel):
-    signed_by: str = Field(min_length=1)
-    signed_at: datetime
-    reference: str | None = None
+    signed_by: ShortText
+    signed_at: Moment
+    reference: ShortText | None = None
 
 
 class ShipmentLine(BaseModel):
-    line_number: int = Field(ge=1)
+    line_number: int = Field(ge=1, le=999_999)
     quantity: Decimal = Field(gt=0, le=MAX_AMOUNT)
 
 
-class Shipment(BaseModel):
-    shipment_id: str = Field(min_length=1, max_length=80)
-    lines: list[ShipmentLine] = Field(min_length=1)
-    proof_of_delivery: ProofOfDelivery
-    carrier: str | None = None
-    # The carrier's tracking number (the buyer's ship notice carries it).
-    tracking_number: str | None = None
+CarrierText = text(80, min_length=1)
 
-    @model_validator(mode="after")
-    def _no_nul_characters(self) -> Shipment:
-        return refuse_nul(self)
+
+class Shipment(BaseModel):
+    shipment_id: Identifier
+    lines: list[ShipmentLine] = Field(min_length=1, max_length=1000)
+    proof_of_delivery: ProofOfDelivery
+    carrier: CarrierText | None = None
+    # The carrier's tracking number (the buyer's ship notice carries it).
+    tracking_number: CarrierText | None = None
 
 
 class InvoicedLine(BaseModel):
@@ -280,7 +265,7 @@ class FlagError(BaseModel):
     actor: Actor
     category: ErrorCategory
     platform: Platform
-    comment: str = ""
+    comment: OptionalComment = ""
 
 
 class ErrorFlag(BaseModel):
@@ -303,11 +288,13 @@ class EditLine(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    line_number: int | None = Field(default=None, ge=1, description="a line on the order")
-    customer_part_number: str = Field(default="", max_length=80)
-    supplier_part_id: str | None = Field(default=None, min_length=1, max_length=80)
+    line_number: int | None = Field(
+        default=None, ge=1, le=999_999, description="a line on the order"
+    )
+    customer_part_number: PartNumber = ""
+    supplier_part_id: Identifier | None = None
     quantity: Decimal = Field(gt=0, le=MAX_AMOUNT)
-    uom: str | None = Field(default=None, min_length=1, max_length=10)
+    uom: Uom | None = None
     unit_price: Decimal | None = Field(default=None, ge=0, le=MAX_AMOUNT)
 
     @model_validator(mode="after")
@@ -328,7 +315,7 @@ class EditLine(BaseModel):
                 raise ValueError("a new line needs a customer_part_number or a supplier_part_id")
             if self.uom is None or self.unit_price is None:
                 raise ValueError("a new line needs a uom and a unit_price")
-        return refuse_nul(self)
+        return self
 
 
 class RequestEdit(BaseModel):
@@ -336,7 +323,7 @@ class RequestEdit(BaseModel):
 
     actor: Actor
     lines: list[EditLine] = Field(min_length=1, max_length=100)
-    reason: str = ""
+    reason: OptionalComment = ""
 
 
 class EditStatus(StrEnum):
@@ -431,7 +418,7 @@ class BuyerCancel(BaseModel):
     """The buyer withdraws the PO (cXML OrderRequest type="delete")."""
 
     actor: Actor
-    payload_id: str = Field(min_length=1, max_length=200)
+    payload_id: PayloadId
 
 
 class BuyerChangeResult(BaseModel):

@@ -22,6 +22,10 @@ class IseriesFallback(BaseModel):
     reconciled_at: datetime | None = None
     # OMS refused it for good: an operator takes it on (the order does not wait for ever).
     reconcile_refused: str | None = None
+    # The buyer cancelled it before it was in OMS: cancelled in iSeries then, and in
+    # OMS once reconciled.
+    cancelled_at: datetime | None = None
+    cancelled_in_oms: bool = False
 
 
 class OrderOutage(BaseModel):

@@ -37,7 +37,7 @@ async def test_registration_refuses_what_it_cannot_route(
         ({"account_number": "000000"}, 422, "account 000000 does not exist"),
         ({"business_unit": "Space"}, 422, "no CSR approver rules"),
         ({"case_team": [{"person_id": "nobody.here", "role": "QA"}]}, 422, "nobody.here"),
-        ({"title": "bad\x00title"}, 422, "control characters"),
+        ({"title": "bad\x00title"}, 422, "title: may not contain NUL (U+0000)"),
         ({"title": ""}, 422, "title"),
         ({"colour": "blue"}, 422, "colour"),
     ]:

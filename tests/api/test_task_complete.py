@@ -32,9 +32,11 @@ async def history_length(env: WorkflowEnvironment, workflow_id: str) -> int:
         described = await handle.describe()
         length = described.history_length
         raw = described.raw_description
-        # Settled: no activity running, and no workflow task about to schedule one.
-        busy = raw.pending_activities or raw.HasField("pending_workflow_task")
-        if length == last and not busy:
+        # Not while an activity or a workflow task (and the local activities it
+        # runs, such as the read-model write) is still under way.
+        if length == last and not raw.pending_activities and not raw.HasField(
+            "pending_workflow_task"
+        ):
             return length
         last = length
         await asyncio.sleep(0.05)

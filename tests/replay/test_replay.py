@@ -94,6 +94,8 @@ BRANCHES |= {
     "order-waited-in-incident-resumed-through-oms",
     "incident-fallback-declined",
     "order-iseries-fallback-reconcile-refused",
+    # Issue 17: a buyer's cancel of an order entered in iSeries (cancel-fallback-in-iseries).
+    "order-iseries-fallback-cancelled-by-buyer",
     # CSR cases (workflows/csr.py)
     "csr-life-cycle-inactive",
     "csr-rejected-under-assessment",

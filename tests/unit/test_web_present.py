@@ -47,6 +47,19 @@ def test_decision_fields_become_inputs() -> None:
     )
 
 
+def test_a_date_field_shows_what_it_takes() -> None:
+    """A time needs its offset (the API refuses one without); the next contact
+    date takes a day as well."""
+    log_contact = decision("schedule_contact", "log_contact")
+    assert log_contact is not None
+    types = {f.name: f.type for f in log_contact.fields}
+    assert (types["at"], types["next_contact_date"]) == ("datetime", "date_or_datetime")
+    at = input_attributes(FieldSpec(name="at", type="datetime", required=True))
+    assert at["placeholder"] == "2026-12-07T15:00-06:00"
+    nxt = input_attributes(FieldSpec(name="n", type="date_or_datetime", required=False))
+    assert nxt["placeholder"].startswith("2026-12-07 or ")
+
+
 def test_a_form_becomes_the_task_apis_complete_body() -> None:
     map_part = decision("resolve_hold_part", "map_part")
     assert map_part is not None
