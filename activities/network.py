@@ -119,7 +119,7 @@ class NetworkActivities:
             )
         if 400 <= code < 500:
             await self._answer(doc.order_id, doc.payload_id, "refused", code, text)
-            log.warning("buyer document refused", status_code=code, text=text)
+            # Logged once, by the worker, as the activity's refusal (sopflow/logs.py).
             raise ApplicationError(
                 f"the buyer refused {doc.kind.value} {doc.payload_id} ({code}): {text}",
                 {"status_code": code, "status_text": text},

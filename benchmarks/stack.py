@@ -150,10 +150,11 @@ def own_stack(extra_env: dict[str, str] | None = None) -> Iterator[OwnStack]:
         asyncio.run(wait_healthy(api_url, proc))
         print(f"healthy after {time.perf_counter() - started:.0f} s", flush=True)
         keys = json.loads((data_dir / "demo-keys.json").read_text())
-        import pgserver
+        from db.connection import pgserver_module
 
         # The stack's embedded PostgreSQL, joined (not stopped when this script leaves).
-        database_url = pgserver.get_server(data_dir / "postgres", cleanup_mode=None).get_uri()
+        server = pgserver_module().get_server(data_dir / "postgres", cleanup_mode=None)
+        database_url = server.get_uri()
         yield OwnStack(proc, data_dir, api_url, address, f"http://127.0.0.1:{sim_port}",
                        database_url, keys)  # fmt: skip
     except Exception:

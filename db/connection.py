@@ -4,19 +4,32 @@ kept under the data directory; and the asyncpg pool every process shares."""
 from __future__ import annotations
 
 import json
+import warnings
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
+from types import ModuleType
 
 import asyncpg
+
+
+def pgserver_module() -> ModuleType:
+    """pgserver, imported without platformdirs' "XDG_RUNTIME_DIR is not set"
+    warning: without a login session (a container, CI, ssh without systemd) it
+    keeps its lock file under /tmp/runtime-<uid>, which is just as good, and the
+    warning would only alarm whoever reads the command's output."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR", category=UserWarning)
+        import pgserver  # heavy import, only needed when no DATABASE_URL is given
+    return pgserver
 
 
 def embedded_database_url(data_dir: Path) -> str:
     """Start (or join) the embedded PostgreSQL under `data_dir/postgres`.
     The server lives as long as this process."""
-    import pgserver  # heavy import, only needed when no DATABASE_URL is given
-
-    server = pgserver.get_server(Path(data_dir).resolve() / "postgres", cleanup_mode="stop")
+    server = pgserver_module().get_server(
+        Path(data_dir).resolve() / "postgres", cleanup_mode="stop"
+    )
     return server.get_uri()
 
 

@@ -1,14 +1,32 @@
 """A week of demo orders as the workflows leave them in the read model and the
 audit log (rows, tasks, audit entries), for the weekly review's demo, its tests
 and its benchmark. Deterministic: order i of n follows a pattern, so the
-review's counts are known in advance."""
+review's counts are known in advance.
+
+Each is a finished order whose history Temporal no longer keeps (as after its
+retention): a closed row with its last view, so `GET /orders` lists it,
+`GET /orders/{id}` answers it from the read model, and the reconciler, which
+looks at open rows only, leaves it alone."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import asyncpg
 
+from domain.order.models import (
+    Address,
+    Invoice,
+    OrderLine,
+    OrderStatus,
+    OrderView,
+    ProofOfDelivery,
+    PurchaseOrder,
+    ResolvedLine,
+    Shipment,
+    ShipmentLine,
+)
 from domain.reports import week_bounds
 
 # Demo accounts and their reps (demo_data.sql): 401693 and 404820 are Maria's,
@@ -63,14 +81,71 @@ def _order(
     if i % 50 == 0:
         audit.append(("sopflow", "waiting on system", None, None,
                       "sterling_oms is not answering", received))  # fmt: skip
+    delivered = confirmed + timedelta(days=1)
+    audit.append(("sopflow", "completed", "confirmed", "completed",
+                  "delivered and invoiced", delivered))  # fmt: skip
     row = {
         "workflow_id": wid,
         "account_number": account,
         "business_key": f"{prefix}{i:06d}",
         "created_at": received,
-        "updated_at": confirmed,
+        "updated_at": delivered,
+        "view": _view(wid, account, f"{prefix}{i:06d}", received, delivered),
     }
     return row, [(wid, *a) for a in audit], tasks
+
+
+def _view(wid: str, account: str, po: str, received: datetime, delivered: datetime) -> dict:
+    """The order's last view: one line of 10 gaskets at 2.35, shipped and invoiced."""
+    quantity, price = Decimal(10), Decimal("2.35")
+    shipment = Shipment(
+        shipment_id="RUN-1",
+        lines=[ShipmentLine(line_number=1, quantity=quantity)],
+        proof_of_delivery=ProofOfDelivery(signed_by="demo week", signed_at=delivered),
+    )
+    view = OrderView(
+        order_id=wid,
+        status=OrderStatus.COMPLETED,
+        order=PurchaseOrder(
+            account_number=account,
+            po_number=po,
+            order_date=received,
+            ship_to=Address(address_id="DEMO", name="demo week"),
+            lines=[
+                OrderLine(
+                    line_number=1,
+                    supplier_part_id="GS-2040",
+                    quantity=quantity,
+                    uom="EA",
+                    unit_price=price,
+                    description="Spiral wound gasket 4in 600#",
+                )
+            ],
+        ),
+        received_at=received,
+        lines=[
+            ResolvedLine(
+                line_number=1,
+                part_id="GS-2040",
+                pool_id="ODS-MAIN",
+                uom="EA",
+                quantity=quantity,
+                unit_price=price,
+            )
+        ],
+        delivered={1: quantity},
+        shipments=[shipment],
+        invoices=[
+            Invoice(
+                invoice_number=f"INV-{po}",
+                shipment_id="RUN-1",
+                amount=quantity * price,
+                currency="USD",
+                issued_at=delivered,
+            )
+        ],
+    )
+    return view.model_dump(mode="json", exclude={"audit"})
 
 
 async def seed_week(
@@ -96,11 +171,16 @@ async def seed_week(
         await conn.copy_records_to_table(
             "workflow_records",
             columns=["workflow_id", "kind", "status", "account_number", "business_key",
-                     "summary", "revision", "created_at", "updated_at"],
-            records=[(r["workflow_id"], "order", "released", r["account_number"],
+                     "summary", "revision", "created_at", "updated_at", "closed_at"],
+            records=[(r["workflow_id"], "order", "completed", r["account_number"],
                       r["business_key"], f"demo order {r['business_key']}", 1,
-                      r["created_at"], r["updated_at"]) for r in rows],
+                      r["created_at"], r["updated_at"], r["updated_at"]) for r in rows],
         )  # fmt: skip
+        # COPY has no binary jsonb encoder: the views go in after.
+        await conn.executemany(
+            "UPDATE workflow_records SET view = $2 WHERE workflow_id = $1",
+            [(r["workflow_id"], r["view"]) for r in rows],
+        )
         await conn.copy_records_to_table(
             "audit_log",
             columns=["entry_key", "subject_id", "seq", "actor", "action", "from_status",

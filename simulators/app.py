@@ -11,6 +11,7 @@ from pathlib import Path
 
 import structlog
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simulators import (
@@ -138,7 +139,8 @@ def create_app(
         if state_file:
             sim.save(state_file)
 
-    app = FastAPI(
+    # Swagger UI and ReDoc served by the app itself: /docs works offline.
+    app = FastAPIOffline(
         title="sopflow simulators",
         description="Stand-ins for OMS, iSeries, email, helpdesk, the buyers' procurement network, retail ERP, SMS/voice, CRM, IT service portal",
         lifespan=lifespan,

@@ -46,14 +46,34 @@ SimPort = Annotated[int, port_option("sim_port", "port of the simulators")]
 def _settings(**overrides: object) -> Settings:
     from sopflow.logs import configure_logging
 
-    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    settings = _read_settings(**overrides)
     configure_logging(settings.log_format, settings.log_level)
     return settings
+
+
+def _read_settings(**overrides: object) -> Settings:
+    """The settings, or a message naming each wrong variable (not a traceback)."""
+    from pydantic import ValidationError
+
+    from sopflow.config import setting_errors
+
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as err:
+        typer.echo(f"sopflow: wrong setting\n{setting_errors(err)}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _database_url(settings: Settings) -> str:
     from db.connection import resolve_database_url
 
+    if not settings.database_url and not settings.data_dir.is_dir():
+        typer.echo(
+            f"sopflow: no PostgreSQL: set DATABASE_URL, or start the dev stack (bin/dev), "
+            f"which keeps one under {settings.data_dir}/",
+            err=True,
+        )
+        raise typer.Exit(2)
     return resolve_database_url(settings.database_url, settings.data_dir)
 
 
@@ -442,7 +462,7 @@ def sim(
 ) -> None:
     from sopflow import sim as control
 
-    settings = Settings(sim_port=sim_port)
+    settings = _read_settings(sim_port=sim_port)
     try:
         typer.echo(
             control.run(

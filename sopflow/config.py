@@ -3,13 +3,54 @@ plus the conventional DATABASE_URL, TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import (
+    AliasChoices,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_SECONDS = re.compile(r"[0-9]+(\.[0-9]+)?")
+_TIMEDELTA = TypeAdapter(timedelta)
+
+
+def parse_duration(value: Any, name: str) -> Any:
+    """A duration setting: plain seconds (`20`, `1.5`) or ISO 8601 (`PT20S`,
+    `PT5M`, `P1D`); anything else is refused with a message that says so."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if _SECONDS.fullmatch(text):
+        return timedelta(seconds=float(text))
+    wrong = f"{name}={value!r} is not a duration: give seconds (20) or ISO 8601 (PT20S, PT5M, P1D)"
+    if not text.upper().startswith("P"):
+        raise ValueError(wrong)
+    try:
+        parsed = _TIMEDELTA.validate_python(text.upper())
+    except ValidationError:
+        raise ValueError(wrong) from None
+    if parsed < timedelta(0):
+        raise ValueError(f"{name}={value!r} is negative")
+    return parsed
+
+
+def setting_errors(err: ValidationError) -> str:
+    """A settings error as lines a person reads: which variable, and why."""
+    lines = []
+    for e in err.errors():
+        name = "SOPFLOW_" + "_".join(str(p) for p in e["loc"]).upper()
+        reason = str(e["msg"]).removeprefix("Value error, ")
+        lines.append(reason if reason.startswith(name) else f"{name}={e['input']!r}: {reason}")
+    return "\n".join(lines)
 
 
 class Settings(BaseSettings):
@@ -143,6 +184,13 @@ class Settings(BaseSettings):
 
     log_format: Literal["console", "json"] = "json"
     log_level: str = "INFO"
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _durations(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.field_name and cls.model_fields[info.field_name].annotation is timedelta:
+            return parse_duration(value, f"SOPFLOW_{info.field_name.upper()}")
+        return value
 
     @property
     def temporal_target(self) -> str:

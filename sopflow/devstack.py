@@ -12,6 +12,7 @@ import signal
 import socket
 import sys
 from dataclasses import dataclass
+from datetime import date
 from importlib import resources
 from pathlib import Path
 
@@ -271,7 +272,10 @@ async def run_dev_stack(settings: Settings) -> int:
             "SOPFLOW_LOG_FORMAT": os.environ.get("SOPFLOW_LOG_FORMAT", "console"),
         }
         me = [sys.executable, "-m", "sopflow"]
-        for name in ("simulators", "worker", "api"):
+        children.start(ProcessChild("simulators", [*me, "simulators"], env))
+        # Before the worker: its first import of open orders finds the demo ERP's.
+        await _enter_demo_erp_orders(settings)
+        for name in ("worker", "api"):
             children.start(ProcessChild(name, [*me, name], env))
         # From here on a part that exits is started again, while the stack
         # comes up too.
@@ -297,6 +301,27 @@ async def run_dev_stack(settings: Settings) -> int:
             supervising.cancel()
         children.stop()
         log.info("stopped")
+
+
+async def _enter_demo_erp_orders(settings: Settings) -> None:
+    """The walkthrough's open orders, in the ERP simulator (not in a real ERP
+    that SOPFLOW_ERP_URL names). A simulator slow to start only delays this."""
+    from simulators.demo_erp import enter_demo_open_orders
+
+    if settings.erp_url:
+        return
+    health = f"http://{settings.host}:{settings.sim_port}/health"
+    if problem := await wait_until_healthy(health, 30):
+        log.warning("demo ERP orders not entered: simulators not answering", reason=problem)
+        return
+    try:
+        async with httpx.AsyncClient(base_url=settings.system_url("erp"), timeout=10) as erp:
+            entered = await enter_demo_open_orders(erp, date.today())
+    except httpx.HTTPError as err:
+        log.warning("demo ERP orders not entered", error=repr(err))
+        return
+    if entered:
+        log.info("demo ERP open orders entered", sales_orders=entered)
 
 
 async def _wait_for_temporal(settings: Settings, children: Supervisor) -> None:

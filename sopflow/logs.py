@@ -9,6 +9,7 @@ import sys
 import structlog
 import temporalio.activity
 import temporalio.workflow
+from temporalio.exceptions import ApplicationError
 
 
 def _lift_temporal_context(_logger: object, _name: str, event: dict) -> dict:
@@ -42,6 +43,30 @@ def _tidy_foreign(_logger: object, _name: str, event: dict) -> dict:
     return event
 
 
+def _expected_failure_in_one_line(_logger: object, _name: str, event: dict) -> dict:
+    """An activity that failed with an `ApplicationError` of ours (a system's
+    typed refusal, such as a buyer's 403 or the ERP's 404, or its being
+    unavailable) failed as designed: the error's type and message say it all,
+    so the SDK's record of it is one line without a traceback. Any other
+    exception is a defect and keeps its traceback."""
+    exc_info = event.get("exc_info")
+    if not (isinstance(exc_info, tuple) and event.get(_SDK_ERROR_KEY) == "ActivityFailure"):
+        return event
+    error = exc_info[1]
+    if not isinstance(error, ApplicationError) or not error.type:
+        return event
+    del event["exc_info"]
+    event.pop(_SDK_ERROR_KEY, None)
+    event["event"] = "activity refused" if error.non_retryable else "activity failed, retried"
+    event["error_type"] = error.type
+    event["error"] = error.message
+    return event
+
+
+# The SDK marks its record of a failed activity with this extra field.
+_SDK_ERROR_KEY = "__temporal_error_identifier"
+
+
 def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
     # Their context goes into fields (below), not onto the message text.
     temporalio.workflow.logger.workflow_info_on_message = False
@@ -72,6 +97,7 @@ def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
                 structlog.stdlib.ExtraAdder(),
                 _lift_temporal_context,
                 _tidy_foreign,
+                _expected_failure_in_one_line,
             ],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,

@@ -126,10 +126,10 @@ class EmbeddedPostgres:
         self.url = ""
 
     def launch(self) -> None:
-        import pgserver
+        from db.connection import pgserver_module
 
         if self.server is None:
-            self.server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
+            self.server = pgserver_module().get_server(self.pgdata, cleanup_mode="stop")
         else:
             # pgserver's own start runs under its inter-process lock; so does ours.
             with type(self.server)._lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import socket
 import uuid
@@ -16,6 +17,13 @@ import httpx
 import pytest
 import uvicorn
 from temporalio.client import Client
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 
 from db.connection import create_pool, embedded_database_url
 from db.demo import ensure_demo_keys, ensure_demo_people, load_demo_data
@@ -25,6 +33,21 @@ from sopflow.config import Settings
 
 # The live-server fixtures, shared by every test directory (one dev server per run).
 pytest_plugins = ["tests.servers"]
+
+# The SDK's core writes its warnings (the time-skipping server is "older than
+# 1.16") straight to the terminal, into pytest's progress line. Sent to Python
+# logging instead, they are kept with the test they belong to, shown if it fails.
+Runtime.set_default(
+    Runtime(
+        telemetry=TelemetryConfig(
+            logging=LoggingConfig(
+                filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+                forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+            )
+        )
+    ),
+    error_if_already_set=False,
+)
 
 
 def free_port() -> int:

@@ -31,6 +31,9 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=venv_binary("temporal"),
         search_attributes=search.ALL,
         dev_server_extra_args=extra,
+        # It writes to the test run's terminal: its start-up warnings would land
+        # in the middle of pytest's progress line.
+        dev_server_log_level="error",
     )
     yield env
     await env.shutdown()

@@ -21,7 +21,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from workflows.kernel import FAILED, ROUTING, SOPFLOW, SopWorkflow, SystemRefused
-from workflows.order_documents import DOCUMENT_TASKS, BuyerDocuments
+from workflows.order_documents import DOCUMENT_TASKS, RESEND_AS_NEW, BuyerDocuments
 from workflows.order_incident import FallbackApproved, IncidentHooks
 
 with workflow.unsafe.imports_passed_through():
@@ -92,7 +92,7 @@ CANCEL_IN_ISERIES = "cancel-fallback-in-iseries"
 class OrderWorkflow(BuyerDocuments, IncidentHooks, SopWorkflow):  # documents (11), outages (7)
     kind = "order"
     default_queue = "csc"
-    decision_patches = (SLA, APPROVAL_IS_FINAL)
+    decision_patches = (SLA, APPROVAL_IS_FINAL, RESEND_AS_NEW)
     state: OrderState
 
     @workflow.init

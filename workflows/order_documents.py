@@ -10,7 +10,9 @@ payloadID derived from the order's business key and the event: a retry, a
 crash or a continue-as-new resends the same document, never a second one.
 
 cXML practice: 2xx done; 4xx is the buyer's "no" (a `buyer_document_refused`
-task for the rep, with the buyer's text); 5xx and timeouts are retried with
+task for the rep, with the buyer's text; the rep's `resend` is a new document
+with a new payloadID, since a buyer answers a payloadID it has seen with its
+first answer); 5xx and timeouts are retried with
 back-off for the order's patience (a day), then a `buyer_document_undelivered`
 task. An account without an endpoint gets no documents, and the order says so.
 Runs started before this existed never send any (`workflow.patched`).
@@ -43,6 +45,9 @@ with workflow.unsafe.imports_passed_through():
 
 # The patch (CONTRIBUTING.md): runs started before it send the buyer nothing.
 BUYER_DOCUMENTS = "buyer-documents"
+# Runs started before it resend a refused document under its first payloadID
+# (which the buyer answers as it did the first time: refused again).
+RESEND_AS_NEW = "buyer-document-resend-as-new"
 REFUSED_TASK = "buyer_document_refused"
 UNDELIVERED_TASK = "buyer_document_undelivered"
 DOCUMENT_TASKS = (REFUSED_TASK, UNDELIVERED_TASK)
@@ -120,7 +125,7 @@ class BuyerDocuments:
     def document_views(self) -> list[BuyerDocumentView]:
         return [
             BuyerDocumentView(
-                payload_id=r.payload_id,
+                payload_id=r.sent_as or r.payload_id,
                 kind=r.kind.value,
                 event=r.event,
                 status=r.status.value,
@@ -141,12 +146,19 @@ class BuyerDocuments:
     # ------------------------------------------------------------- decisions
     async def decide_document(self, task: HumanTask, d: TaskDecision, fields: Any) -> None:
         """The rep's answer to a refused or undelivered document: send it again
-        (the same document, the same payloadID) or acknowledge it."""
-        record = next(
-            r for r in self.state.buyer_documents if r.payload_id == task.payload["payload_id"]
-        )
+        or acknowledge it. An undelivered document goes again as it was (the
+        buyer may have taken it without our hearing); a refused one goes as a
+        new document, with a payloadID of its own."""
+        sent = task.payload["payload_id"]
+        record = next(r for r in self.state.buyer_documents if sent in (r.payload_id, r.sent_as))
         self.close_task(task.task_id, f"{d.decision} by {d.actor}")
         if d.decision == "resend" and record.document is not None:
+            if record.status == DocumentStatus.REFUSED and workflow.patched(RESEND_AS_NEW):
+                refusals = self.state.attempts.get(_tries(record), 1)
+                record.sent_as = bd.resend_payload_id(record.payload_id, refusals)
+                record.document = record.document.model_copy(
+                    update={"payload_id": record.sent_as, "created_at": workflow.now()}
+                )
             record.status = DocumentStatus.PENDING
             self.note(
                 d.actor,
@@ -256,7 +268,7 @@ class BuyerDocuments:
                 kind, action = UNDELIVERED_TASK, "buyer document undelivered"
             self.note(SOPFLOW, action, f"{what}, payload {doc.payload_id}: {record.answer}")
             # A task per failed delivery (a resent document may fail again).
-            tries = f"buyer-document:{doc.payload_id}"
+            tries = _tries(record)
             st.attempts[tries] = st.attempts.get(tries, 0) + 1
             self.open_task(
                 f"{tries}#{st.attempts[tries]}",
@@ -298,3 +310,8 @@ class BuyerDocuments:
             )
         self.refresh_details()
         await self.sync()
+
+
+def _tries(record: DocumentRecord) -> str:
+    """The key counting a document's failed deliveries, over all its sends."""
+    return f"buyer-document:{record.payload_id}"

@@ -131,12 +131,22 @@ class DocumentRecord(BaseModel):
     answer: str = ""
     # Kept until it has been delivered (or given up on).
     document: BuyerDocument | None = None
+    # The payloadID of its latest send when that is not `payload_id`: a resend
+    # after the buyer refused it is a new document (cXML), with an id of its own.
+    sent_as: str | None = None
 
 
 def payload_id(business_key: str) -> str:
     """A cXML payloadID for one event of one order: the same on every retry."""
     digest = hashlib.sha256(business_key.encode()).hexdigest()[:32]
     return f"{digest}@sopflow"
+
+
+def resend_payload_id(first: str, refusals: int) -> str:
+    """The payloadID of a document sent again after the buyer's `refusals`-th
+    "no": a buyer answers a payloadID it has seen with its first answer, so
+    each resend after a refusal is a new document; the same on every retry."""
+    return payload_id(f"{first}:resend:{refusals}")
 
 
 def money(amount: Decimal) -> Decimal:

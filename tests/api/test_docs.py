@@ -1,5 +1,5 @@
-"""/docs and /redoc work on a machine without internet access: every asset they
-load comes from the app itself."""
+"""/docs and /redoc, of the API and of the simulators, work on a machine without
+internet access: every asset they load comes from the app itself."""
 
 from __future__ import annotations
 
@@ -10,13 +10,17 @@ import httpx
 import pytest
 
 from api.app import create_app
+from simulators.app import create_app as create_simulators
 from sopflow.config import Settings
 
 
-@pytest.fixture
-async def app_http() -> AsyncIterator[httpx.AsyncClient]:
+@pytest.fixture(params=["api", "simulators"])
+async def app_http(request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
     # The pages need neither PostgreSQL nor Temporal: no lifespan here.
-    app = create_app(Settings(), database_url="postgresql://unused")
+    if request.param == "api":
+        app = create_app(Settings(), database_url="postgresql://unused")
+    else:
+        app = create_simulators()
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app), base_url="http://sopflow.test"
     ) as http:

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from db.demo_week import seed_week
+from domain.reports import week_bounds
 from tests.api.test_directory import sopflow_command
 from tests.servers import bearer
 
@@ -88,6 +89,44 @@ async def test_the_weekly_review_answers_csv_and_a_rep_sees_only_their_rows(
         "/reports/weekly", params={"week": seeded}, headers=bearer(demo_keys["account_rep"])
     )
     assert {r["rep_id"] for r in mine.json()} == {"maria.lopez"}
+
+
+async def test_each_seeded_order_is_listed_and_answers_as_a_finished_order(
+    api: httpx.AsyncClient, demo_keys: dict[str, str], seeded: str, pool: asyncpg.Pool
+) -> None:
+    """The demo week's orders have no workflow (as after Temporal's retention):
+    closed rows the reconciler leaves alone, each readable from the read model."""
+    start, end = week_bounds(seeded, TZ)
+    async with pool.acquire() as conn:
+        ids = [
+            r["workflow_id"]
+            for r in await conn.fetch(
+                "SELECT workflow_id FROM workflow_records WHERE kind = 'order'"
+                " AND created_at >= $1 AND created_at < $2",
+                start,
+                end,
+            )
+        ]
+        # What the reconciler walks: rows it believes are still running.
+        still_open = await conn.fetchval(
+            "SELECT count(*) FROM workflow_records WHERE workflow_id = ANY($1::text[])"
+            " AND closed_at IS NULL",
+            ids,
+        )
+    assert len(ids) == 8
+    assert still_open == 0
+    key = bearer(demo_keys["team_lead"])
+    listed = await api.get("/orders", params={"account": "402110", "limit": 200}, headers=key)
+    assert {o["order_id"] for o in listed.json()["items"]} >= {
+        i for i in ids if i.startswith("order-402110-")
+    }
+    for order_id in ids:
+        resp = await api.get(f"/orders/{order_id}", headers=key)
+        assert resp.status_code == 200, resp.text
+        order = resp.json()
+        assert order["status"] == "completed"
+        assert [a["action"] for a in order["audit"]][-1] == "completed"
+        assert len(order["invoices"]) == 1
 
 
 async def test_a_malformed_week_is_a_422_with_the_reason(

@@ -170,8 +170,9 @@ async def test_a_refused_document_is_the_reps_task_and_a_failing_buyer_is_retrie
     sims: Simulators,
     buyer_endpoint: str,
 ) -> None:
-    # The buyer's system refuses the confirmation: not retried, the rep's task.
-    await sims.http.put("/network/answers", json={"code": 403, "text": "Unknown PO", "times": 1})
+    # The buyer's system refuses the confirmation (and the next document it
+    # gets): not retried, the rep's task.
+    await sims.http.put("/network/answers", json={"code": 403, "text": "Unknown PO", "times": 2})
     po = po_number()
     resp = await post_cxml(api, demo_keys["system"], sample(po))
     order_id = resp.headers["X-Order-Id"]
@@ -188,8 +189,8 @@ async def test_a_refused_document_is_the_reps_task_and_a_failing_buyer_is_retrie
         "refused", 403, 1,
     )  # fmt: skip
 
-    # The buyer fixed its side; the rep sends the same document again, which
-    # the buyer recognises by its payloadID and answers as before: still refused.
+    # The rep sends it again: a new document under a payloadID of its own (the
+    # buyer answers one it has seen as it did the first time); refused too.
     done = await complete(api, rep, task, decision="resend", comment="buyer says try again")
     assert done.status_code == 200, done.text
     async def next_task() -> dict | None:
@@ -198,19 +199,25 @@ async def test_a_refused_document_is_the_reps_task_and_a_failing_buyer_is_retrie
         return found[0] if found and found[0]["task_id"] != task["task_id"] else None
 
     again = await eventually(next_task, "a new task for the document refused again")
-    assert again["payload"]["payload_id"] == refused["payload_id"]
+    resent = next(d for d in await received(sims, po, 2) if d["payload_id"] != refused["payload_id"])
+    assert again["payload"]["payload_id"] == resent["payload_id"]
+    assert (resent["kind"], resent["status_code"], resent["deliveries"]) == (
+        "ConfirmationRequest", 403, 1,
+    )  # fmt: skip
     done = await complete(api, rep, again, decision="acknowledge", comment="called the buyer")
     assert done.status_code == 200, done.text
     listed = await documents(api, rep, order_id)
-    confirmation = next(d for d in listed if d["kind"] == "ConfirmationRequest")
-    assert (confirmation["status"], confirmation["attempts"]) == ("refused", 2)
+    confirmations = [d for d in listed if d["kind"] == "ConfirmationRequest"]
+    assert sorted((d["payload_id"], d["status"], d["attempts"]) for d in confirmations) == sorted(
+        [(refused["payload_id"], "refused", 1), (resent["payload_id"], "refused", 1)]
+    )
 
     # Shipments go on; the buyer's system fails twice (5xx), then takes it.
     await wait_for(api, rep, order_id, "released")
     await sims.http.put("/network/answers", json={"code": 500, "text": "Busy", "times": 2})
     await ship(api, demo_keys["branch_manager"], order_id, "ALL", [(1, 100), (2, 2), (3, 1)])
     await dev_server.client.get_workflow_handle(order_id).result()
-    docs = await received(sims, po, 3)
+    docs = await received(sims, po, 4)
     notice = next(d for d in docs if d["kind"] == "ShipNoticeRequest")
     assert (notice["status_code"], notice["deliveries"]) == (200, 1)
     listed = await documents(api, rep, order_id)

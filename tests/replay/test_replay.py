@@ -65,6 +65,7 @@ BRANCHES = {
     "order-buyer-documents-refused-order",
     "order-buyer-document-refused",
     "order-buyer-document-undelivered-resent",
+    "order-buyer-document-refused-resent-as-new",
 }
 # Open orders (issue 9).
 BRANCHES |= {

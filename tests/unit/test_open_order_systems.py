@@ -3,7 +3,7 @@ clients' error mapping, and the webhooks' signature check."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
@@ -13,7 +13,9 @@ from activities.contracts.sms_voice import SmsMessage
 from activities.erp import ErpClient
 from activities.sms_voice import SmsVoiceClient
 from domain import webhook_signature
+from domain.open_order.models import OpenOrder
 from simulators.app import create_app
+from simulators.demo_erp import enter_demo_open_orders
 from tests.open_orders import signed
 
 
@@ -145,3 +147,34 @@ def test_a_sender_changing_its_secret_may_sign_with_both() -> None:
     both = old["X-Signature"] + ",v1=" + new["X-Signature"].split("v1=")[1]
     assert check(body, both) is None
     assert check(body, old["X-Signature"]) is not None
+
+
+async def test_the_demo_erp_holds_the_walkthroughs_open_orders_as_the_import_takes_them(app):
+    today = date(2026, 12, 7)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://sim/erp"
+    ) as erp:
+        assert await enter_demo_open_orders(erp, today) == ["SO1001", "SO1002"]
+        listed = (await erp.get("/open-orders")).json()
+        # As the import reads them: every one a valid open order of store 101.
+        orders = [
+            OpenOrder.model_validate({k: v for k, v in o.items() if k in OpenOrder.model_fields})
+            for o in listed
+        ]
+        assert [(o.sales_order, o.store_id, o.atp_date()) for o in orders] == [
+            ("SO1001", "101", date(2026, 12, 10)),
+            ("SO1002", "101", date(2026, 12, 6)),
+        ]
+        # Their audit comments log takes entries (a workflow's changes land there).
+        entry = {"actor": "olga", "action": "contact logged", "at": "2026-12-07T16:00:00Z"}
+        made = await erp.post(
+            "/open-orders/SO1001/comments",
+            json={"comments": [entry]},
+            headers={"Idempotency-Key": "k"},
+        )
+        assert made.status_code == 201
+        # Entered again (a later bin/dev): what the ERP holds is kept as it is.
+        assert await enter_demo_open_orders(erp, today + timedelta(days=5)) == []
+        again = (await erp.get("/open-orders/SO1001")).json()
+        assert again["lines"][0]["atp_date"] == "2026-12-10"
+        assert [c["action"] for c in again["comments"]] == ["contact logged"]

@@ -59,11 +59,16 @@ async def start_request(client: Client, settings: Settings, **policy: Any) -> Wo
 
 
 async def open_task(handle: WorkflowHandle, kind: str) -> HumanTask:
+    """The open task of `kind` once the directory has routed it (a task is open a
+    moment before its routing lands, longer on a busy machine)."""
+
     async def find() -> HumanTask | None:
         snapshot = await handle.query("read_model_snapshot", result_type=ReadModelSync)
-        return next((t for t in snapshot.open_tasks if t.kind == kind), None)
+        return next(
+            (t for t in snapshot.open_tasks if t.kind == kind and "routing" in t.payload), None
+        )
 
-    return await eventually(find, f"an open {kind} task")  # type: ignore[return-value]
+    return await eventually(find, f"an open {kind} task, routed")  # type: ignore[return-value]
 
 
 async def decide(

@@ -15,7 +15,7 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.order.cxml_out import dtd_path
-from domain.order.models import BuyerCancel, OrderStatus
+from domain.order.models import BuyerCancel, BuyerDocumentView, OrderStatus
 from sopflow.config import Settings
 from tests.conftest import Simulators, record_history
 from tests.factories import EVERYTHING, NETWORK, shipment
@@ -160,3 +160,50 @@ async def test_an_undelivered_document_is_the_reps_task_and_resent(
 
 async def _is_invoiced(sims: Simulators, po: str) -> bool:
     return any(k == "InvoiceDetailRequest" for k, _ in received(sims, po))
+
+
+async def test_a_refused_document_resent_is_a_new_document_the_buyer_takes(
+    client: Client, settings: Settings, sims: Simulators
+) -> None:
+    # The buyer says no to the next two documents, then yes: the rep resends
+    # twice, and each resend goes under a payloadID of its own (a buyer answers
+    # a payloadID it has seen with its first answer, so the same one never could).
+    answers = {"code": 403, "text": "Unknown PO", "times": 2}
+    (await sims.http.put("/network/answers", json=answers)).raise_for_status()
+    handle = await start_order(client, settings)
+    po = handle.id.removeprefix("order-401693-")
+    first = await task_of(handle, "buyer_document_refused")
+    await decide(handle, first, "resend", comment="buyer set the PO up")
+    second = await eventually(
+        lambda: _refused_task_other_than(handle, first.task_id), "the resend refused too"
+    )
+    assert second.payload["payload_id"] != first.payload["payload_id"]
+    assert second.payload["answer"].endswith("Unknown PO")
+    await decide(handle, second, "resend", comment="buyer fixed it now")
+
+    async def sent() -> BuyerDocumentView | None:
+        [confirmation] = (await handle.query(OrderWorkflow.view)).buyer_documents
+        return confirmation if confirmation.status == "sent" else None
+
+    confirmation = await eventually(sent, "the order's confirmation sent")
+    assert confirmation.kind == "ConfirmationRequest"
+    taken = sorted(
+        (d.status_code, d.deliveries, d.payload_id)
+        for d in sims.state.network.documents.values()
+        if d.order_id == po
+    )
+    assert [(code, deliveries) for code, deliveries, _ in taken] == [(200, 1), (403, 1), (403, 1)]
+    assert len({payload for *_, payload in taken}) == 3
+    assert confirmation.payload_id == next(p for code, _, p in taken if code == 200)
+    assert await open_tasks(handle) == []
+    await handle.execute_update(OrderWorkflow.report_shipment, shipment("RUN-1", *EVERYTHING))
+    await handle.result()
+    await record_history(client, handle.id, "order-buyer-document-refused-resent-as-new")
+
+
+async def _refused_task_other_than(handle, task_id: str):  # type: ignore[no-untyped-def]
+    return next(
+        (t for t in await open_tasks(handle)
+         if t.kind == "buyer_document_refused" and t.task_id != task_id),
+        None,
+    )  # fmt: skip
