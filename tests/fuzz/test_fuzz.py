@@ -14,7 +14,7 @@ from hypothesis.stateful import run_state_machine_as_test
 from sopflow.config import Settings
 from tests.conftest import Simulators
 from tests.fuzz.harness import FIXTURES, SEED, Bridge, Fixtures, fuzz_settings
-from tests.fuzz.order_machine import OrderMachine
+from tests.fuzz.order_machine import OrderInIseriesMachine, OrderMachine
 
 
 async def fuzz(
@@ -35,4 +35,11 @@ async def test_the_order_workflow_keeps_its_invariants(
     settings: Settings, pool: asyncpg.Pool, sims: Simulators
 ) -> None:
     fx = Fixtures(Bridge(asyncio.get_running_loop()), settings, pool, sims)
-    await fuzz("order", OrderMachine, examples=6, steps=15, fx=fx)
+    await fuzz("order", OrderMachine, examples=4, steps=12, fx=fx)
+
+
+async def test_an_order_entered_in_iseries_during_an_outage_keeps_its_invariants(
+    settings: Settings, pool: asyncpg.Pool, sims: Simulators
+) -> None:
+    fx = Fixtures(Bridge(asyncio.get_running_loop()), settings, pool, sims)
+    await fuzz("order", OrderInIseriesMachine, examples=3, steps=8, fx=fx)
