@@ -153,10 +153,11 @@ class Stack:
 
         async def run(stop: asyncio.Event) -> None:
             # As workers/main.py builds it, but without a workflow cache: the
-            # time-skipping server is not told that a worker stopped, and keeps
-            # sending a cached workflow's tasks and queries to the old worker's
-            # sticky queue until they time out. Uncached, every workflow task
-            # replays the whole history, so each step is also a replay check.
+            # time-skipping server is not told that a worker stopped, and holds
+            # a cached workflow's queries on the old worker's sticky queue for
+            # 30 seconds (resetting the sticky queue does not help). Uncached,
+            # every workflow task replays the whole history: each step is also
+            # a replay check.
             clients = SystemClients.from_settings(self.settings)
             try:
                 async with Worker(
