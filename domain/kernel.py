@@ -53,3 +53,6 @@ class KernelState(BaseModel):
     # Tasks opened with nobody named, waiting for the team directory to route
     # them (done before the next read-model write).
     unrouted: list[str] = []
+    # Why the read model refused this workflow's state for its content, while
+    # an operator has not asked for a clean write again (its writes are scrubbed).
+    read_model_defect: str | None = None

@@ -59,6 +59,12 @@ CARRY_OUT_AFTER = timedelta(seconds=1)
 # Patch (CONTRIBUTING.md): a task opened with nobody named is routed through the
 # team directory; runs started before it keep their tasks as they were opened.
 ROUTING = "task-routing"
+# Patch: a read-model write refused for its content is a defect: an operator's
+# task, and the state written scrubbed. Before, it was logged only.
+READ_MODEL_DEFECTS = "read-model-defects"
+# The operator's task for it; its `retry` asks for a clean write again.
+READ_MODEL_TASK = "read_model_refused"
+KERNEL_TASKS = frozenset({READ_MODEL_TASK})
 
 
 class _Failed:
@@ -105,6 +111,16 @@ def refusal(err: ActivityError) -> ApplicationError | None:
     if isinstance(cause, ApplicationError) and cause.non_retryable:
         return cause
     return None
+
+
+def _write_failure(err: ActivityError | ApplicationError) -> tuple[bool, str]:
+    """Whether a read-model write was refused for its content (else PostgreSQL
+    did not answer), and why. A local activity's failure can come back
+    unwrapped (seen when PostgreSQL refused connections): the same two cases."""
+    if isinstance(err, ActivityError):
+        raise_if_cancelled(err)
+        return refusal(err) is not None, failure_reason(err)
+    return err.non_retryable, err.message
 
 
 S = TypeVar("S", bound=KernelState)
@@ -389,7 +405,11 @@ class SopWorkflow:
                 self._holding = bool(self.answer_alone)
                 taken = False
                 try:
-                    await self.on_decision(task, d, spec.model.model_validate(d.fields))
+                    fields = spec.model.model_validate(d.fields)
+                    if task.kind in KERNEL_TASKS:
+                        await self._kernel_decision(task, d)
+                    else:
+                        await self.on_decision(task, d, fields)
                     taken = True
                 except SystemRefused as err:  # a refusal the workflow did not word itself
                     raise ApplicationError(
@@ -432,7 +452,17 @@ class SopWorkflow:
             errors = err.errors()[:10] if hasattr(err, "errors") else []
             why = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
             raise ApplicationError(f"{d.decision}: {why or err}", type="InvalidDecision") from None
-        self.check_decision(task, d, fields)
+        if task.kind not in KERNEL_TASKS:
+            self.check_decision(task, d, fields)
+
+    async def _kernel_decision(self, task: HumanTask, d: TaskDecision) -> None:
+        """An operator's `retry` of what the kernel found wrong on our side."""
+        self.close_task(task.task_id, f"retry asked by {d.actor}")
+        if task.kind == READ_MODEL_TASK:
+            self.note(d.actor, "read model retried", "the state written again as it is")
+            self.state.read_model_defect = None
+        self.refresh_details()
+        await self.sync()
 
     def check_decision(self, task: HumanTask, d: TaskDecision, fields: Any) -> None:
         """A workflow's own refusals that need no system (raise ApplicationError)."""
@@ -588,6 +618,7 @@ class SopWorkflow:
             origin_run_id=st.origin_run_id,
             open_tasks=list(st.open_tasks),
             closed_tasks=list(st.closed_unsynced),
+            scrub=st.read_model_defect is not None,
         )
 
     @workflow.query(name="read_model_snapshot")
@@ -668,13 +699,13 @@ class SopWorkflow:
                     routed = await workflow.execute_local_activity(
                         contract.name, request, **options
                     )
-            except ActivityError as err:
-                raise_if_cancelled(err)
+            except (ActivityError, ApplicationError) as err:  # a local one's may come unwrapped
+                _, reason = _write_failure(err)
                 kinds = ", ".join(t.kind for t in pending)
                 self.note(
                     SOPFLOW,
                     "routing unavailable",
-                    f"{kinds}: the directory did not answer ({failure_reason(err)}); "
+                    f"{kinds}: the directory did not answer ({reason}); "
                     "left with their queue or role",
                 )
                 return
@@ -690,38 +721,83 @@ class SopWorkflow:
             self.refresh_details()
 
     async def _write(self, *, after_answer: bool = False) -> str:
-        """ "written", "unavailable" (catching up later) or "refused" (the read
-        model cannot hold this state: logged, not retried for ever)."""
+        """ "written", "unavailable" (catching up later, without limit) or
+        "refused" (the read model cannot hold this state: a defect, recorded
+        for an operator; never an error of the workflow or of an Update)."""
         async with self._sync_lock:
             st = self.state
             st.revision += 1
             sync = self.read_model_sync()
-            options: dict[str, Any] = dict(
-                start_to_close_timeout=min(
-                    read_model_contract.SYNC.start_to_close, self.policy.sync_patience
-                ),
-                retry_policy=read_model_contract.SYNC.retry,
-                summary=f"Read model: {st.status}",
-            )
             try:
-                if after_answer:
-                    await workflow.execute_activity(read_model_contract.SYNC.name, sync, **options)
-                else:
-                    await workflow.execute_local_activity(
-                        read_model_contract.SYNC.name, sync, **options
-                    )
-            except ActivityError as err:
-                raise_if_cancelled(err)
-                if refusal(err) is not None:
-                    workflow.logger.error("read model refused the write: %s", failure_reason(err))
+                await self._send(sync, after_answer=after_answer)
+            except (ActivityError, ApplicationError) as err:
+                refused, reason = _write_failure(err)
+                if not refused:
+                    self._catch_up_later()
+                    return "unavailable"
+                if sync.scrub or not await self._read_model_refused(reason, after_answer):
                     return "refused"
-                self._catch_up_later()
-                return "unavailable"
-            # Acknowledged: later writes send only what is newer.
-            st.audit_synced = max(st.audit_synced, sync.audit_offset + len(sync.audit))
-            sent = {t.task_id for t in sync.closed_tasks}
-            st.closed_unsynced = [t for t in st.closed_unsynced if t.task_id not in sent]
+            else:
+                self._acknowledged(sync)
             return "written"
+
+    async def _send(self, sync: ReadModelSync, *, after_answer: bool) -> None:
+        options: dict[str, Any] = dict(
+            start_to_close_timeout=min(
+                read_model_contract.SYNC.start_to_close, self.policy.sync_patience
+            ),
+            retry_policy=read_model_contract.SYNC.retry,
+            summary=f"Read model: {self.state.status}" + (" (scrubbed)" if sync.scrub else ""),
+        )
+        if after_answer:
+            await workflow.execute_activity(read_model_contract.SYNC.name, sync, **options)
+        else:
+            await workflow.execute_local_activity(read_model_contract.SYNC.name, sync, **options)
+
+    def _acknowledged(self, sync: ReadModelSync) -> None:
+        # Later writes send only what is newer.
+        st = self.state
+        st.audit_synced = max(st.audit_synced, sync.audit_offset + len(sync.audit))
+        sent = {t.task_id for t in sync.closed_tasks}
+        st.closed_unsynced = [t for t in st.closed_unsynced if t.task_id not in sent]
+
+    async def _read_model_refused(self, reason: str, after_answer: bool) -> bool:
+        """PostgreSQL refused this state for its content (a NUL from a system's
+        answer, say): our defect, not the business's. Logged with the workflow
+        id, an operator's task opened, and the state written again with what
+        PostgreSQL cannot hold replaced; the business goes on either way.
+        Whether that write landed."""
+        workflow_id = workflow.info().workflow_id
+        workflow.logger.error(
+            "read model refused the write of %s: %s", workflow_id, reason,
+            extra={"workflow_id": workflow_id},
+        )  # fmt: skip
+        if not workflow.patched(READ_MODEL_DEFECTS):
+            return False
+        st = self.state
+        if st.read_model_defect is None:
+            st.read_model_defect = reason
+            self.note(SOPFLOW, "read model refused", f"a defect, for an operator: {reason}")
+            self.open_task(
+                f"{READ_MODEL_TASK}:{st.revision}",
+                kind=READ_MODEL_TASK,
+                role=Role.OPERATOR,
+                payload={"workflow_id": workflow_id, "error": reason[:2000]},
+            )
+            self.refresh_details()
+        st.revision += 1
+        sync = self.read_model_sync()
+        try:
+            await self._send(sync, after_answer=after_answer)
+        except (ActivityError, ApplicationError) as err:
+            refused, reason = _write_failure(err)
+            workflow.logger.error("read model refused the scrubbed write of %s too: %s",
+                                  workflow_id, reason)  # fmt: skip
+            if not refused:
+                self._catch_up_later()
+            return False
+        self._acknowledged(sync)
+        return True
 
     def unsynced(self) -> bool:
         st = self.state
