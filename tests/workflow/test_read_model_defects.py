@@ -110,7 +110,9 @@ async def test_a_write_refused_for_its_content_is_an_operators_task_and_the_orde
 
     async def retried() -> bool:
         found = await open_tasks(pool, handle.id)
-        return len(found) == 2 and found[0]["closed_at"] is not None and found[1]["closed_at"] is None
+        return (
+            len(found) == 2 and found[0]["closed_at"] is not None and found[1]["closed_at"] is None
+        )
 
     await eventually(retried, "the first task closed, a new one open", tries=400)
     await record_history(nul_client, handle.id, "order-read-model-defect")
