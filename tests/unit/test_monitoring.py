@@ -19,7 +19,7 @@ from sopflow.config import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 DASHBOARD = REPO / "deploy" / "grafana" / "dashboards" / "sopflow.json"
-RULES = REPO / "deploy" / "prometheus" / "rules"
+RULES = REPO / "deploy" / "prometheus" / "rules"  # rule files only: Prometheus loads *.yml
 # The Temporal SDK's worker metrics as its Prometheus endpoint names them
 # (temporalio 1.35, counters without a _total suffix, durations in ms).
 SDK_METRICS = {
@@ -71,8 +71,6 @@ def dashboard_exprs() -> list[str]:
 def rule_exprs() -> list[str]:
     exprs = []
     for file in RULES.glob("*.yml"):
-        if file.name.endswith("_test.yml"):
-            continue
         for group in yaml.safe_load(file.read_text())["groups"]:
             exprs += [rule["expr"] for rule in group["rules"]]
     return exprs
@@ -121,3 +119,33 @@ def test_the_compose_file_mounts_the_monitoring_it_names() -> None:
     # The worker serves the SDK's metrics where Prometheus looks for them.
     worker = compose["services"]["worker"]["environment"]
     assert worker["SOPFLOW_METRICS_PORT"] == "9464"
+
+
+def test_every_alert_asks_for_metrics_that_exist_and_has_a_unit_test(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ours = exposed_names(monkeypatch)
+    for expr in rule_exprs():
+        for name in NAME.findall(expr):
+            assert name in ours | SDK_METRICS, f"{name} in {expr!r}"
+    alerts = {
+        rule["alert"]
+        for file in RULES.glob("*.yml")
+        for group in yaml.safe_load(file.read_text())["groups"]
+        for rule in group["rules"]
+    }
+    tests = yaml.safe_load((REPO / "deploy/prometheus/tests/sopflow_test.yml").read_text())
+    fired = {
+        case["alertname"]
+        for test in tests["tests"]
+        for case in test.get("alert_rule_test", [])
+        if case["exp_alerts"]
+    }
+    quiet = {
+        case["alertname"]
+        for test in tests["tests"]
+        for case in test.get("alert_rule_test", [])
+        if not case["exp_alerts"]
+    }
+    assert fired == alerts
+    assert quiet == alerts
