@@ -34,7 +34,7 @@ async def read_families(conn: asyncpg.Connection, settings: Settings) -> list[Me
     fams: list[Metric] = []
 
     orders = GaugeMetricFamily(
-        "sopflow_orders", "Orders in the read model by status.", labels=["status"]
+        "sopflow_orders", "Orders still running, by status.", labels=["status"]
     )
     for r in await queries.orders_by_status(conn):
         orders.add_metric([r["status"]], r["n"])
@@ -128,7 +128,7 @@ async def read_families(conn: asyncpg.Connection, settings: Settings) -> list[Me
         document_age.add_metric([r["kind"], r["status"]], float(r["oldest"]))
     fams += [documents, document_age]
 
-    csr = GaugeMetricFamily("sopflow_csr_cases", "CSR cases by phase.", labels=["phase"])
+    csr = GaugeMetricFamily("sopflow_csr_cases", "CSR cases still running, by phase.", labels=["phase"])
     for r in await queries.csr_cases_by_phase(conn):
         csr.add_metric([r["phase"]], r["n"])
     fams.append(csr)
