@@ -98,10 +98,12 @@ async def read_families(conn: asyncpg.Connection, settings: Settings) -> list[Me
     for r in await queries.open_incidents(conn):
         platform = r["platform"] or ""
         incidents.add_metric([platform, r["status"], str(r["escalated"]).lower()], r["n"])
-        longest[platform] = max(longest.get(platform, 0.0), float(r["longest"] or 0))
+        # Reconciling: the platform answers again, the outage is over.
+        if r["status"] == "open":
+            longest[platform] = max(longest.get(platform, 0.0), float(r["longest"] or 0))
     incident_age = GaugeMetricFamily(
         "sopflow_incident_open_seconds",
-        "How long the longest open outage of each platform has been open.",
+        "How long each platform has been down: its longest outage not yet recovered.",
         labels=["platform"],
     )
     for platform, age in sorted(longest.items()):

@@ -250,7 +250,7 @@ def reconcile(
     from activities.contracts.reconcile import ReconcileRequest
     from activities.reconcile import reconcile as run
     from db.connection import create_pool
-    from sopflow.temporal import connect
+    from sopflow.temporal import connect, connect_options
 
     settings = _settings()
 
@@ -264,7 +264,8 @@ def reconcile(
             try:
                 client = await connect(settings)
             except Exception as exc:
-                typer.echo(f"Temporal at {settings.temporal_target} not answering: {exc}", err=True)
+                where = connect_options(settings)["target_host"]
+                typer.echo(f"Temporal at {where} not answering: {exc}", err=True)
                 return 1
             report = await run(pool, client, ReconcileRequest(workflow_id=workflow_id))
         finally:

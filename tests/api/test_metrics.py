@@ -189,20 +189,28 @@ async def test_metrics_count_what_the_read_model_holds(
     assert delta(before, after, "sopflow_open_orders", code="BALDUE") == 1
     assert delta(before, after, "sopflow_open_orders", code="none") == 1
 
-    # The incident closes: it is no longer counted.
-    closed = incident.model_copy(
+    # The platform answers again: the outage is over, its orders are being
+    # reconciled; then it closes and is no longer counted.
+    platform = {"platform": "metricsplatform", "escalated": "true"}
+    reconciling = incident.model_copy(
+        update={"status": "reconciling", "revision": 2, "updated_at": datetime.now(UTC)}
+    )
+    await write(pool, ReadModelSync(record=reconciling))
+    later = await scrape(api)
+    assert value(later, "sopflow_incidents_open", status="open", **platform) == 0
+    assert value(later, "sopflow_incidents_open", status="reconciling", **platform) == 1
+    assert value(later, "sopflow_incident_open_seconds", platform="metricsplatform") == 0
+    closed = reconciling.model_copy(
         update={
             "status": "closed",
-            "revision": 2,
+            "revision": 3,
             "updated_at": datetime.now(UTC),
             "closed_at": datetime.now(UTC),
         }  # fmt: skip
     )
     await write(pool, ReadModelSync(record=closed))
-    later = await scrape(api)
-    assert value(later, "sopflow_incidents_open", platform="metricsplatform", status="open",
-                 escalated="true") == 0  # fmt: skip
-    assert value(later, "sopflow_incident_open_seconds", platform="metricsplatform") == 0
+    last = await scrape(api)
+    assert value(last, "sopflow_incidents_open", status="reconciling", **platform) == 0
 
 
 async def test_a_late_write_shows_as_read_model_lag(
