@@ -170,7 +170,7 @@ def simulators() -> None:
     }
     app = create_app(
         settings.helpdesk_api_key,
-        state_file=settings.data_dir / "simulators.pickle",
+        state_file=settings.data_dir / "simulators.sqlite",
         webhook_targets=webhooks,
     )
     uvicorn.run(app, host=settings.host, port=settings.sim_port, log_config=None)
