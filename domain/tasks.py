@@ -194,6 +194,10 @@ DECISIONS: dict[str, list[DecisionSpec]] = {
 DECISIONS |= {
     # The read model refused a workflow's state for its content.
     "read_model_refused": [DecisionSpec("retry")],
+    # A system refuses our credentials, address or method (a 401, 403, 404, 405).
+    "configuration_fault": [DecisionSpec("retry")],
+    # Our own code failed calling a system.
+    "defect": [DecisionSpec("retry")],
 }
 
 # Issue 10: account-change requests (the IM's and the SSM's tasks).

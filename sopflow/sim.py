@@ -29,6 +29,8 @@ def describe(faults: dict[str, Any]) -> str:
     """`down`, `up`, or `flaky: 30% errors, 2000 ms latency`."""
     if faults.get("down"):
         return "down"
+    if faults.get("refuse_with"):
+        return f"refusing every call with {faults['refuse_with']}"
     parts = []
     if faults.get("error_rate"):
         parts.append(f"{float(faults['error_rate']) * 100:g}% errors")

@@ -38,6 +38,7 @@ from activities.reports import (
 )
 from activities.sms_voice import SmsVoiceActivities, SmsVoiceClient
 from sopflow.config import Settings
+from workers.defects import DefectInterceptor
 from workers.sandbox import WORKFLOW_RUNNER
 from workflows.account_change import AccountChangeWorkflow
 from workflows.account_change_digest import AccountChangeDigestWorkflow
@@ -151,6 +152,7 @@ async def build_worker(
             workflows=WORKFLOWS,
             activities=activities_for(pool, clients, client, settings),
             workflow_runner=WORKFLOW_RUNNER,
+            interceptors=[DefectInterceptor()],
         )
     finally:
         await clients.close()

@@ -25,7 +25,7 @@ from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import ActivityContract
+    from activities.contracts import CONFIGURATION_FAULT, OUR_FAULTS, ActivityContract
     from activities.contracts import directory as directory_contract
     from activities.contracts import read_model as read_model_contract
     from activities.contracts.directory import Routed, RouteRequest, RouteTasks
@@ -64,7 +64,11 @@ ROUTING = "task-routing"
 READ_MODEL_DEFECTS = "read-model-defects"
 # The operator's task for it; its `retry` asks for a clean write again.
 READ_MODEL_TASK = "read_model_refused"
-KERNEL_TASKS = frozenset({READ_MODEL_TASK})
+# A fault of ours met calling a system: the operator's, whose `retry` (once it
+# is fixed) has the business object try the call again.
+CONFIGURATION_TASK = "configuration_fault"
+DEFECT_TASK = "defect"
+KERNEL_TASKS = frozenset({READ_MODEL_TASK, CONFIGURATION_TASK, DEFECT_TASK})
 
 
 class _Failed:
@@ -106,9 +110,19 @@ def raise_if_cancelled(err: ActivityError) -> None:
 
 def refusal(err: ActivityError) -> ApplicationError | None:
     """The business refusal behind an activity failure; None when it was an
-    outage (retries ran out of time, or a retryable error was the last word)."""
+    outage (retries ran out of time, or a retryable error was the last word)
+    or a fault of ours (`our_fault`)."""
     cause = err.cause
-    if isinstance(cause, ApplicationError) and cause.non_retryable:
+    if isinstance(cause, ApplicationError) and cause.non_retryable and cause.type not in OUR_FAULTS:
+        return cause
+    return None
+
+
+def our_fault(err: ActivityError) -> ApplicationError | None:
+    """A configuration fault or a defect of ours behind an activity failure:
+    neither the system's outage nor its refusal."""
+    cause = err.cause
+    if isinstance(cause, ApplicationError) and cause.type in OUR_FAULTS:
         return cause
     return None
 
@@ -458,7 +472,9 @@ class SopWorkflow:
     async def _kernel_decision(self, task: HumanTask, d: TaskDecision) -> None:
         """An operator's `retry` of what the kernel found wrong on our side."""
         self.close_task(task.task_id, f"retry asked by {d.actor}")
-        if task.kind == READ_MODEL_TASK:
+        if task.kind != READ_MODEL_TASK:
+            self.note(d.actor, "retry", f"{task.payload.get('system', '')}: tried again")
+        else:
             self.note(d.actor, "read model retried", "the state written again as it is")
             self.state.read_model_defect = None
         self.refresh_details()
@@ -557,6 +573,10 @@ class SopWorkflow:
                 )
             except ActivityError as err:
                 raise_if_cancelled(err)
+                fault = our_fault(err)
+                if fault is not None:
+                    await self.wait_for_operator(contract.system, fault)
+                    continue
                 refused = refusal(err)
                 if refused is not None:
                     raise SystemRefused(contract.system, refused.message, refused.type) from err
@@ -565,6 +585,35 @@ class SopWorkflow:
             if self.state.waiting_on == contract.system:
                 await self.on_recovered(contract.system)
             return result
+
+    async def wait_for_operator(self, system: str, fault: ApplicationError) -> None:
+        """A fault of ours (a credential or address a system refuses, a defect
+        in our code): the business object waits, visibly, for an operator's
+        `retry` on the task that shows the error; never a refusal that ends it,
+        never counted as the system's outage."""
+        st = self.state
+        configuration = fault.type == CONFIGURATION_FAULT
+        what = (
+            f"{system} refuses our configuration" if configuration else f"a defect calling {system}"
+        )
+        kind = CONFIGURATION_TASK if configuration else DEFECT_TASK
+        before = st.waiting_on
+        st.waiting_on = what
+        self.note(SOPFLOW, "waiting on an operator", f"{what}: {fault.message}")
+        task_id = self.open_task(
+            f"{kind}:{len(st.audit)}",
+            kind=kind,
+            role=Role.OPERATOR,
+            payload={"system": system, "error": fault.message[:2000], "type": fault.type},
+        )
+        workflow.logger.error(
+            "%s waits for an operator: %s: %s", workflow.info().workflow_id, what, fault.message
+        )
+        self.refresh_details()
+        await self.sync()
+        await workflow.wait_condition(lambda: self.task(task_id) is None)
+        st.waiting_on = before
+        self.refresh_details()
 
     async def on_outage(self, system: str, reason: str) -> None:
         """A system has not answered for `outage_after`. Said once per outage."""

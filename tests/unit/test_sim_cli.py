@@ -119,6 +119,7 @@ async def test_a_wrong_request_says_what_is_wrong_and_changes_nothing(sims: Simu
         "down": False,
         "latency_ms": 0,
         "error_rate": 0.0,
+        "refuse_with": None,
     }
 
 
