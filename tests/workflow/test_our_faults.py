@@ -13,7 +13,7 @@ import asyncpg
 import httpx
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -110,6 +110,12 @@ async def test_oms_refusing_our_credentials_waits_for_an_operators_retry(
         assert "waiting on an operator" in trail
     finally:
         await sims.fault("oms")  # the operator fixed the credential
+    # The operator's, nobody else's.
+    rep = Actor(person_id="maria.lopez", roles=frozenset({Role.ACCOUNT_REP}))
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(
+            OrderWorkflow.decide, TaskDecision(task_id=task["task_id"], decision="retry", actor=rep)
+        )
     await retry(handle, task["task_id"])
     await wait_for_status(handle, OrderStatus.RELEASED)
     await record_history(client, handle.id, "order-configuration-fault-retried")
