@@ -68,6 +68,7 @@ READ_MODEL_TASK = "read_model_refused"
 # is fixed) has the business object try the call again.
 CONFIGURATION_TASK = "configuration_fault"
 DEFECT_TASK = "defect"
+AN_OPERATOR = "an operator"
 KERNEL_TASKS = frozenset({READ_MODEL_TASK, CONFIGURATION_TASK, DEFECT_TASK})
 
 
@@ -259,8 +260,10 @@ class SopWorkflow:
 
     def refresh_details(self) -> None:
         details = self.details()
-        if self.state.waiting_on:
-            details += f"\n\n**Waiting on {self.state.waiting_on}** (not answering)"
+        waiting_on = self.state.waiting_on
+        if waiting_on:
+            why = "" if waiting_on.startswith(AN_OPERATOR) else " (not answering)"
+            details += f"\n\n**Waiting on {waiting_on}**{why}"
         if details != self._details_shown:
             self._details_shown = details
             workflow.set_current_details(details)
@@ -598,7 +601,7 @@ class SopWorkflow:
         )
         kind = CONFIGURATION_TASK if configuration else DEFECT_TASK
         before = st.waiting_on
-        st.waiting_on = what
+        st.waiting_on = f"{AN_OPERATOR}: {what}"
         self.note(SOPFLOW, "waiting on an operator", f"{what}: {fault.message}")
         task_id = self.open_task(
             f"{kind}:{len(st.audit)}",

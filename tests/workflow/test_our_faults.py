@@ -84,6 +84,7 @@ async def assert_waiting_not_failed(client: Client, handle: WorkflowHandle) -> N
     assert not kinds & {"EVENT_TYPE_WORKFLOW_TASK_FAILED", "EVENT_TYPE_WORKFLOW_EXECUTION_FAILED"}
     view = await handle.query(OrderWorkflow.view)
     assert view.status == OrderStatus.RECEIVED  # not failed, not refused
+    assert view.waiting_on is not None and view.waiting_on.startswith("an operator: ")
     # Not counted as OMS's outage: no incident was opened against it.
     with pytest.raises(RPCError):
         await client.get_workflow_handle(incident_workflow_id(STERLING_OMS)).describe()
