@@ -29,6 +29,9 @@ class KernelPolicy(BaseModel):
     # Continue-as-new past this many history events (Temporal's own suggestion
     # also counts).
     history_limit: int = 5000
+    # Waiting on a configuration fault of ours (a system refusing our
+    # credentials): tried again this often even without the operator's word.
+    fault_recheck: timedelta = timedelta(minutes=10)
 
 
 class KernelState(BaseModel):

@@ -42,6 +42,7 @@ from workers.defects import DefectInterceptor
 from workers.sandbox import WORKFLOW_RUNNER
 from workflows.account_change import AccountChangeWorkflow
 from workflows.account_change_digest import AccountChangeDigestWorkflow
+from workflows.configuration_fault import ConfigurationFaultWorkflow
 from workflows.confirmation_list import ConfirmationListWorkflow
 from workflows.csr import CsrWorkflow
 from workflows.incident import IncidentWorkflow
@@ -58,6 +59,8 @@ WORKFLOWS += [OpenOrderWorkflow, OpenOrderImportWorkflow, ConfirmationListWorkfl
 WORKFLOWS += [AccountChangeWorkflow, WeeklyReviewWorkflow, AccountChangeDigestWorkflow]
 # Platform outages (issue 7).
 WORKFLOWS += [IncidentWorkflow]
+# Configuration faults of ours (issue 17).
+WORKFLOWS += [ConfigurationFaultWorkflow]
 # CSR cases (issue 8).
 WORKFLOWS += [CsrWorkflow]
 

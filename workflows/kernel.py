@@ -16,6 +16,7 @@ its SOP: wait for this, decide that, call this system.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
@@ -27,10 +28,12 @@ from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import CONFIGURATION_FAULT, OUR_FAULTS, ActivityContract
     from activities.contracts import directory as directory_contract
+    from activities.contracts import incidents as incidents_contract
     from activities.contracts import read_model as read_model_contract
     from activities.contracts.directory import Routed, RouteRequest, RouteTasks
     from domain import search
     from domain.identity import Actor, Role
+    from domain.incident import IncidentNotice, JoinFault
     from domain.kernel import KernelPolicy, KernelState
     from domain.records import (
         AuditEntry,
@@ -182,6 +185,8 @@ class SopWorkflow:
         self._settling = False
         self._held_attributes: dict[str, SearchAttributeUpdate[Any]] = {}
         self._carry_out_timer: asyncio.Task[None] | None = None
+        # Set by the configuration fault's word: the operator asked to try again.
+        self._fault_retried = False
 
     @staticmethod
     def new_state(factory: Callable[..., S], **fields: Any) -> S:
@@ -373,6 +378,11 @@ class SopWorkflow:
             return
         self._carry_out()
 
+    @workflow.signal(name="configuration_retry")
+    def configuration_retry(self, notice: IncidentNotice) -> None:
+        """The operator fixed the configuration a system refused: try again."""
+        self._fault_retried = True
+
     @workflow.signal(name="carry_out")
     def carry_out(self) -> None:
         """A decision's caller has its answer: carry the decision out now."""
@@ -475,6 +485,7 @@ class SopWorkflow:
     async def _kernel_decision(self, task: HumanTask, d: TaskDecision) -> None:
         """An operator's `retry` of what the kernel found wrong on our side."""
         self.close_task(task.task_id, f"retry asked by {d.actor}")
+        await self.on_operator_retry(task)
         if task.kind != READ_MODEL_TASK:
             self.note(d.actor, "retry", f"{task.payload.get('system', '')}: tried again")
         else:
@@ -482,6 +493,9 @@ class SopWorkflow:
             self.state.read_model_defect = None
         self.refresh_details()
         await self.sync()
+
+    async def on_operator_retry(self, task: HumanTask) -> None:
+        """A workflow's own part in an operator's `retry` (the kernel's tasks)."""
 
     def check_decision(self, task: HumanTask, d: TaskDecision, fields: Any) -> None:
         """A workflow's own refusals that need no system (raise ApplicationError)."""
@@ -592,29 +606,45 @@ class SopWorkflow:
     async def wait_for_operator(self, system: str, fault: ApplicationError) -> None:
         """A fault of ours (a credential or address a system refuses, a defect
         in our code): the business object waits, visibly, for an operator's
-        `retry` on the task that shows the error; never a refusal that ends it,
-        never counted as the system's outage."""
+        `retry`; never a refusal that ends it, never counted as the system's
+        outage. A configuration fault is the system's one task for every object
+        it stops (workflows/configuration_fault.py); a defect, this object's."""
         st = self.state
         configuration = fault.type == CONFIGURATION_FAULT
         what = (
             f"{system} refuses our configuration" if configuration else f"a defect calling {system}"
         )
-        kind = CONFIGURATION_TASK if configuration else DEFECT_TASK
         before = st.waiting_on
         st.waiting_on = f"{AN_OPERATOR}: {what}"
         self.note(SOPFLOW, "waiting on an operator", f"{what}: {fault.message}")
-        task_id = self.open_task(
-            f"{kind}:{len(st.audit)}",
-            kind=kind,
-            role=Role.OPERATOR,
-            payload={"system": system, "error": fault.message[:2000], "type": fault.type},
-        )
         workflow.logger.error(
             "%s waits for an operator: %s: %s", workflow.info().workflow_id, what, fault.message
         )
         self.refresh_details()
-        await self.sync()
-        await workflow.wait_condition(lambda: self.task(task_id) is None)
+        if configuration:
+            self._fault_retried = False
+            await self.sync()
+            await self.notify(
+                incidents_contract.JOIN_CONFIGURATION_FAULT,
+                JoinFault(workflow_id=workflow.info().workflow_id, system=system,
+                          reason=fault.message),
+                summary=f"Join {system}'s configuration fault",
+            )  # fmt: skip
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self._fault_retried,
+                    timeout=self.policy.fault_recheck,
+                    timeout_summary=f"Try {system} again",
+                )
+        else:
+            task_id = self.open_task(
+                f"{DEFECT_TASK}:{len(st.audit)}",
+                kind=DEFECT_TASK,
+                role=Role.OPERATOR,
+                payload={"system": system, "error": fault.message[:2000], "type": fault.type},
+            )
+            await self.sync()
+            await workflow.wait_condition(lambda: self.task(task_id) is None)
         st.waiting_on = before
         self.refresh_details()
 

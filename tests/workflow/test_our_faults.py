@@ -19,7 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from db import read_model
 from domain.identity import Actor, Role
-from domain.incident import STERLING_OMS, incident_workflow_id
+from domain.incident import STERLING_OMS, configuration_fault_workflow_id, incident_workflow_id
 from domain.order.models import OrderStatus
 from domain.tasks import TaskDecision
 from sopflow.config import Settings
@@ -96,30 +96,51 @@ async def retry(handle: WorkflowHandle, task_id: str) -> None:
     )
 
 
-async def test_oms_refusing_our_credentials_waits_for_an_operators_retry(
+async def test_oms_refusing_our_credentials_is_one_operators_task_whose_retry_wakes_them_all(
     client: Client, settings: Settings, pool: asyncpg.Pool, sims: Simulators
 ) -> None:
     await sims.fault("oms", refuse_with=401)
+    fault = client.get_workflow_handle(configuration_fault_workflow_id(STERLING_OMS))
     try:
-        handle = await start_order(client, settings, f"CF{uuid.uuid4().hex[:6]}")
-        task = await operator_task(pool, handle.id, CONFIGURATION_TASK)
-        assert task["role"] == Role.OPERATOR.value
+        orders = [
+            await start_order(client, settings, f"CF{uuid.uuid4().hex[:6]}") for _ in range(2)
+        ]
+
+        async def both_waiting() -> asyncpg.Record | None:
+            async with pool.acquire() as conn:
+                tasks = await conn.fetch(
+                    "SELECT task_id, workflow_id, role, payload FROM human_tasks "
+                    "WHERE kind = $1 AND closed_at IS NULL",
+                    CONFIGURATION_TASK,
+                )
+            waiting = [t for t in tasks if t["payload"].get("waiting") == 2]
+            return waiting[0] if len(tasks) == 1 and waiting else None
+
+        # One task for OMS, however many objects it stops.
+        task = await eventually(both_waiting, "one task with both orders waiting", tries=400)
+        assert task["workflow_id"] == fault.id and task["role"] == Role.OPERATOR.value
         assert "401" in task["payload"]["error"] and task["payload"]["system"] == STERLING_OMS
-        await assert_waiting_not_failed(client, handle)
-        async with pool.acquire() as conn:
-            trail = [r["action"] for r in await read_model.audit_trail(conn, handle.id)]
-        assert "waiting on an operator" in trail
+        for handle in orders:
+            await assert_waiting_not_failed(client, handle)
+            async with pool.acquire() as conn:
+                trail = [r["action"] for r in await read_model.audit_trail(conn, handle.id)]
+            assert "waiting on an operator" in trail
     finally:
         await sims.fault("oms")  # the operator fixed the credential
     # The operator's, nobody else's.
     rep = Actor(person_id="maria.lopez", roles=frozenset({Role.ACCOUNT_REP}))
     with pytest.raises(WorkflowUpdateFailedError):
-        await handle.execute_update(
-            OrderWorkflow.decide, TaskDecision(task_id=task["task_id"], decision="retry", actor=rep)
+        await fault.execute_update(
+            "decide", TaskDecision(task_id=task["task_id"], decision="retry", actor=rep)
         )
-    await retry(handle, task["task_id"])
-    await wait_for_status(handle, OrderStatus.RELEASED)
-    await record_history(client, handle.id, "order-configuration-fault-retried")
+    await fault.execute_update(
+        "decide", TaskDecision(task_id=task["task_id"], decision="retry", actor=OPERATOR)
+    )
+    for handle in orders:
+        await wait_for_status(handle, OrderStatus.RELEASED)
+    await fault.result()
+    await record_history(client, orders[0].id, "order-configuration-fault-retried")
+    await record_history(client, fault.id, "configuration_fault-retried")
 
 
 async def test_a_defect_in_our_code_waits_for_an_operators_retry(
