@@ -11,6 +11,7 @@ import uuid
 from datetime import timedelta
 
 import asyncpg
+import httpx
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
@@ -100,6 +101,12 @@ async def test_orders_at_the_branch_survive_postgres_killed_twice(
             build_worker(dev_server.client, settings, worker_pool) as worker,
             worker,
         ):
+            answers: list[tuple[str, int]] = []
+
+            async def keep(response: httpx.Response) -> None:
+                answers.append((response.request.url.path, response.status_code))
+
+            api.event_hooks["response"].append(keep)
             drivers = [OrderDriver(api, demo_keys, po_number()) for _ in range(ORDERS)]
             watch = asyncio.create_task(none_failed(dev_server, drivers))
             try:
@@ -135,4 +142,7 @@ async def test_orders_at_the_branch_survive_postgres_killed_twice(
         await proxy.close()
 
     assert proxy.blips == BLIPS
+    # An Update the workflow applied was never answered with an error meanwhile.
+    shipments = [status for path, status in answers if path.endswith("/shipments")]
+    assert shipments and not [s for s in shipments if s >= 500], shipments
     await assert_nothing_lost_nothing_twice(sims, pool, client, drivers, views)
