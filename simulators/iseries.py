@@ -169,9 +169,17 @@ async def create_order(body: OrderIn, request: Request, key: Idempotent) -> Iser
 
 
 @router.get("/orders")
-async def list_orders(request: Request, external_ref: str | None = None) -> list[IseriesOrder]:
+async def list_orders(
+    request: Request, external_ref: str | None = None, po_number: str | None = None
+) -> list[IseriesOrder]:
+    """Orders by our reference or by the buyer's PO number (cancelled_at says which
+    are cancelled)."""
     orders = _state(request).orders.values()
-    return [o for o in orders if external_ref is None or o.external_ref == external_ref]
+    return [
+        o
+        for o in orders
+        if external_ref in (None, o.external_ref) and po_number in (None, o.po_number)
+    ]
 
 
 @router.get("/orders/{iseries_order_id}")

@@ -194,9 +194,16 @@ async def create_order(body: OrderIn, request: Request, key: Idempotent) -> OmsO
 
 
 @router.get("/orders")
-async def list_orders(request: Request, external_ref: str | None = None) -> list[OmsOrder]:
+async def list_orders(
+    request: Request, external_ref: str | None = None, po_number: str | None = None
+) -> list[OmsOrder]:
+    """Orders by our reference or by the buyer's PO number (with their status)."""
     orders = _state(request).orders.values()
-    return [o for o in orders if external_ref is None or o.external_ref == external_ref]
+    return [
+        o
+        for o in orders
+        if external_ref in (None, o.external_ref) and po_number in (None, o.po_number)
+    ]
 
 
 @router.get("/orders/{oms_order_id}")

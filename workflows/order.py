@@ -187,6 +187,13 @@ class OrderWorkflow(BuyerDocuments, IncidentHooks, SopWorkflow):  # documents (1
         finally:
             self._fallback_ok = False
         st.oms_order_id = created.oms_order_id
+        if created.found:
+            self.note(
+                SOPFLOW,
+                "found in oms",
+                f"PO {self.order.po_number} is already OMS order {created.oms_order_id} "
+                f"({created.status}): carried on from it, no second order",
+            )
         if validation.holds:
             await self._hold(validation.holds)
 
@@ -261,6 +268,7 @@ class OrderWorkflow(BuyerDocuments, IncidentHooks, SopWorkflow):  # documents (1
                 idempotency_key=self.key("pick-ticket"),
                 iseries_order_id=iseries_order_id,
                 branch_id=st.branch_id,
+                first=True,
             ),
             summary=f"Print pick ticket at branch {st.branch_id}",
         )
