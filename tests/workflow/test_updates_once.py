@@ -47,6 +47,9 @@ async def test_a_flag_retried_after_continue_as_new_is_recorded_once(
     keyed = updates_once.update_id("key-1", "body-1")
 
     first: ErrorFlag = await send(handle, OrderWorkflow.flag_error, flag_of("keyed"), keyed)
+    # An answer over 1 KB is remembered as applied, not kept.
+    big = updates_once.update_id("key-big", "body-big")
+    await send(handle, OrderWorkflow.flag_error, flag_of("x" * 1500), big)
     # Flags without a key until the history is long enough to continue as new.
     for n in range(30):
         if (await handle.describe()).run_id != first_run:
@@ -62,6 +65,11 @@ async def test_a_flag_retried_after_continue_as_new_is_recorded_once(
     assert view.flags == before and [f.flag_id for f in view.flags].count(first.flag_id) == 1
     flagged = [a for a in view.audit if a.action == "error flagged" and first.flag_id in a.comment]
     assert len(flagged) == 1
+
+    with pytest.raises(WorkflowUpdateFailedError) as applied:
+        await send(handle, OrderWorkflow.flag_error, flag_of("x" * 1500), big)
+    assert applied.value.cause.type == updates_once.ALREADY_APPLIED
+    assert (await handle.query(OrderWorkflow.view)).flags == before
 
     # The same key with another body is refused, in the new run too.
     other = updates_once.update_id("key-1", "body-2")
