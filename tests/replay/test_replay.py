@@ -102,6 +102,7 @@ BRANCHES |= {
     "order-flags-named-from-update-ids",
     "order-flag-retried-after-continue-as-new",
     "account-change-discrepancy-named-from-update-id",
+    "open_order-contact-named-from-update-id",
     # Issue 17: a PO sent again after its workflow failed carries on from its OMS order.
     "order-resent-found-in-oms",
     # CSR cases (workflows/csr.py)

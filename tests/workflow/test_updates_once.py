@@ -4,12 +4,15 @@ Temporal forgets Update ids at a new run, the workflow's own memory does not."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
 
 from domain.account_change import AccountChangeStatus, Discrepancy, ReportDiscrepancy
+from domain.open_order.models import OpenOrderStatus
 from domain.order.models import (
     ErrorCategory,
     ErrorFlag,
@@ -20,10 +23,14 @@ from domain.order.models import (
 from sopflow.config import Settings
 from tests.conftest import record_history
 from tests.factories import REP
+from tests.open_orders import open_order
 from tests.workflow.conftest import start_order, wait_for_status
 from tests.workflow.test_account_change import SSM, start_request, status_is
+from tests.workflow.test_open_order import contact, until, view_of
+from tests.workflow.test_open_order import start as start_open_order
 from workflows import updates_once
 from workflows.account_change import AccountChangeWorkflow
+from workflows.open_order import OpenOrderWorkflow
 from workflows.order import OrderWorkflow
 
 
@@ -103,3 +110,18 @@ async def test_a_discrepancy_retried_with_its_key_is_reported_once(
     assert [d.discrepancy_id for d in view.discrepancies] == [first.discrepancy_id]
     assert len((await handle.query(AccountChangeWorkflow.view)).discrepancies) == 1
     await record_history(client, handle.id, "account-change-discrepancy-named-from-update-id")
+
+
+async def test_a_contact_attempt_retried_with_its_key_is_logged_once(
+    env: WorkflowEnvironment, client: Client, settings: Settings
+) -> None:
+    handle = await start_open_order(client, settings, open_order())
+    await until(handle, lambda v: v.status == OpenOrderStatus.SCHEDULING, "available")
+    attempt = contact(await env.get_current_time() - timedelta(minutes=5))
+    keyed = updates_once.update_id("key-c", "body-c")
+    first = await send(handle, OpenOrderWorkflow.log_contact, attempt, keyed)
+    again = await send(handle, OpenOrderWorkflow.log_contact, attempt, keyed)
+    assert again == first
+    contacts = (await view_of(handle)).contacts
+    assert len(contacts) == 1 and contacts[0].attempt_id.startswith("A-")
+    await record_history(client, handle.id, "open_order-contact-named-from-update-id")
