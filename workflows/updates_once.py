@@ -156,10 +156,11 @@ class _OnceInbound(WorkflowInboundInterceptor):
         return result
 
 
-def id_from_update(prefix: str) -> str:
-    """An id for what the current Update creates (a flag, a discrepancy): the
-    same for a retry of the same request, unlike a counter, which a retry that
-    reached a new run would advance."""
+def id_from_update(prefix: str, *within: str) -> str:
+    """An id for what the current Update creates (a flag, a discrepancy; with
+    `within`, one of several it creates): the same for a retry of the same
+    request, unlike a counter, which a retry that reached a new run would
+    advance."""
     info = workflow.current_update_info()
     source = info.id if info is not None else str(workflow.uuid4())
-    return f"{prefix}-{digest(source, size=8).upper()}"
+    return f"{prefix}-{digest(source, *within, size=8).upper()}"

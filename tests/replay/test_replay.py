@@ -103,6 +103,7 @@ BRANCHES |= {
     "order-flag-retried-after-continue-as-new",
     "account-change-discrepancy-named-from-update-id",
     "open_order-contact-named-from-update-id",
+    "csr-feedback-named-from-update-id",
     # Issue 17: a PO sent again after its workflow failed carries on from its OMS order.
     "order-resent-found-in-oms",
     # CSR cases (workflows/csr.py)

@@ -12,6 +12,7 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.account_change import AccountChangeStatus, Discrepancy, ReportDiscrepancy
+from domain.csr.models import CsrMove
 from domain.open_order.models import OpenOrderStatus
 from domain.order.models import (
     ErrorCategory,
@@ -26,10 +27,14 @@ from tests.factories import REP
 from tests.open_orders import open_order
 from tests.workflow.conftest import start_order, wait_for_status
 from tests.workflow.test_account_change import SSM, start_request, status_is
+from tests.workflow.test_csr import FRANK, JOHN, MARY, move, start_csr
+from tests.workflow.test_csr import decide as csr_decide
+from tests.workflow.test_csr import task_of as csr_task
 from tests.workflow.test_open_order import contact, until, view_of
 from tests.workflow.test_open_order import start as start_open_order
 from workflows import updates_once
 from workflows.account_change import AccountChangeWorkflow
+from workflows.csr import CsrWorkflow
 from workflows.open_order import OpenOrderWorkflow
 from workflows.order import OrderWorkflow
 
@@ -125,3 +130,29 @@ async def test_a_contact_attempt_retried_with_its_key_is_logged_once(
     contacts = (await view_of(handle)).contacts
     assert len(contacts) == 1 and contacts[0].attempt_id.startswith("A-")
     await record_history(client, handle.id, "open_order-contact-named-from-update-id")
+
+
+@pytest.mark.usefixtures("demo_people")
+async def test_feedback_asked_again_with_its_key_opens_one_task_per_party(
+    client: Client, settings: Settings
+) -> None:
+    handle = await start_csr(client, settings)
+    await move(handle, MARY, "submit", comment="customer spec attached")
+    pre = await csr_task(handle, "csr_pre_approval")
+    await csr_decide(handle, pre, JOHN, "pre_approve", comment="ok")
+    await csr_task(handle, "csr_assessment")
+    ask = CsrMove(
+        move="request_feedback",
+        actor=FRANK,
+        comment="can supply chain source certified gaskets?",
+        fields={"parties": ["john.smith", "peter.wright"]},
+    )
+    keyed = updates_once.update_id("key-f", "body-f")
+    first = await send(handle, CsrWorkflow.make_move, ask, keyed)
+    again = await send(handle, CsrWorkflow.make_move, ask, keyed)
+    assert again == first
+    asked = (await handle.query(CsrWorkflow.view)).feedback
+    assert sorted(f.party for f in asked) == ["john.smith", "peter.wright"]
+    assert len({f.request_id for f in asked}) == 2
+    assert all(f.request_id.startswith("F-") for f in asked)
+    await record_history(client, handle.id, "csr-feedback-named-from-update-id")
