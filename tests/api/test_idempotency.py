@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from db import read_model
-from tests.api.test_flags_and_edits import href, order_in
+from tests.api.test_flags_and_edits import EDIT, href, order_in
 from tests.integration.test_account_change_story import status_of
 from tests.servers import bearer
 
@@ -101,3 +101,25 @@ async def test_a_discrepancy_retried_with_its_key_is_reported_once(
     ]
     reported = [e for e in detail["history"] if e["action"] == "discrepancy reported"]
     assert len(reported) == 1
+
+
+async def test_an_edit_request_retried_with_its_key_is_one_request(
+    api: httpx.AsyncClient, demo_keys: dict[str, str]
+) -> None:
+    order_id = await order_in(api, demo_keys, "released")
+    branch = demo_keys["branch_manager"]
+    key = f"retry-{uuid.uuid4()}"
+    answers = [
+        await api.post(f"{href(order_id)}/edit-requests", json=EDIT, headers=keyed(key, branch))
+        for _ in range(2)
+    ]
+    assert [a.status_code for a in answers] == [201, 201], answers[1].text
+    assert answers[0].json() == answers[1].json()
+    view = (await api.get(href(order_id), headers=bearer(branch))).json()
+    assert [r["request_id"] for r in view["edit_requests"]] == [answers[0].json()["request_id"]]
+    tasks = await api.get(
+        "/tasks",
+        params={"workflow_id": order_id, "kind": "branch_edit"},
+        headers=bearer(demo_keys["account_rep"]),
+    )
+    assert len(tasks.json()["items"]) == 1
