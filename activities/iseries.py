@@ -39,6 +39,7 @@ class IseriesOrder(IseriesOrderRequest):
     source: str
     oms_order_id: str | None = None
     created_at: datetime | None = None
+    cancelled_at: datetime | None = None
 
 
 class InvoiceLine(BaseModel):
