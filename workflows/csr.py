@@ -30,6 +30,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from workflows.kernel import FAILED, SOPFLOW, SopWorkflow, SystemRefused
+from workflows.updates_once import IDS_FROM_UPDATE_IDS, id_from_update
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import crm, csr, email
@@ -125,6 +126,8 @@ def _shown(value: Any) -> str | None:
 @workflow.defn
 class CsrWorkflow(SopWorkflow):
     kind = "csr"
+    # A decision may ask for feedback, which asks it.
+    decision_patches = (IDS_FROM_UPDATE_IDS,)
     state: CsrState
 
     @workflow.init
@@ -368,9 +371,13 @@ class CsrWorkflow(SopWorkflow):
             )
         except SystemRefused as err:
             raise ApplicationError(err.reason, type="UnknownPerson") from None
+        named = workflow.patched(IDS_FROM_UPDATE_IDS)
         for party in found.people:
+            request_id = (
+                id_from_update("F", party.person_id) if named else f"F{len(st.feedback) + 1}"
+            )
             request = FeedbackRequest(
-                request_id=f"F{len(st.feedback) + 1}",
+                request_id=request_id,
                 party=party.person_id,
                 party_name=party.name,
                 requested_by=actor.person_id,
