@@ -25,18 +25,21 @@ which ask the same entries (`check`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from fastapi import Request
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import current_actor
 from api.errors import ApiError
 from db import relations
 from db.relations import Access, Reach
 from domain.identity import Actor, Role
+from workflows.kernel import REASSIGNING_ROLES
 
 
 class Rel(StrEnum):
@@ -151,8 +154,11 @@ POLICY: dict[tuple[str, str], Entry] = {
     ("POST", "/tasks/{task_id}/complete"): key(Obj.TASK, **TASK_READERS),
     # Open orders (stores).
     ("POST", "/open-orders"): key(system=(E,)),
-    ("GET", "/open-orders"): key(**STORE_STAFF, operator=(E,)),
-    ("GET", "/open-orders/{open_order_id}"): key(Obj.OPEN_ORDER, **STORE_STAFF, operator=(E,)),
+    # The feed that sends them (no account: every store's) reads them too.
+    ("GET", "/open-orders"): key(**STORE_STAFF, system=(E,), operator=(E,)),
+    ("GET", "/open-orders/{open_order_id}"): key(
+        Obj.OPEN_ORDER, **STORE_STAFF, system=(E,), operator=(E,)
+    ),
     ("POST", "/open-orders/{open_order_id}/contacts"): key(Obj.OPEN_ORDER, **STORE_STAFF),
     ("POST", "/open-orders/{open_order_id}/appointments"): key(Obj.OPEN_ORDER, oom_agent=(S,)),
     ("POST", "/open-orders/{open_order_id}/codes"): key(Obj.OPEN_ORDER, oom_agent=(S,)),
@@ -208,6 +214,9 @@ POLICY: dict[tuple[str, str], Entry] = {
         ("POST", "/incidents/{incident_id}/fallback")
     ),
 }
+
+# Those who give tasks to people reach every task on the workflows they reach.
+HANDS_OUT = frozenset(REASSIGNING_ROLES)
 
 # Which account contact roles each role's CONTACT relation reads.
 CONTACT_ROLES: dict[Role, list[str]] = {
@@ -300,9 +309,10 @@ async def access(request: Request, actor: Actor, method: str, template: str) -> 
     found = Access(person=actor.person_id)
     async with request.app.state.pool.acquire() as conn:
         for role in granted:
-            found.by_role[role.value] = await _reach(
-                conn, actor, key_hash, role, entry.grants[role]
-            )
+            reach = await _reach(conn, actor, key_hash, role, entry.grants[role])
+            if role in HANDS_OUT:
+                reach = reach | Reach(every_task=True)
+            found.by_role[role.value] = reach
     cache[method, template] = found
     return found
 
@@ -332,21 +342,50 @@ async def check(
 
 async def _reaches(request: Request, found: Access, obj: Obj, object_id: str) -> bool:
     reach = found.reach
-    if reach.everything:
-        return True
-    async with request.app.state.pool.acquire() as conn:
-        if obj is Obj.TASK:
+    if obj is Obj.TASK:
+        # Per role: operators reach every task, IT support its own role's.
+        async with request.app.state.pool.acquire() as conn:
             return bool(await relations.reaches_task_id(conn, found, object_id))
-        if obj is Obj.PERSON:
-            return object_id in reach.team
+    if obj is Obj.PERSON:
+        return reach.everything or object_id in reach.team
+    async with request.app.state.pool.acquire() as conn:
         workflow_id = f"account-change-{object_id}" if obj is Obj.ACCOUNT_CHANGE else object_id
         ok = await relations.reaches_workflow(conn, found, workflow_id)
     if ok is None and obj is Obj.ORDER:
         # Just after intake the read model may not have the order yet: its id
         # names its account (order-<account>-<po>).
         account = object_id.removeprefix("order-").partition("-")[0]
-        return object_id.startswith("order-") and account in reach.accounts
-    return bool(ok)
+        if reach.everything or (object_id.startswith("order-") and account in reach.accounts):
+            return True
+    if ok is None:
+        ok = await _row_to_come(request, found, workflow_id)
+    return ok
+
+
+async def _row_to_come(request: Request, found: Access, workflow_id: str) -> bool:
+    """No read-model row: a workflow Temporal does not know is nothing to act
+    on (404); one it knows writes its row at its first step, so wait a moment
+    for it, and answer 503 (try again) when it does not come."""
+    settings = request.app.state.settings
+    patience = min(settings.update_wait, settings.read_model_patience).total_seconds()
+    try:
+        async with asyncio.timeout(patience):
+            try:
+                await request.app.state.temporal.get_workflow_handle(workflow_id).describe()
+            except RPCError as exc:
+                if exc.status is RPCStatusCode.NOT_FOUND:
+                    return False
+                raise
+            while True:
+                await asyncio.sleep(0.05)
+                async with request.app.state.pool.acquire() as conn:
+                    ok = await relations.reaches_workflow(conn, found, workflow_id)
+                if ok is not None:
+                    return ok
+    except (TimeoutError, RPCError):
+        raise ApiError(
+            503, f"{workflow_id} is not readable yet; try again shortly", "Unavailable"
+        ) from None
 
 
 async def authorize(request: Request) -> None:

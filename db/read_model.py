@@ -329,7 +329,7 @@ async def list_tasks(
         where.append(f"h.assignee = {args(assignee)}")
     if account_number is not None:
         where.append(f"r.account_number = {args(account_number)}")
-    if access is not None and not access.everything:
+    if access is not None:
         where.append(reaches_task(access, args))
     return await conn.fetch(
         f"""SELECT {_TASK_COLUMNS} FROM {_TASKS} WHERE {" AND ".join(where)}

@@ -27,6 +27,8 @@ class Reach:
     stores: frozenset[str] = frozenset()
     party: bool = False
     team: frozenset[str] = frozenset()
+    # Every task on a reached workflow, whoever holds it (those who hand out work).
+    every_task: bool = False
 
     def __or__(self, other: Reach) -> Reach:
         return Reach(
@@ -36,6 +38,7 @@ class Reach:
             stores=self.stores | other.stores,
             party=self.party or other.party,
             team=self.team | other.team,
+            every_task=self.every_task or other.every_task,
         )
 
 
@@ -129,6 +132,11 @@ async def staffed_stores(conn: asyncpg.Connection, person_id: str, role: str) ->
 # ------------------------------------------------------------------- the SQL
 Arg = Callable[[object], str]
 
+# The workflow kinds about an object someone relates to (an account, a branch,
+# a store, a case); tasks of other kinds (an outage, the weekly review) are
+# their role's.
+OBJECT_KINDS = ("order", "open_order", "csr", "account_change")
+
 # The branch an order ships from: the workflow's own once it has resolved the
 # ship-to, else the ship-to's branch in the reference data.
 _ORDER_BRANCH = """COALESCE(r.view ->> 'branch_id',
@@ -175,25 +183,22 @@ def reaches_task(access: Access, arg: Arg, h: str = "h", r: str = "r") -> str:
     task is the caller's (assigned to them, or to someone of the team they
     lead), or waits unassigned for one of their roles on a workflow that
     role reaches."""
-    if access.everything:
-        return "TRUE"
     parts = [f"{h}.assignee = {arg(access.person)}"]
     team = access.reach.team
     if team:
         parts.append(f"{h}.assignee = ANY({arg(sorted(team))}::text[])")
     for role, reach in sorted(access.by_role.items()):
-        if reach.everything:
-            parts.append(f"{h}.role = {arg(role)}")
-            continue
-        # A task for this role that someone else holds belongs to that person.
         cond = reaches_record(reach, access.person, arg, r)
-        if cond == "FALSE":
-            continue
-        if reach.team:
-            # A team lead hands out their team's work: every task on it.
+        if reach.every_task and cond != "FALSE":
+            # Who hands out work reaches every task on what they reach.
             parts.append(cond)
-        else:
-            parts.append(f"({h}.assignee IS NULL AND {h}.role = {arg(role)} AND {cond})")
+        # Workflows about no account, store or case (an outage, the weekly
+        # review): their unassigned tasks are the role's.
+        kinds = arg(list(OBJECT_KINDS))
+        parts.append(
+            f"({h}.assignee IS NULL AND {h}.role = {arg(role)}"
+            f" AND ({cond} OR {r}.kind IS NULL OR {r}.kind <> ALL({kinds}::text[])))"
+        )
     return "(" + " OR ".join(parts) + ")"
 
 
