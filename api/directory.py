@@ -16,7 +16,8 @@ from pydantic import BaseModel, Field
 from api.auth import current_actor, require
 from api.errors import ApiError, ErrorBody
 from db import directory, read_model, reference, relations
-from db.keys import AmbiguousKeyId, find_api_key, integration_exists, key_id
+from db.keys import AmbiguousKeyId, find_api_key, integration_exists
+from db.keys import key_id as id_of_key
 from domain.dates import Moment
 from domain.identity import Actor, Role
 from domain.text import Comment
@@ -340,7 +341,7 @@ async def _bindings(conn: object, rows: list) -> list[KeyBinding]:
         bound = await relations.key_binding(conn, k["key_hash"])  # type: ignore[arg-type]
         out.append(
             KeyBinding(
-                key_id=key_id(k["key_hash"]),
+                key_id=id_of_key(k["key_hash"]),
                 roles=list(k["roles"]),
                 label=k["label"],
                 live=k["live"],
@@ -403,7 +404,7 @@ async def set_key_accounts(
         await relations.replace_key_accounts(conn, found["key_hash"], accounts, body.integration_id)
         await read_model.append_audit(
             conn,
-            f"key:{found['key_hash'][:12]}",
+            f"api-key:{id_of_key(found['key_hash'])}",
             actor.person_id,
             "key accounts changed",
             f"accounts {', '.join(accounts) or 'none'}; integration "

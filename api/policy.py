@@ -177,8 +177,9 @@ POLICY: dict[tuple[str, str], Entry] = {
     ("GET", "/account-changes/{request_id}"): key(
         Obj.ACCOUNT_CHANGE, **CHANGE_PARTIES, operator=(E,)
     ),
+    # The CSC and operations report what billing or accounting found, too.
     ("POST", "/account-changes/{request_id}/discrepancies"): key(
-        Obj.ACCOUNT_CHANGE, **CHANGE_PARTIES
+        Obj.ACCOUNT_CHANGE, **CHANGE_PARTIES, csc_manager=(E,), operator=(E,)
     ),
     # An integration's or operator's event about inventory, or the IM's.
     ("POST", "/account-changes/{request_id}/inventory-loading"): key(

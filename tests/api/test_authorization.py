@@ -66,9 +66,7 @@ TASK = {
     "implementation_manager": HID, "sales_support_manager": HID, "account_manager": HID,
     "operator": ANY,
 }  # fmt: skip
-TASK_LIST = {
-    r: {OWN: LIST_OWN, ANY: LIST_ANY, HID: (NF, NF, OK)}[v] for r, v in TASK.items()
-}
+TASK_LIST = {r: {OWN: LIST_OWN, ANY: LIST_ANY, HID: (NF, NF, OK)}[v] for r, v in TASK.items()}
 CSR_READ = {
     "sales_rep": OWN, "csr_approver": OWN, "csr_assessor": HID, "csr_implementer": HID,
     "operator": ANY,
@@ -97,31 +95,44 @@ EXPECTED: dict[tuple[str, str], dict[str, tuple[str, str, str]]] = {
     ("POST", "/tasks/{task_id}/claim"): TASK,
     ("POST", "/tasks/{task_id}/complete"): TASK,
     ("POST", "/open-orders"): {"system": CALL},
-    ("GET", "/open-orders"): {"oom_agent": LIST_OWN, "store_manager": LIST_OWN,
-                              "system": LIST_ANY, "operator": LIST_ANY},  # fmt: skip
-    ("GET", "/open-orders/{open_order_id}"): {"oom_agent": OWN, "store_manager": OWN,
-                                              "system": ANY, "operator": ANY},  # fmt: skip
+    ("GET", "/open-orders"): {
+        "oom_agent": LIST_OWN,
+        "store_manager": LIST_OWN,
+        "system": LIST_ANY,
+        "operator": LIST_ANY,
+    },  # fmt: skip
+    ("GET", "/open-orders/{open_order_id}"): {
+        "oom_agent": OWN,
+        "store_manager": OWN,
+        "system": ANY,
+        "operator": ANY,
+    },  # fmt: skip
     ("POST", "/open-orders/{open_order_id}/contacts"): {"oom_agent": OWN, "store_manager": OWN},
     ("POST", "/open-orders/{open_order_id}/appointments"): {"oom_agent": OWN},
     ("POST", "/open-orders/{open_order_id}/codes"): {"oom_agent": OWN},
     ("POST", "/open-orders/{open_order_id}/resolutions"): {"store_manager": OWN},
     ("POST", "/csrs"): {"sales_rep": CALL},
-    ("GET", "/csrs"): {r: {OWN: LIST_OWN, ANY: LIST_ANY, HID: (NF, NF, OK)}[v]
-                       for r, v in CSR_READ.items()},  # fmt: skip
+    ("GET", "/csrs"): {
+        r: {OWN: LIST_OWN, ANY: LIST_ANY, HID: (NF, NF, OK)}[v] for r, v in CSR_READ.items()
+    },  # fmt: skip
     ("GET", "/csrs/{csr_id}"): CSR_READ,
     ("GET", "/csrs/{csr_id}/history"): CSR_READ,
     ("PATCH", "/csrs/{csr_id}"): CSR_CHANGE,
     ("POST", "/csrs/{csr_id}/moves"): CSR_CHANGE,
     ("GET", "/csr-approver-rules"): EVERYONE,
     ("POST", "/account-changes"): {"account_manager": CALL},
-    ("GET", "/account-changes"): {r: (LIST_ANY if v == ANY else LIST_OWN)
-                                  for r, v in CHANGE_READ.items()},  # fmt: skip
+    ("GET", "/account-changes"): {
+        r: (LIST_ANY if v == ANY else LIST_OWN) for r, v in CHANGE_READ.items()
+    },  # fmt: skip
     ("GET", "/account-changes/{request_id}"): CHANGE_READ,
     ("POST", "/account-changes/{request_id}/discrepancies"): {
-        k: v for k, v in CHANGE_READ.items() if k != "operator"
-    },
+        **CHANGE_READ,
+        "csc_manager": ANY,
+    },  # fmt: skip
     ("POST", "/account-changes/{request_id}/inventory-loading"): {
-        "implementation_manager": OWN, "system": ANY, "operator": ANY,
+        "implementation_manager": OWN,
+        "system": ANY,
+        "operator": ANY,
     },  # fmt: skip
     ("GET", "/incidents"): dict.fromkeys(
         ["team_lead", "csc_manager", "it_support", "operator"], CALL
@@ -223,9 +234,7 @@ async def world(api: httpx.AsyncClient, pool: asyncpg.Pool, demo_people: dict) -
                 csr_implementer="frank.miller")  # fmt: skip
     async with pool.acquire() as conn, conn.transaction():
         for acct, branch in ((a, br_a), (b, br_b)):
-            await conn.execute(
-                "INSERT INTO branches (branch_id, name) VALUES ($1, $1)", branch
-            )
+            await conn.execute("INSERT INTO branches (branch_id, name) VALUES ($1, $1)", branch)
             await conn.execute(
                 """INSERT INTO accounts (account_number, name, punchout_enabled, region)
                    VALUES ($1, $1, true, 'US-South')""",
@@ -279,7 +288,9 @@ async def world(api: httpx.AsyncClient, pool: asyncpg.Pool, demo_people: dict) -
             "INSERT INTO branch_managers VALUES ($1, $2)", cast["branch_manager"], br_a
         )
         for role in ("oom_agent", "store_manager"):
-            await conn.execute("INSERT INTO store_staff VALUES ($1, $2, $3)", cast[role], st_a, role)
+            await conn.execute(
+                "INSERT INTO store_staff VALUES ($1, $2, $3)", cast[role], st_a, role
+            )
         for role, person in cast.items():
             if role.startswith(("sales_rep", "csr_")):
                 continue
