@@ -151,7 +151,12 @@ def reaches_record(reach: Reach, person: str, arg: Arg, r: str = "r") -> str:
         return "TRUE"
     parts = []
     if reach.accounts:
-        parts.append(f"{r}.account_number = ANY({arg(sorted(reach.accounts))}::text[])")
+        accounts = arg(sorted(reach.accounts))
+        parts.append(f"{r}.account_number = ANY({accounts}::text[])")
+        # An account change is about its national account and the accounts it moves.
+        parts.append(
+            f"({r}.kind = 'account_change' AND {r}.view -> 'accounts' ?| {accounts}::text[])"
+        )
     if reach.branches:
         branch = _ORDER_BRANCH.replace("r.", f"{r}.")
         parts.append(
