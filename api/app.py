@@ -21,6 +21,7 @@ from api import (
     csrs,
     health,
     incidents,
+    metrics,
     open_orders,
     order_documents,
     orders,
@@ -133,6 +134,7 @@ def create_app(
     app.include_router(csrs.router, responses=ERROR_RESPONSES, dependencies=policy)
     app.include_router(csrs.rules_router, responses=ERROR_RESPONSES, dependencies=policy)
     app.include_router(health.router, dependencies=policy)
+    app.include_router(metrics.router, dependencies=policy)  # issue 29: public, like /health
     # The work-queue page (/app): people's queue and tasks in a browser.
     web.install(app, dependencies=policy)
 

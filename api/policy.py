@@ -128,6 +128,7 @@ REPORT_READERS = {r: (E,) for r in ("team_lead", "csc_manager", "operator", "acc
 POLICY: dict[tuple[str, str], Entry] = {
     # Public: health, the API's own docs, the page's sign-in (its form checks the key).
     ("GET", "/health"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,
     ("GET", "/docs"): PUBLIC,
     ("GET", "/docs/oauth2-redirect"): PUBLIC,
     ("GET", "/redoc"): PUBLIC,

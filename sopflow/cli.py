@@ -1,7 +1,8 @@
 """`sopflow` command: the dev stack and each process on its own.
 
 Every setting also comes from the environment (SOPFLOW_*, DATABASE_URL,
-TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE); an option given here wins."""
+TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE); an option given here wins. The Temporal
+connection follows the SDK's environment configuration (docs/operations.md)."""
 
 from __future__ import annotations
 
@@ -106,7 +107,8 @@ def dev(
 @app.command(
     help="Run a worker for every workflow and activity on the task queue "
     f"(SOPFLOW_TASK_QUEUE, default {DEFAULTS.task_queue}). Reads DATABASE_URL and "
-    "TEMPORAL_ADDRESS; with SOPFLOW_METRICS_PORT set, serves Prometheus metrics there."
+    "Temporal's TEMPORAL_* variables or TEMPORAL_PROFILE (docs/operations.md); with "
+    "SOPFLOW_METRICS_PORT set, serves Prometheus metrics there."
 )
 def worker() -> None:
     from db.connection import create_pool
@@ -168,7 +170,7 @@ def simulators() -> None:
     }
     app = create_app(
         settings.helpdesk_api_key,
-        state_file=settings.data_dir / "simulators.pickle",
+        state_file=settings.data_dir / "simulators.sqlite",
         webhook_targets=webhooks,
     )
     uvicorn.run(app, host=settings.host, port=settings.sim_port, log_config=None)
@@ -248,7 +250,7 @@ def reconcile(
     from activities.contracts.reconcile import ReconcileRequest
     from activities.reconcile import reconcile as run
     from db.connection import create_pool
-    from sopflow.temporal import connect
+    from sopflow.temporal import connect, connect_options
 
     settings = _settings()
 
@@ -262,7 +264,8 @@ def reconcile(
             try:
                 client = await connect(settings)
             except Exception as exc:
-                typer.echo(f"Temporal at {settings.temporal_target} not answering: {exc}", err=True)
+                where = connect_options(settings)["target_host"]
+                typer.echo(f"Temporal at {where} not answering: {exc}", err=True)
                 return 1
             report = await run(pool, client, ReconcileRequest(workflow_id=workflow_id))
         finally:

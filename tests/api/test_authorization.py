@@ -162,7 +162,7 @@ EXPECTED: dict[tuple[str, str], dict[str, tuple[str, str, str]]] = {
 
 # Answered without a key: health, the docs, sign-in; webhooks check their signature.
 PUBLIC = {
-    ("GET", "/health"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc"),
+    ("GET", "/health"), ("GET", "/metrics"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc"),
     ("GET", "/openapi.json"), ("GET", "/app"), ("GET", "/app/login"), ("POST", "/app/login"),
 }  # fmt: skip
 SIGNED = {("POST", "/webhooks/erp"), ("POST", "/webhooks/sms-voice")}

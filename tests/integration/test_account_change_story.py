@@ -104,7 +104,7 @@ async def test_an_account_change_runs_from_the_rams_request_to_the_ssms_hand_ove
         # The first transfer never arrives: checked, sent again, then the SSM is told.
         ready = await status_of(api, ram, request_id, "ready_for_reports")
         assert sims.state.crm_accounts.members[na] == {"401693", "404820"}
-        assert len([t for t in sims.state.crm_accounts.transfers if t.national_account == na]) == 2
+        assert len([t for t in sims.state.crm_accounts.transfers.values() if t.national_account == na]) == 2
         for _ in range(200):
             mails = [m for m in await sims.emails() if na in m["subject"]]
             if mails:
