@@ -244,14 +244,6 @@ async def reaches_task_id(conn: asyncpg.Connection, access: Access, task_id: str
     return None if row is None else bool(row["ok"])
 
 
-async def person_team_lead(conn: asyncpg.Connection, person_id: str) -> str | None:
-    return await conn.fetchval(
-        """SELECT t.lead_id FROM people p JOIN teams t ON t.team_id = p.team_id
-            WHERE p.person_id = $1""",
-        person_id,
-    )
-
-
 # ------------------------------------------------- the directory's relations
 
 
