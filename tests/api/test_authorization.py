@@ -462,3 +462,21 @@ def _agrees(path: str, want: tuple, got: tuple) -> bool:
     # Without an object in the path, own/other are a list's content (or, for
     # a call with no list, the call itself) and "none" is the call.
     return want == got
+
+
+async def test_lists_are_filtered_before_paging(
+    api: httpx.AsyncClient, pool: asyncpg.Pool, demo_people: dict[str, dict]
+) -> None:
+    """One order reaches the cast's system key among many: a page of one holds
+    it and says there is no next page (filtering after paging would give empty
+    pages, or a next page with nothing on it)."""
+    w = await world(api, pool, demo_people)
+    for path, name in (("/orders", "order_id"), ("/tasks", "task_id")):
+        role = "system" if path == "/orders" else "account_rep"
+        resp = await api.get(path, params={"limit": 1}, headers=bearer(w.keys[role]))
+        assert resp.status_code == 200, resp.text
+        page = resp.json()
+        assert [i[name] for i in page["items"]] == [w.ids[name][0]], page
+        assert page["next_offset"] is None
+    everything = await api.get("/orders", params={"limit": 1}, headers=bearer(w.keys["operator"]))
+    assert everything.json()["next_offset"] == 1
