@@ -21,6 +21,7 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from api import policy
 from api.auth import current_actor, require
 from api.errors import ApiError, ErrorBody
 from api.paging import Limit, Offset
@@ -212,6 +213,7 @@ async def list_changes(
             status=status,
             limit=limit,
             offset=offset,
+            access=await policy.access(request, actor, "GET", "/account-changes"),
         )
     return [
         AccountChangeItem(

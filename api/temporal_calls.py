@@ -38,6 +38,7 @@ REFUSAL_STATUS = {
     "CommentRequired": 422,
     "Conflict": 409,
     "InvalidDecision": 422,
+    "InvalidAssignee": 422,
     "HoldNotCured": 422,
     "InvalidChange": 422,
     "InvalidEdit": 422,

@@ -68,7 +68,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.csr.state import CsrState, StartCsr
     from domain.identity import Actor, Role
     from domain.records import HumanTask, RecordFields
-    from domain.tasks import TaskClaim, TaskDecision
+    from domain.tasks import TaskDecision
 
 # The role a step's task asks for (who may see and complete it).
 STEP_ROLE = {
@@ -244,10 +244,10 @@ class CsrWorkflow(SopWorkflow):
     def _validate_move(self, m: CsrMove) -> None:
         self._refuse(m.move, m.actor, self._fields(m.move, m.fields, m.comment))
 
-    def check_claim(self, task: HumanTask, c: TaskClaim) -> None:
-        # A step offered to several people is taken by one of them.
+    def check_claim(self, task: HumanTask, person_id: str) -> None:
+        # A step offered to several people is taken by (or given to) one of them.
         candidates = task.payload.get("candidates")
-        if candidates and c.actor.person_id not in candidates:
+        if candidates and person_id not in candidates:
             raise ApplicationError(
                 f"this task is offered to {', '.join(candidates)}", type="Forbidden"
             )

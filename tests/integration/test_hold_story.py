@@ -95,10 +95,10 @@ async def test_a_held_po_worked_by_rep_team_lead_and_branch_to_completion(
     assert ticket and sims.state.helpdesk.tickets[ticket].status != 4
     assert {h["code"] for h in held["holds"]} >= {"PRICE", "PART"}
 
-    # The branch manager may not resolve the rep's hold.
+    # The branch manager may not resolve the rep's hold: it is not theirs to see.
     refused = await complete(api, branch, part, decision="map_part", part_id="GS-2040")
-    assert refused.status_code == 403, refused.text
-    assert refused.json()["detail"] == "this task is for the role account_rep"
+    assert refused.status_code == 404, refused.text
+    assert refused.json()["detail"] == f"no task {part['task_id']}"
 
     mapped = await complete(
         api, rep, part, decision="map_part", part_id="GS-2040", add_to_cross_reference=True
@@ -119,8 +119,8 @@ async def test_a_held_po_worked_by_rep_team_lead_and_branch_to_completion(
     assert (escalation["role"], escalation["assignee"]) == ("team_lead", "tom.baker")
     assert await queue(api, rep, order_id, "price_escalation") == []
     refused = await complete(api, rep, escalation, decision="approve_po_price", comment="ok")
-    assert refused.status_code == 403, refused.text
-    assert refused.json()["detail"] == "this task is for the role team_lead"
+    assert refused.status_code == 404, refused.text
+    assert refused.json()["detail"] == f"no task {escalation['task_id']}"
 
     approved = await complete(
         api, lead, escalation, decision="approve_po_price", comment="one-off for this PO"
@@ -159,8 +159,8 @@ async def test_a_held_po_worked_by_rep_team_lead_and_branch_to_completion(
     refused = await complete(
         api, branch, edit_task, decision="apply_edit", root_cause="human", comment="mine"
     )
-    assert refused.status_code == 403, refused.text
-    assert refused.json()["detail"] == "this task is for the role account_rep"
+    assert refused.status_code == 404, refused.text
+    assert refused.json()["detail"] == f"no task {edit_task['task_id']}"
     applied = await complete(
         api, rep, edit_task, decision="apply_edit", root_cause="human", comment="PO keyed short"
     )
