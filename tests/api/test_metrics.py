@@ -76,6 +76,17 @@ def record(kind: str, status: str, **fields: object) -> WorkflowRecord:
     )
 
 
+def an_open_order(code: str | None) -> WorkflowRecord:
+    """As the open-order workflow writes it: other tests list these rows."""
+    sales_order = f"SO-M{uuid.uuid4().hex[:6]}"
+    return record(
+        "open_order",
+        "scheduling",
+        business_key=sales_order,
+        view={"store_id": "101", "code": code, "next_action": "call the customer"},
+    )
+
+
 async def write(pool: asyncpg.Pool, sync: ReadModelSync) -> None:
     async with pool.acquire() as conn:
         await apply_sync(conn, sync)
@@ -145,10 +156,8 @@ async def test_metrics_count_what_the_read_model_holds(
     )
     await write(pool, ReadModelSync(record=incident))
     await write(pool, ReadModelSync(record=record("csr", "under_assessment")))
-    await write(
-        pool, ReadModelSync(record=record("open_order", "scheduling", view={"code": "BALDUE"}))
-    )
-    await write(pool, ReadModelSync(record=record("open_order", "scheduling", view={"code": None})))
+    for code in ("BALDUE", None):
+        await write(pool, ReadModelSync(record=an_open_order(code)))
     async with pool.acquire() as conn:
         await keep_document(
             conn,
