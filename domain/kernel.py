@@ -34,6 +34,16 @@ class KernelPolicy(BaseModel):
     fault_recheck: timedelta = timedelta(minutes=10)
 
 
+class AppliedUpdate(BaseModel):
+    """An Update sent with an Idempotency-Key that the workflow applied: its key
+    part and body part (workflows/updates_once.py), and its answer as JSON, or
+    None when the answer was too big to keep (read it from the read model)."""
+
+    key: str
+    body: str
+    answer: str | None = None
+
+
 class KernelState(BaseModel):
     """Carried whole across continue-as-new."""
 
@@ -59,3 +69,6 @@ class KernelState(BaseModel):
     # Why the read model refused this workflow's state for its content, while
     # an operator has not asked for a clean write again (its writes are scrubbed).
     read_model_defect: str | None = None
+    # Updates applied with an Idempotency-Key, oldest first: Temporal forgets
+    # an Update id when the run continues as new; this memory does not.
+    applied_updates: list[AppliedUpdate] = []

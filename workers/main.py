@@ -50,6 +50,7 @@ from workflows.open_order import OpenOrderWorkflow
 from workflows.open_order_import import OpenOrderImportWorkflow
 from workflows.order import OrderWorkflow
 from workflows.reconcile import ReconcileWorkflow
+from workflows.updates_once import UpdatesOnce
 from workflows.weekly_review import WeeklyReviewWorkflow
 
 WORKFLOWS = [OrderWorkflow, ReconcileWorkflow]
@@ -63,6 +64,10 @@ WORKFLOWS += [IncidentWorkflow]
 WORKFLOWS += [ConfigurationFaultWorkflow]
 # CSR cases (issue 8).
 WORKFLOWS += [CsrWorkflow]
+# Retried requests applied once, across continue-as-new (issue 17).
+INTERCEPTORS = [UpdatesOnce()]
+# An exception of our own activity code is a defect, not a system's outage (issue 17).
+INTERCEPTORS += [DefectInterceptor()]
 
 log = structlog.get_logger()
 
@@ -155,7 +160,7 @@ async def build_worker(
             workflows=WORKFLOWS,
             activities=activities_for(pool, clients, client, settings),
             workflow_runner=WORKFLOW_RUNNER,
-            interceptors=[DefectInterceptor()],
+            interceptors=INTERCEPTORS,
         )
     finally:
         await clients.close()
