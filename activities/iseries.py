@@ -20,7 +20,7 @@ from activities.contracts.iseries import (
     PickTicketRequest,
 )
 from activities.contracts.oms import OmsLine
-from activities.http import SystemClient, activity_logger
+from activities.http import OBJECT_REFUSALS, SystemClient, activity_logger
 from domain.order.models import Invoice
 
 
@@ -39,6 +39,7 @@ class IseriesOrder(IseriesOrderRequest):
     source: str
     oms_order_id: str | None = None
     created_at: datetime | None = None
+    cancelled_at: datetime | None = None
 
 
 class InvoiceLine(BaseModel):
@@ -68,11 +69,24 @@ class IseriesClient(SystemClient):
         )
 
     async def get_order(self, iseries_order_id: str) -> IseriesOrder:
-        return await self.request("GET", f"/orders/{iseries_order_id}", IseriesOrder)
+        return await self.request(
+            "GET", f"/orders/{iseries_order_id}", IseriesOrder, refusals=OBJECT_REFUSALS
+        )
 
     async def find_orders(self, external_ref: str) -> list[IseriesOrder]:
         return await self.request(
             "GET", "/orders", list[IseriesOrder], params={"external_ref": external_ref}
+        )
+
+    async def find_by_po(self, po_number: str) -> list[IseriesOrder]:
+        """Every order entered for this PO number (any account)."""
+        return await self.request(
+            "GET", "/orders", list[IseriesOrder], params={"po_number": po_number}
+        )
+
+    async def find_pick_tickets(self, iseries_order_id: str) -> list[PickTicket]:
+        return await self.request(
+            "GET", "/pick-tickets", list[PickTicket], params={"iseries_order_id": iseries_order_id}
         )
 
     async def cancel_order(self, idempotency_key: str, iseries_order_id: str) -> IseriesOrder:
@@ -81,6 +95,7 @@ class IseriesClient(SystemClient):
             f"/orders/{iseries_order_id}/cancel",
             IseriesOrder,
             idempotency_key=idempotency_key,
+            refusals=OBJECT_REFUSALS,
         )
 
     async def print_pick_ticket(self, req: PickTicketRequest) -> PickTicket:
@@ -88,8 +103,9 @@ class IseriesClient(SystemClient):
             "POST",
             "/pick-tickets",
             PickTicket,
-            json=req.model_dump(mode="json", exclude={"idempotency_key"}),
+            json=req.model_dump(mode="json", exclude={"idempotency_key", "first"}),
             idempotency_key=req.idempotency_key,
+            refusals=OBJECT_REFUSALS,  # no such iSeries order
         )
 
     async def create_invoice(self, idempotency_key: str, req: IseriesInvoiceRequest) -> Invoice:
@@ -99,6 +115,7 @@ class IseriesClient(SystemClient):
             Invoice,
             json=req.model_dump(mode="json"),
             idempotency_key=idempotency_key,
+            refusals=OBJECT_REFUSALS,  # no such iSeries order
         )
 
     async def find_invoices(self, order_ref: str) -> list[Invoice]:
@@ -113,6 +130,15 @@ class IseriesActivities:
 
     @activity.defn(name=contract.PRINT_PICK_TICKET.name)
     async def print_pick_ticket(self, req: PickTicketRequest) -> PickTicket:
+        if req.first:
+            # The order's first ticket, printed before by a run that then failed:
+            # the branch already has it (a second would be picked twice).
+            printed = await self.client.find_pick_tickets(req.iseries_order_id)
+            if printed:
+                activity_logger().info(
+                    "pick ticket already printed", pick_ticket_id=printed[0].pick_ticket_id
+                )
+                return printed[0]
         ticket = await self.client.print_pick_ticket(req)
         activity_logger().info(
             "pick ticket printed", pick_ticket_id=ticket.pick_ticket_id, branch_id=ticket.branch_id
@@ -157,7 +183,29 @@ class IseriesActivities:
 
     @activity.defn(name=contract.CREATE_ORDER.name)
     async def create_order(self, req: IseriesCreateOrder) -> IseriesOrderRef:
+        """One live iSeries order per PO: one already there (a PO sent again after
+        its workflow failed) is the order when its lines are the same."""
         order = req.order
+        lines = [OmsLine.from_resolved(line) for line in req.lines]
+        live = [
+            o
+            for o in await self.client.find_by_po(order.po_number)
+            if o.account_number == order.account_number and o.cancelled_at is None
+        ]
+        if live:
+            found = live[-1]
+            if found.lines != lines:
+                raise ApplicationError(
+                    f"PO {order.po_number} is already iSeries order {found.iseries_order_id} "
+                    "with other lines; a change to it goes through the customer service center",
+                    {"iseries_order_id": found.iseries_order_id},
+                    type="IseriesRefused",
+                    non_retryable=True,
+                )
+            activity_logger().info(
+                "iseries order found for the po", iseries_order_id=found.iseries_order_id
+            )
+            return IseriesOrderRef(iseries_order_id=found.iseries_order_id)
         created = await self.client.create_order(
             req.idempotency_key,
             IseriesOrderRequest(
@@ -166,7 +214,7 @@ class IseriesActivities:
                 po_number=order.po_number,
                 branch_id=req.branch_id,
                 currency=order.currency,
-                lines=[OmsLine.from_resolved(line) for line in req.lines],
+                lines=lines,
                 test=order.test,
             ),
         )

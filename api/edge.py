@@ -51,7 +51,7 @@ NO_BODY_BYTES = 1024
 
 
 class Access(StrEnum):
-    PUBLIC = "public"  # no credential: health, API docs, the page's assets
+    PUBLIC = "public"  # no credential: health, metrics, API docs, the page's assets
     BODY = "body"  # the body is the credential: webhooks, the sign-in form
     SESSION = "session"  # the work-queue page: its session cookie
     KEY = "key"  # everything else: a bearer API key
@@ -64,7 +64,7 @@ class Rule:
     limit: int | None
 
 
-_PUBLIC = {"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/app"}
+_PUBLIC = {"/health", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/app"}
 _PUBLIC_PREFIXES = ("/static-offline-docs/", "/app/static/")
 
 

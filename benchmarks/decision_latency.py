@@ -43,7 +43,6 @@ from pathlib import Path
 import httpx
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from benchmarks.http1 import Http1
@@ -54,6 +53,7 @@ from benchmarks.stack import (
     own_stack,
     production_runner,
     repo,
+    temporal_client,
     wait_healthy,
 )
 
@@ -257,8 +257,7 @@ async def benchmark(
     from benchmarks.bare import BareWorkflow
 
     run_id = uuid.uuid4().hex[:8]
-    client = await Client.connect(address, namespace=args.namespace,
-                                  data_converter=pydantic_data_converter)  # fmt: skip
+    client = await temporal_client(address, args.namespace, own=not args.api_url)
     queue = f"bench-bare-{run_id}"
     worker = Worker(client, task_queue=queue, workflows=[BareWorkflow],
                     workflow_runner=production_runner())  # fmt: skip

@@ -46,7 +46,6 @@ from urllib.parse import quote
 import httpx
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from benchmarks.stack import (
@@ -55,6 +54,7 @@ from benchmarks.stack import (
     own_stack,
     production_runner,
     repo,
+    temporal_client,
     wait_healthy,
 )
 
@@ -644,9 +644,7 @@ async def benchmark(
 
     run_id = uuid.uuid4().hex[:8]
     settings = where.settings(address, args.namespace)
-    client = await Client.connect(
-        address, namespace=args.namespace, data_converter=pydantic_data_converter
-    )
+    client = await temporal_client(address, args.namespace, own=not args.api_url)
     queue = f"bench-floor-{run_id}"
     pool = await create_pool(where.database_url)
     clients = SystemClients.from_settings(settings)

@@ -33,10 +33,15 @@ from decimal import Decimal
 
 import httpx
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
-from benchmarks.stack import compile_workflow_modules, own_stack, production_runner, repo
+from benchmarks.stack import (
+    compile_workflow_modules,
+    own_stack,
+    production_runner,
+    repo,
+    temporal_client,
+)
 
 GOAL = 2.0
 DETECT_AFTER = "PT2S"
@@ -170,7 +175,7 @@ async def benchmark(args: argparse.Namespace, address: str, sim_url: str) -> Non
     from benchmarks.outage_bare import BareCreateWorkflow
 
     run = uuid.uuid4().hex[:6]
-    client = await Client.connect(address, data_converter=pydantic_data_converter)
+    client = await temporal_client(address, own=True)
     oms_client = OmsClient(f"{sim_url}/oms")
     queue = f"bench-outage-{run}"
     worker = Worker(client, task_queue=queue, workflows=[BareCreateWorkflow],

@@ -88,7 +88,7 @@ def start_dev_stack(
     api, temporal, ui, sim = free_ports(4)
     # Never reach the user's own database, Temporal or ports through inherited settings.
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith("SOPFLOW_") and k not in ("DATABASE_URL", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE")}  # fmt: skip
+           if not k.startswith(("SOPFLOW_", "TEMPORAL_")) and k != "DATABASE_URL"}  # fmt: skip
     env.update(extra_env or {})  # the benchmark's own settings (e.g. outage timing)
     args = [sys.executable, "-m", "sopflow", "dev", "--data-dir", str(data_dir), "--api-port", str(api),
             "--temporal-port", str(temporal), "--ui-port", str(ui), "--sim-port", str(sim)]  # fmt: skip
@@ -167,3 +167,20 @@ def own_stack(extra_env: dict[str, str] | None = None) -> Iterator[OwnStack]:
     finally:
         stop(proc)
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+async def temporal_client(address: str, namespace: str = "default", *, own: bool):  # type: ignore[no-untyped-def]
+    """The benchmark's Temporal client. For its own dev stack: that stack's
+    server and nothing else. For a stack it is pointed at: the SDK's environment
+    configuration (API key, TLS; see docs/operations.md) with the address and
+    namespace given on the command line."""
+    from temporalio.client import Client
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    from sopflow.config import Settings
+    from sopflow.temporal import connect_options
+
+    settings = Settings(temporal_address=address, temporal_namespace=namespace)
+    options = connect_options(settings, sdk_config=not own)
+    options.update(target_host=address, namespace=namespace)
+    return await Client.connect(**options, data_converter=pydantic_data_converter)

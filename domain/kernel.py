@@ -29,6 +29,19 @@ class KernelPolicy(BaseModel):
     # Continue-as-new past this many history events (Temporal's own suggestion
     # also counts).
     history_limit: int = 5000
+    # Waiting on a configuration fault of ours (a system refusing our
+    # credentials): tried again this often even without the operator's word.
+    fault_recheck: timedelta = timedelta(minutes=10)
+
+
+class AppliedUpdate(BaseModel):
+    """An Update sent with an Idempotency-Key that the workflow applied: its key
+    part and body part (workflows/updates_once.py), and its answer as JSON, or
+    None when the answer was too big to keep (read it from the read model)."""
+
+    key: str
+    body: str
+    answer: str | None = None
 
 
 class KernelState(BaseModel):
@@ -53,3 +66,9 @@ class KernelState(BaseModel):
     # Tasks opened with nobody named, waiting for the team directory to route
     # them (done before the next read-model write).
     unrouted: list[str] = []
+    # Why the read model refused this workflow's state for its content, while
+    # an operator has not asked for a clean write again (its writes are scrubbed).
+    read_model_defect: str | None = None
+    # Updates applied with an Idempotency-Key, oldest first: Temporal forgets
+    # an Update id when the run continues as new; this memory does not.
+    applied_updates: list[AppliedUpdate] = []

@@ -22,7 +22,7 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 from domain import text
 from domain.csr import moves as csr_moves
 from domain.dates import BusinessDate, DateOrMoment, Moment
-from domain.identity import Actor
+from domain.identity import Actor, Role
 from domain.open_order import models as oo
 from domain.order.models import HoldCode
 
@@ -189,6 +189,17 @@ DECISIONS: dict[str, list[DecisionSpec]] = {
     ],
 }
 
+# Issue 17: what is wrong on our side, not the business's: the operator's, whose
+# `retry` (once it is fixed) has the workflow try again.
+DECISIONS |= {
+    # The read model refused a workflow's state for its content.
+    "read_model_refused": [DecisionSpec("retry")],
+    # A system refuses our credentials, address or method (a 401, 403, 404, 405).
+    "configuration_fault": [DecisionSpec("retry")],
+    # Our own code failed calling a system.
+    "defect": [DecisionSpec("retry")],
+}
+
 # Issue 10: account-change requests (the IM's and the SSM's tasks).
 DECISIONS |= {
     "im_update_iseries": [
@@ -285,6 +296,9 @@ class TaskClaim(BaseModel):
     task_id: TaskId
     actor: Actor
     assignee: text.ShortText | None = None
+    # The roles the assignee's keys hold (the API looks them up; a workflow has
+    # no I/O): given a task, they must hold its role. None: not looked up.
+    assignee_roles: list[Role] | None = None
 
 
 class DecisionResult(BaseModel):

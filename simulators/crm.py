@@ -6,6 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
+from simulators.store import Kept, Records, Table
+
 
 class CrmAccount(BaseModel):
     account_number: str
@@ -34,9 +36,14 @@ DEMO_ACCOUNTS = [
 
 
 class CrmState:
-    def __init__(self) -> None:
-        self.accounts: dict[str, CrmAccount] = {a.account_number: a for a in DEMO_ACCOUNTS}
-        self.reads = 0
+    reads = Kept(int, 0)
+
+    def __init__(self, records: Records) -> None:
+        self.records = records
+        self.accounts: Table[str, CrmAccount] = records.table("accounts", CrmAccount)
+        if not self.accounts:  # a new CRM (none is ever deleted)
+            for account in DEMO_ACCOUNTS:
+                self.accounts[account.account_number] = account
 
 
 def _state(request: Request) -> CrmState:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from simulators.idempotency import IdempotencyStore, Idempotent
+from simulators.store import Kept, Records, Table
 
 
 class TransferIn(BaseModel):
@@ -37,11 +38,13 @@ class LoseNext(BaseModel):
 
 
 class CrmAccountsState:
-    def __init__(self) -> None:
-        self.members: dict[str, set[str]] = {}
-        self.transfers: list[Transfer] = []
-        self.lose_next = 0
-        self.keys = IdempotencyStore()
+    lose_next = Kept(int, 0)
+
+    def __init__(self, records: Records) -> None:
+        self.records = records
+        self.members: Table[str, set[str]] = records.table("members", set[str])
+        self.transfers: Table[str, Transfer] = records.table("transfers", Transfer)
+        self.keys = IdempotencyStore(records)
 
     def transfer(self, body: TransferIn) -> Transfer:
         accepted = Transfer(
@@ -49,15 +52,16 @@ class CrmAccountsState:
             national_account=body.national_account,
             accepted_at=datetime.now(UTC),
         )
-        self.transfers.append(accepted)
+        self.transfers[accepted.transfer_id] = accepted
         if self.lose_next:
             self.lose_next -= 1  # accepted, never arrives
             return accepted
-        members = self.members.setdefault(body.national_account, set())
+        members = self.members.get(body.national_account, set())
         if body.kind == "add":
             members.update(body.accounts)
         else:
             members.difference_update(body.accounts)
+        self.members[body.national_account] = members
         return accepted
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from simulators.idempotency import IdempotencyStore, Idempotent
+from simulators.store import Records, Table
 
 
 class MessageIn(BaseModel):
@@ -22,9 +23,9 @@ class Message(MessageIn):
 
 
 class EmailState:
-    def __init__(self) -> None:
-        self.messages: dict[str, Message] = {}
-        self.keys = IdempotencyStore()
+    def __init__(self, records: Records) -> None:
+        self.messages: Table[str, Message] = records.table("messages", Message)
+        self.keys = IdempotencyStore(records)
 
     def send(self, body: MessageIn) -> Message:
         message = Message(

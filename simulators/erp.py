@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from simulators.idempotency import IdempotencyStore, Idempotent
+from simulators.store import Records, Table
 
 SALES_ORDER = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
 
@@ -54,18 +55,19 @@ class CommentsAdded(BaseModel):
 
 
 class ErpState:
-    def __init__(self) -> None:
-        self.orders: dict[str, ErpOrder] = {}
-        self.comments: dict[str, list[Comment]] = {}
-        self.keys = IdempotencyStore()
+    def __init__(self, records: Records) -> None:
+        self.orders: Table[str, ErpOrder] = records.table("orders", ErpOrder)
+        self.comments: Table[str, list[Comment]] = records.table("comments", list[Comment])
+        self.keys = IdempotencyStore(records)
 
     def add_comments(self, sales_order: str, body: CommentsIn) -> CommentsAdded:
-        log = self.comments.setdefault(sales_order, [])
+        log = self.comments.get(sales_order, [])
         ids = []
         for entry in body.comments:
             made = Comment(comment_id=f"{sales_order}-C{len(log) + 1}", **entry.model_dump())
             log.append(made)
             ids.append(made.comment_id)
+        self.comments[sales_order] = log
         return CommentsAdded(comment_ids=ids)
 
 
@@ -94,10 +96,7 @@ async def list_orders(
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[ErpOrder]:
     """Open orders in sales-order order; page with `after` (the last one seen)."""
-    orders = sorted(_state(request).orders.values(), key=lambda o: o.sales_order)
-    if after is not None:
-        orders = [o for o in orders if o.sales_order > after]
-    return orders[:limit]
+    return _state(request).orders.page(after, limit)
 
 
 @router.get("/open-orders/{sales_order}")

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections import deque
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, Field
+
+from simulators.store import Kept, Records, Table
 
 # Freshdesk: priority 1 low .. 4 urgent; status 2 open, 3 pending, 4 resolved, 5 closed.
 Priority = Annotated[int, Field(ge=1, le=4)]
@@ -68,27 +69,39 @@ DEFAULT_SEARCH_LAG = timedelta(seconds=5)
 
 
 class HelpdeskState:
-    def __init__(self, api_key: str, search_lag: timedelta = DEFAULT_SEARCH_LAG) -> None:
+    # How many writes have gone into the search index's queue, ever.
+    _queued = Kept(int, 0)
+
+    def __init__(
+        self, records: Records, api_key: str, search_lag: timedelta = DEFAULT_SEARCH_LAG
+    ) -> None:
+        self.records = records
+        # Configuration is the current run's, not kept.
         self.api_key = api_key
         self.search_lag = search_lag
-        self.tickets: dict[int, Ticket] = {}
-        self.agents: dict[str, Agent] = {}  # by lower-cased email
-        # The search index: what it has taken in, and the writes it has not yet.
-        self._indexed: dict[int, Ticket] = {}
-        self._unindexed: deque[Ticket] = deque()
+        self.tickets: Table[int, Ticket] = records.table("tickets", Ticket, key_type=int)
+        # By lower-cased email.
+        self.agents: Table[str, Agent] = records.table("agents", Agent)
+        # The search index: what it has taken in, and the writes it has not yet
+        # (in the order they were made).
+        self._indexed: Table[int, Ticket] = records.table("indexed", Ticket, key_type=int)
+        self._unindexed: Table[int, Ticket] = records.table("unindexed", Ticket, key_type=int)
 
     def save(self, ticket: Ticket) -> Ticket:
         self.tickets[ticket.id] = ticket
-        self._unindexed.append(ticket)
+        self._queued += 1
+        self._unindexed[self._queued] = ticket
         return ticket
 
     def searchable(self) -> list[Ticket]:
         """The tickets as the search index has them: writes older than the lag."""
         indexed_until = datetime.now(UTC) - self.search_lag
-        while self._unindexed and self._unindexed[0].updated_at <= indexed_until:
-            ticket = self._unindexed.popleft()
+        for queued, ticket in self._unindexed.items():
+            if ticket.updated_at > indexed_until:
+                break
             self._indexed[ticket.id] = ticket
-        return list(self._indexed.values())
+            del self._unindexed[queued]
+        return self._indexed.values()
 
     def ticket(self, ticket_id: int) -> Ticket:
         try:

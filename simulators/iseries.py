@@ -1,4 +1,10 @@
-"""iSeries stand-in: the branch's order system — orders, pick tickets, invoices."""
+"""iSeries stand-in: the branch's order system — orders, pick tickets, invoices.
+
+Finding orders: `GET /iseries/orders?po_number=<PO>` answers every order
+entered for that buyer's PO number, pushed by OMS or entered directly (oldest
+first, with `cancelled_at` set on a cancelled one; `[]` when none), through an
+index, so a resent PO can find the orders it already made;
+`GET /iseries/orders?external_ref=<ref>` the same by sopflow's reference."""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from simulators.idempotency import IdempotencyStore, Idempotent
+from simulators.store import Kept, Records, Table
 
 CENT = Decimal("0.01")
 
@@ -89,12 +96,16 @@ class TaxRate(BaseModel):
 
 
 class IseriesState:
-    def __init__(self) -> None:
-        self.orders: dict[str, IseriesOrder] = {}
-        self.pick_tickets: dict[str, PickTicket] = {}
-        self.invoices: dict[str, Invoice] = {}
-        self.keys = IdempotencyStore()
-        self.tax_rate = Decimal(0)
+    tax_rate = Kept(Decimal, Decimal(0))
+
+    def __init__(self, records: Records) -> None:
+        self.records = records
+        self.orders: Table[str, IseriesOrder] = records.table(
+            "orders", IseriesOrder, indexed=("po_number", "external_ref")
+        )
+        self.pick_tickets: Table[str, PickTicket] = records.table("pick_tickets", PickTicket)
+        self.invoices: Table[str, Invoice] = records.table("invoices", Invoice)
+        self.keys = IdempotencyStore(records)
 
     def add_order(
         self, order: OrderIn, source: Literal["oms", "direct"], oms_order_id: str | None = None
@@ -169,9 +180,19 @@ async def create_order(body: OrderIn, request: Request, key: Idempotent) -> Iser
 
 
 @router.get("/orders")
-async def list_orders(request: Request, external_ref: str | None = None) -> list[IseriesOrder]:
-    orders = _state(request).orders.values()
-    return [o for o in orders if external_ref is None or o.external_ref == external_ref]
+async def list_orders(
+    request: Request, external_ref: str | None = None, po_number: str | None = None
+) -> list[IseriesOrder]:
+    """Every order, or those of one buyer's PO number or one sopflow reference
+    (both given: orders with both), oldest first."""
+    orders = _state(request).orders
+    if po_number is not None:
+        found = orders.find("po_number", po_number)
+    elif external_ref is not None:
+        found = orders.find("external_ref", external_ref)
+    else:
+        return orders.values()
+    return [o for o in found if external_ref is None or o.external_ref == external_ref]
 
 
 @router.get("/orders/{iseries_order_id}")

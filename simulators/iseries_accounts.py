@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from simulators.idempotency import IdempotencyStore, Idempotent
+from simulators.store import Kept, Records, Table
 
 
 class MembershipChangeIn(BaseModel):
@@ -26,17 +27,20 @@ class Membership(BaseModel):
 
 
 class IseriesAccountsState:
-    def __init__(self) -> None:
-        self.members: dict[str, set[str]] = {}
-        self.changes = 0
-        self.keys = IdempotencyStore()
+    changes = Kept(int, 0)
+
+    def __init__(self, records: Records) -> None:
+        self.records = records
+        self.members: Table[str, set[str]] = records.table("members", set[str])
+        self.keys = IdempotencyStore(records)
 
     def change(self, na: str, body: MembershipChangeIn) -> Membership:
-        members = self.members.setdefault(na, set())
+        members = self.members.get(na, set())
         if body.kind == "add":
             members.update(body.accounts)
         else:
             members.difference_update(body.accounts)
+        self.members[na] = members
         self.changes += 1
         return Membership(
             national_account=na,

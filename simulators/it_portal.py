@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from simulators.idempotency import IdempotencyStore, Idempotent
+from simulators.store import Records, Table
 
 
 class TicketIn(BaseModel):
@@ -42,9 +43,9 @@ class Ticket(TicketIn):
 
 
 class ItPortalState:
-    def __init__(self) -> None:
-        self.tickets: dict[str, Ticket] = {}
-        self.keys = IdempotencyStore()
+    def __init__(self, records: Records) -> None:
+        self.tickets: Table[str, Ticket] = records.table("tickets", Ticket)
+        self.keys = IdempotencyStore(records)
 
     def open(self, body: TicketIn) -> Ticket:
         ticket = Ticket(

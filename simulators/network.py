@@ -17,6 +17,7 @@ from lxml import etree
 from pydantic import BaseModel, Field
 
 from domain.order.cxml_out import dtd_path
+from simulators.store import Kept, Records, Table
 
 
 class ReceivedDocument(BaseModel):
@@ -42,10 +43,12 @@ class Answers(BaseModel):
 
 
 class NetworkState:
-    def __init__(self) -> None:
-        self.documents: dict[str, ReceivedDocument] = {}
-        self.answers: Answers | None = None
-        self.posts = 0
+    answers = Kept(Answers | None, None)
+    posts = Kept(int, 0)
+
+    def __init__(self, records: Records) -> None:
+        self.records = records
+        self.documents: Table[str, ReceivedDocument] = records.table("documents", ReceivedDocument)
         self._dtd: etree.DTD | None = None
 
     def dtd(self) -> etree.DTD:
@@ -53,17 +56,13 @@ class NetworkState:
             self._dtd = etree.DTD(str(dtd_path()))
         return self._dtd
 
-    def __getstate__(self) -> dict:  # kept between runs without the parsed DTD
-        return {**self.__dict__, "_dtd": None}
-
     def next_answer(self) -> tuple[int, str]:
         told = self.answers
         if told is None:
             return 200, "OK"
         if told.times is not None:
-            told.times -= 1
-            if told.times <= 0:
-                self.answers = None
+            left = told.times - 1
+            self.answers = told.model_copy(update={"times": left}) if left > 0 else None
         return told.code, told.text or _TEXT.get(told.code // 100, "")
 
 
@@ -108,6 +107,7 @@ async def receive(request: Request) -> Response:
     seen = state.documents.get(payload_id)
     if seen is not None:
         seen.deliveries += 1
+        state.documents[payload_id] = seen
         return _cxml(seen.status_code, seen.status_text, "already received")
     request_el = root.find("Request")
     body = request_el[0] if request_el is not None and len(request_el) else None

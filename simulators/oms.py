@@ -1,5 +1,10 @@
 """Sterling OMS stand-in: orders are created (draft or confirmed), edited,
-confirmed, released to iSeries, and cancelled."""
+confirmed, released to iSeries, and cancelled.
+
+Finding orders: `GET /oms/orders?po_number=<PO>` answers every order made for
+that buyer's PO number (any status, oldest first; `[]` when none), through an
+index, so a resent PO can find the orders it already made;
+`GET /oms/orders?external_ref=<ref>` the same by sopflow's reference."""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from simulators import iseries
 from simulators.idempotency import IdempotencyStore, Idempotent
+from simulators.store import Records, Table
 
 
 class Line(iseries.Line):
@@ -73,9 +79,11 @@ class Release(BaseModel):
 
 
 class OmsState:
-    def __init__(self) -> None:
-        self.orders: dict[str, OmsOrder] = {}
-        self.keys = IdempotencyStore()
+    def __init__(self, records: Records) -> None:
+        self.orders: Table[str, OmsOrder] = records.table(
+            "orders", OmsOrder, indexed=("po_number", "external_ref")
+        )
+        self.keys = IdempotencyStore(records)
 
     def order(self, oms_order_id: str) -> OmsOrder:
         try:
@@ -194,9 +202,19 @@ async def create_order(body: OrderIn, request: Request, key: Idempotent) -> OmsO
 
 
 @router.get("/orders")
-async def list_orders(request: Request, external_ref: str | None = None) -> list[OmsOrder]:
-    orders = _state(request).orders.values()
-    return [o for o in orders if external_ref is None or o.external_ref == external_ref]
+async def list_orders(
+    request: Request, external_ref: str | None = None, po_number: str | None = None
+) -> list[OmsOrder]:
+    """Every order, or those of one buyer's PO number or one sopflow reference
+    (both given: orders with both), oldest first."""
+    orders = _state(request).orders
+    if po_number is not None:
+        found = orders.find("po_number", po_number)
+    elif external_ref is not None:
+        found = orders.find("external_ref", external_ref)
+    else:
+        return orders.values()
+    return [o for o in found if external_ref is None or o.external_ref == external_ref]
 
 
 @router.get("/orders/{oms_order_id}")

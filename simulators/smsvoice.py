@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from simulators.idempotency import IdempotencyStore, Idempotent
+from simulators.store import Records, Table
 
 PHONE = r"^\+?[0-9]{7,15}$"
 
@@ -37,10 +38,10 @@ class Call(CallIn):
 
 
 class SmsVoiceState:
-    def __init__(self) -> None:
-        self.messages: dict[str, Sms] = {}
-        self.calls: dict[str, Call] = {}
-        self.keys = IdempotencyStore()
+    def __init__(self, records: Records) -> None:
+        self.messages: Table[str, Sms] = records.table("messages", Sms)
+        self.calls: Table[str, Call] = records.table("calls", Call)
+        self.keys = IdempotencyStore(records)
 
     def send(self, body: SmsIn) -> Sms:
         sms = Sms(

@@ -1,7 +1,8 @@
 """`sopflow` command: the dev stack and each process on its own.
 
 Every setting also comes from the environment (SOPFLOW_*, DATABASE_URL,
-TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE); an option given here wins."""
+TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE); an option given here wins. The Temporal
+connection follows the SDK's environment configuration (docs/operations.md)."""
 
 from __future__ import annotations
 
@@ -106,7 +107,8 @@ def dev(
 @app.command(
     help="Run a worker for every workflow and activity on the task queue "
     f"(SOPFLOW_TASK_QUEUE, default {DEFAULTS.task_queue}). Reads DATABASE_URL and "
-    "TEMPORAL_ADDRESS; with SOPFLOW_METRICS_PORT set, serves Prometheus metrics there."
+    "Temporal's TEMPORAL_* variables or TEMPORAL_PROFILE (docs/operations.md); with "
+    "SOPFLOW_METRICS_PORT set, serves Prometheus metrics there."
 )
 def worker() -> None:
     from db.connection import create_pool
@@ -168,7 +170,7 @@ def simulators() -> None:
     }
     app = create_app(
         settings.helpdesk_api_key,
-        state_file=settings.data_dir / "simulators.pickle",
+        state_file=settings.data_dir / "simulators.sqlite",
         webhook_targets=webhooks,
     )
     uvicorn.run(app, host=settings.host, port=settings.sim_port, log_config=None)
@@ -248,7 +250,7 @@ def reconcile(
     from activities.contracts.reconcile import ReconcileRequest
     from activities.reconcile import reconcile as run
     from db.connection import create_pool
-    from sopflow.temporal import connect
+    from sopflow.temporal import connect, connect_options
 
     settings = _settings()
 
@@ -262,7 +264,8 @@ def reconcile(
             try:
                 client = await connect(settings)
             except Exception as exc:
-                typer.echo(f"Temporal at {settings.temporal_target} not answering: {exc}", err=True)
+                where = connect_options(settings)["target_host"]
+                typer.echo(f"Temporal at {where} not answering: {exc}", err=True)
                 return 1
             report = await run(pool, client, ReconcileRequest(workflow_id=workflow_id))
         finally:
@@ -443,7 +446,8 @@ def report_seed_week(
 @app.command(
     help="Switch a simulated system off, on or to flaky, or read its state: "
     "`sopflow sim oms down`, `sopflow sim oms up`, "
-    "`sopflow sim oms flaky --error-rate 0.3 --latency-ms 2000`, `sopflow sim oms status`; "
+    "`sopflow sim oms flaky --error-rate 0.3 --latency-ms 2000`, `sopflow sim oms status`, "
+    "`sopflow sim oms refuse --status 401` (every call refused as our credentials would be); "
     "`sopflow sim status` shows every system, `sopflow sim reset` puts every system back "
     "to normal (what the systems hold is kept). Talks to the simulators on "
     "SOPFLOW_HOST:SOPFLOW_SIM_PORT, as `sopflow dev` starts them.",
@@ -451,12 +455,15 @@ def report_seed_week(
 )
 def sim(
     target: Annotated[str, typer.Argument(help="a system (oms, iseries, ...), status or reset")],
-    action: Annotated[str | None, typer.Argument(help="down, up, flaky or status")] = None,
+    action: Annotated[str | None, typer.Argument(help="down, up, flaky, refuse or status")] = None,
     error_rate: Annotated[
         float | None, typer.Option(help="flaky: share of calls answered 500, 0 to 1")
     ] = None,
     latency_ms: Annotated[
         int | None, typer.Option(help="flaky: delay before each answer, in ms")
+    ] = None,
+    status: Annotated[
+        int | None, typer.Option(help="refuse: the 4xx every call is answered with (401)")
     ] = None,
     sim_port: SimPort = DEFAULTS.sim_port,
 ) -> None:
@@ -471,6 +478,7 @@ def sim(
                 action,
                 error_rate,
                 latency_ms,
+                status,
             )
         )
     except control.SimError as err:

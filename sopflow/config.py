@@ -181,6 +181,9 @@ class Settings(BaseSettings):
     health_probe_timeout: timedelta = timedelta(seconds=3)
     health_probe_slow_after: timedelta = timedelta(seconds=1)
     health_probe_cache: timedelta = timedelta(seconds=5)
+    # GET /metrics reads the read model at most once per this, however many
+    # Prometheus servers scrape it.
+    metrics_cache: timedelta = timedelta(seconds=5)
 
     log_format: Literal["console", "json"] = "json"
     log_level: str = "INFO"

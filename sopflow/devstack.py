@@ -11,6 +11,7 @@ import shutil
 import signal
 import socket
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
@@ -225,9 +226,25 @@ Register a Customer Specific Requirement as Mary (sales rep; John, Frank and Pet
 """
 
 
+def dev_temporal_environ(environ: Mapping[str, str], settings: Settings) -> dict[str, str]:
+    """The environment of the dev stack's processes: they talk to its own dev
+    server, never to the cluster or Cloud namespace that the caller's TEMPORAL_*
+    variables or temporal.toml profile point at (and whose API key or client
+    certificate the dev server would refuse)."""
+    env = {k: v for k, v in environ.items() if not k.startswith("TEMPORAL_")}
+    env["TEMPORAL_ADDRESS"] = settings.temporal_target
+    env["TEMPORAL_NAMESPACE"] = settings.temporal_namespace
+    # A file that does not exist: no profile, so nothing but the two above.
+    env["TEMPORAL_CONFIG_FILE"] = str(settings.data_dir.resolve() / "no-temporal-profile.toml")
+    return env
+
+
 async def run_dev_stack(settings: Settings) -> int:
     from sopflow.cli import seed_demo_data
 
+    # Its own dev server, whatever TEMPORAL_ADDRESS says (that is for the
+    # processes that join a cluster: `sopflow worker`, `sopflow api`).
+    settings = settings.model_copy(update={"temporal_address": None})
     if problems := port_problems(settings):
         raise SystemExit(
             "cannot start the dev stack (is another one running?):\n  " + "\n  ".join(problems)
@@ -261,10 +278,8 @@ async def run_dev_stack(settings: Settings) -> int:
         await _wait_for_temporal(settings, children)
 
         env = {
-            **os.environ,
+            **dev_temporal_environ(os.environ, settings),
             "DATABASE_URL": database_url,
-            "TEMPORAL_ADDRESS": settings.temporal_target,
-            "TEMPORAL_NAMESPACE": settings.temporal_namespace,
             "SOPFLOW_DATA_DIR": str(data_dir),
             "SOPFLOW_API_PORT": str(settings.api_port),
             "SOPFLOW_SIM_PORT": str(settings.sim_port),
@@ -332,7 +347,7 @@ async def _wait_for_temporal(settings: Settings, children: Supervisor) -> None:
             log_file = settings.data_dir / "temporal.log"
             raise SystemExit(f"Temporal dev server exited; see {log_file}{_last_lines(log_file)}")
         try:
-            await connect(settings)
+            await connect(settings, sdk_config=False)
             return
         except Exception:  # not listening yet
             await asyncio.sleep(0.5)

@@ -1,15 +1,51 @@
-"""Connecting to Temporal the one way every process does it."""
+"""Connecting to Temporal the one way every process does it.
+
+The SDK's environment configuration (`temporalio.envconfig`: the TEMPORAL_*
+variables and the profiles of a temporal.toml) says where and how: address,
+namespace, API key, TLS with a client certificate, server name and CA. What it
+leaves out comes from sopflow's settings, which describe the dev stack. So a
+secured cluster or Temporal Cloud needs configuration, never code of ours."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from typing import Any
+
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.envconfig import ClientConfigProfile
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from sopflow.config import Settings
 
 
-async def connect(settings: Settings, *, metrics: bool = False) -> Client:
+def connect_options(
+    settings: Settings, *, environ: Mapping[str, str] | None = None, sdk_config: bool = True
+) -> dict[str, Any]:
+    """The keyword arguments of `Client.connect` (target_host first): the SDK's
+    profile (TEMPORAL_PROFILE in TEMPORAL_CONFIG_FILE or the default temporal.toml,
+    then the TEMPORAL_* variables of `environ`, default this process's) over
+    sopflow's settings. `sdk_config=False` ignores the SDK's configuration: for a
+    process that runs its own dev server on loopback."""
+    options: dict[str, Any] = {}
+    if sdk_config:
+        profile = ClientConfigProfile.load(
+            override_env_vars=dict(os.environ if environ is None else environ)
+        )
+        options = dict(profile.to_client_connect_config())
+    options.setdefault("target_host", settings.temporal_target)
+    options.setdefault("namespace", settings.temporal_namespace)
+    return options
+
+
+async def connect(
+    settings: Settings,
+    *,
+    metrics: bool = False,
+    environ: Mapping[str, str] | None = None,
+    sdk_config: bool = True,
+) -> Client:
     runtime = None
     if metrics and settings.metrics_port:
         runtime = Runtime(
@@ -17,12 +53,8 @@ async def connect(settings: Settings, *, metrics: bool = False) -> Client:
                 metrics=PrometheusConfig(bind_address=f"{settings.host}:{settings.metrics_port}")
             )
         )
-    return await Client.connect(
-        settings.temporal_target,
-        namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
-        runtime=runtime,
-    )
+    options = connect_options(settings, environ=environ, sdk_config=sdk_config)
+    return await Client.connect(**options, data_converter=pydantic_data_converter, runtime=runtime)
 
 
 async def register_search_attributes(client: Client) -> None:

@@ -9,7 +9,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -48,6 +48,20 @@ Runtime.set_default(
     ),
     error_if_already_set=False,
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def loopback_temporal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests talk to loopback only: the TEMPORAL_* variables and the temporal.toml
+    profile of whoever runs them (a Cloud API key, a cluster's address) are not
+    theirs, neither here nor in the processes they start."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [n for n in os.environ if n.startswith("TEMPORAL_")]:
+            patch.delenv(name)
+        # A file that does not exist: no profile at all.
+        missing = tmp_path_factory.mktemp("temporal-config") / "none.toml"
+        patch.setenv("TEMPORAL_CONFIG_FILE", str(missing))
+        yield
 
 
 def free_port() -> int:

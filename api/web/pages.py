@@ -59,8 +59,8 @@ HEADERS = {
 }
 
 
-def install(app: FastAPI) -> None:
-    app.include_router(router)
+def install(app: FastAPI, dependencies: list[Any] | None = None) -> None:
+    app.include_router(router, dependencies=dependencies)
     app.mount("/app/static", StaticFiles(directory=HERE / "static"), name="web-static")
 
 
@@ -310,8 +310,10 @@ async def _task_context(request: Request, actor: Actor, task: TaskItem) -> dict[
         "case_error": case_error,
         "holds_role": task.role in {r.value for r in actor.roles},
         "may_give": actor.has_any(*REASSIGNING_ROLES),
+        # The namespace the API is connected to, which a temporal.toml profile
+        # may have chosen (sopflow's setting is only the default).
         "temporal_ui": present.temporal_ui_link(
-            settings.temporal_ui, settings.temporal_namespace, task.workflow_id, run_id
+            settings.temporal_ui, request.app.state.temporal.namespace, task.workflow_id, run_id
         ),
     }
 

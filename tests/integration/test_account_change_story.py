@@ -85,7 +85,8 @@ async def test_an_account_change_runs_from_the_rams_request_to_the_ssms_hand_ove
         held = await api.post(
             f"{im_task['href']}/complete", json={"decision": "update_iseries"}, headers=bearer(im)
         )
-        assert held.status_code == 409 and "discrepancy D1" in held.json()["detail"]
+        discrepancy = found.json()["discrepancy_id"]
+        assert held.status_code == 409 and f"discrepancy {discrepancy}" in held.json()["detail"]
         fix = await my_task(api, im, wid, "im_resolve_discrepancy")
         done = await api.post(
             f"{fix['href']}/complete",
@@ -104,7 +105,7 @@ async def test_an_account_change_runs_from_the_rams_request_to_the_ssms_hand_ove
         # The first transfer never arrives: checked, sent again, then the SSM is told.
         ready = await status_of(api, ram, request_id, "ready_for_reports")
         assert sims.state.crm_accounts.members[na] == {"401693", "404820"}
-        assert len([t for t in sims.state.crm_accounts.transfers if t.national_account == na]) == 2
+        assert len([t for t in sims.state.crm_accounts.transfers.values() if t.national_account == na]) == 2
         for _ in range(200):
             mails = [m for m in await sims.emails() if na in m["subject"]]
             if mails:

@@ -18,6 +18,7 @@ from sopflow.config import Settings
     ("method", "path", "access"),
     [
         ("GET", "/health", Access.PUBLIC),
+        ("GET", "/metrics", Access.PUBLIC),
         ("GET", "/openapi.json", Access.PUBLIC),
         ("GET", "/static-offline-docs/swagger-ui.css", Access.PUBLIC),
         ("GET", "/app/static/app.css", Access.PUBLIC),

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import pickle
+import os
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 
-from simulators.app import SimState, create_app
+from simulators.app import create_app
+from tests.conftest import free_port
+
+REPO = Path(__file__).resolve().parents[2]
 
 HELPDESK_AUTH = ("sim-helpdesk-key", "X")
 
@@ -566,6 +572,7 @@ async def test_fault_down_only_affects_that_system(http):
         "down": True,
         "latency_ms": 0,
         "error_rate": 0.0,
+        "refuse_with": None,
     }
     down = await create_order(http)
     assert down.status_code == 503 and "down" in down.json()["detail"]
@@ -632,55 +639,86 @@ async def test_two_apps_do_not_share_state(http):
         assert (await http2.get("/oms/orders")).json() == []
 
 
-async def test_systems_remember_their_orders_across_a_restart_but_not_faults(tmp_path):
-    state_file = tmp_path / "simulators.pickle"
+async def test_systems_remember_their_records_across_a_restart_but_not_faults(tmp_path):
+    state_file = tmp_path / "simulators.sqlite"
+    # Never shut down: what a request changed is kept when it answers.
     first = create_app(state_file=state_file)
-    async with first.router.lifespan_context(first):
-        transport = httpx.ASGITransport(app=first)
-        async with httpx.AsyncClient(transport=transport, base_url="http://sim") as http:
-            created = (await create_order(http)).json()
-            await http.put("/_faults/oms", json={"down": True})
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=first), base_url="http://sim"
+    ) as http:
+        created = (await create_order(http)).json()
+        await http.put("/iseries/tax-rate", json={"rate": "0.0825"})
+        await http.put("/network/answers", json={"code": 400, "times": 2})
+        erp_order = {"store_id": "101", "type": "pickup", "guest": {}, "lines": [{}]}
+        await http.put("/erp/open-orders/SO1", json=erp_order)
+        comment = {"actor": "rep", "action": "called", "at": "2026-12-01T10:00:00Z"}
+        await post(http, "/erp/open-orders/SO1/comments", "c1", {"comments": [comment]})
+        await http.put("/_faults/oms", json={"down": True})
 
     second = create_app(state_file=state_file)
     async with second.router.lifespan_context(second):
         transport = httpx.ASGITransport(app=second)
         async with httpx.AsyncClient(transport=transport, base_url="http://sim") as http:
+            assert (await http.get("/_faults/oms")).json()["down"] is False
             found = await http.get(f"/oms/orders/{created['oms_order_id']}")
+            assert found.status_code == 200 and found.json() == created
             again = await create_order(http)  # the same idempotency key still answers
-            assert found.status_code == 200
             assert (
                 again.status_code == 200 and again.json()["oms_order_id"] == created["oms_order_id"]
             )
             assert (await create_order(http, key="k2")).json()["oms_order_id"] == "OMS-000002"
+            logged = (await http.get("/erp/open-orders/SO1")).json()["comments"]
+            assert [c["comment_id"] for c in logged] == ["SO1-C1"]
+            # What the tester set up is kept too: the tax rate, the buyer's next answers.
+            direct = order_body()
+            del direct["status"]
+            iso = (await post(http, "/iseries/orders", "d1", direct)).json()["iseries_order_id"]
+            invoice = {"iseries_order_id": iso, "order_ref": "R", "shipment_id": "S",
+                       "lines": [{"line_number": 1, "quantity": "1", "unit_price": "100"}]}  # fmt: skip
+            assert (await post(http, "/iseries/invoices", "i1", invoice)).json()["tax"] == "8.25"
+            assert second.state.sim.network.answers.times == 2
 
 
-async def test_a_restart_keeps_idempotency_keys_but_takes_its_own_configuration(tmp_path):
-    state_file = tmp_path / "simulators.pickle"
-    first = create_app(state_file=state_file)
-    async with first.router.lifespan_context(first):
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=first), base_url="http://sim"
-        ) as http:
-            oms_id = (await create_order(http, status="confirmed")).json()["oms_order_id"]
-            released = (await post(http, f"/oms/orders/{oms_id}/release", "release-1")).json()
+async def test_a_killed_simulator_comes_back_with_its_orders_and_without_its_faults(tmp_path):
+    """`sopflow simulators` as bin/dev runs it, killed with SIGKILL and started again."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOPFLOW_")}
+    env |= {"SOPFLOW_SIM_PORT": str(free_port()), "SOPFLOW_DATA_DIR": str(tmp_path)}
+    url = f"http://127.0.0.1:{env['SOPFLOW_SIM_PORT']}"
 
-    second = create_app(helpdesk_api_key="rotated-key", state_file=state_file)
-    async with second.router.lifespan_context(second):
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=second), base_url="http://sim"
-        ) as http:
-            again = await post(http, f"/oms/orders/{oms_id}/release", "release-1")
-            assert again.status_code == 200 and again.json() == released
-            assert len((await http.get("/iseries/orders")).json()) == 1
-            # The key this run was started with, not the one saved with the state.
-            agents = "/helpdesk/api/v2/agents"
-            assert (await http.get(agents, auth=HELPDESK_AUTH)).status_code == 401
-            assert (await http.get(agents, auth=("rotated-key", "X"))).status_code == 200
+    def start() -> subprocess.Popen:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sopflow", "simulators"], cwd=REPO, env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None and time.monotonic() < deadline, "simulators never came up"
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    return proc
+            except httpx.HTTPError:
+                time.sleep(0.1)
+
+    proc = start()
+    try:
+        async with httpx.AsyncClient(base_url=url) as http:
+            created = (await create_order(http)).json()
+            assert (await http.put("/_faults/oms", json={"down": True})).status_code == 200
+        proc.kill()
+        proc.wait(10)
+        proc = start()
+        async with httpx.AsyncClient(base_url=url) as http:
+            # OMS answers: the fault it was down with was not kept.
+            found = await http.get("/oms/orders", params={"po_number": "PO1"})
+            assert found.status_code == 200 and found.json() == [created]
+    finally:
+        proc.kill()
+        proc.wait(10)
 
 
-async def test_state_saved_by_an_older_version_is_set_aside(tmp_path):
-    state_file = tmp_path / "simulators.pickle"
-    state_file.write_bytes(pickle.dumps({"oms": "an older shape"}))
+async def test_records_of_an_older_version_are_set_aside(tmp_path):
+    state_file = tmp_path / "simulators.sqlite"
+    state_file.write_bytes(b"the pickle an older version kept")
     app = create_app(state_file=state_file)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(
@@ -688,8 +726,56 @@ async def test_state_saved_by_an_older_version_is_set_aside(tmp_path):
         ) as http:
             assert (await http.get("/oms/orders")).json() == []
             assert (await create_order(http)).status_code == 201
-    assert (tmp_path / "simulators.pickle.old").exists()
-    assert pickle.loads(state_file.read_bytes())["version"] == SimState._VERSION
+    assert (tmp_path / "simulators.sqlite.old").read_bytes() == b"the pickle an older version kept"
+    again = create_app(state_file=state_file)
+    async with again.router.lifespan_context(again):
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=again), base_url="http://sim"
+        ) as http:
+            assert len((await http.get("/oms/orders")).json()) == 1
+
+
+async def test_oms_finds_the_orders_of_a_po_number(http):
+    first = await create_order(http, key="k1", external_ref="order-401693-PO7", po_number="PO7")
+    await create_order(http, key="k2", po_number="PO8")
+    resent = await create_order(
+        http, key="k3", external_ref="order-401693-PO7-2", po_number="PO7", status="confirmed"
+    )
+    oms_id = first.json()["oms_order_id"]
+    await post(http, f"/oms/orders/{oms_id}/cancel", "cancel-1")
+
+    found = await http.get("/oms/orders", params={"po_number": "PO7"})
+    assert found.status_code == 200
+    assert [(o["oms_order_id"], o["status"]) for o in found.json()] == [
+        (oms_id, "cancelled"),
+        (resent.json()["oms_order_id"], "confirmed"),
+    ]
+    both = {"po_number": "PO7", "external_ref": "order-401693-PO7-2"}
+    assert [o["status"] for o in (await http.get("/oms/orders", params=both)).json()] == [
+        "confirmed"
+    ]
+    assert (await http.get("/oms/orders", params={"po_number": "PO9"})).json() == []
+
+
+async def test_iseries_finds_the_orders_of_a_po_number_pushed_or_entered(http):
+    oms_id = (await create_order(http, po_number="PO7", status="confirmed")).json()["oms_order_id"]
+    pushed = (await post(http, f"/oms/orders/{oms_id}/release", "release-1")).json()
+    direct = order_body(po_number="PO7", external_ref="order-401693-PO7-direct")
+    del direct["status"]
+    entered = (await post(http, "/iseries/orders", "direct-1", direct)).json()
+    other = order_body(po_number="PO8")
+    del other["status"]
+    await post(http, "/iseries/orders", "direct-2", other)
+    await post(http, f"/iseries/orders/{entered['iseries_order_id']}/cancel", "cancel-1")
+
+    found = await http.get("/iseries/orders", params={"po_number": "PO7"})
+    assert found.status_code == 200
+    assert [(o["iseries_order_id"], o["source"], o["oms_order_id"]) for o in found.json()] == [
+        (pushed["iseries_order_id"], "oms", oms_id),
+        (entered["iseries_order_id"], "direct", None),
+    ]
+    assert [o["cancelled_at"] is not None for o in found.json()] == [False, True]
+    assert (await http.get("/iseries/orders", params={"po_number": "PO9"})).json() == []
 
 
 async def test_iseries_national_account_membership_changes_once_per_key(http):

@@ -105,9 +105,9 @@ async def test_an_order_refused_for_good_is_rejected_to_the_buyer(
         return any(o["status"] == "released" for o in await sims.oms_orders(handle.id))
 
     await eventually(released_in_oms, "OMS released the order")
-    network = sims.state.network
+    documents = dict(sims.state.network.documents)
     await sims.reset()  # iSeries comes back without the order: a refusal for good
-    sims.state.network.documents.update(network.documents)  # the buyer keeps what it had
+    sims.state.network.documents.update(documents)  # the buyer keeps what it had
     with pytest.raises(WorkflowFailureError):
         await handle.result()
     assert confirmation_types(sims, po) == ["accept", "reject"]
