@@ -16,11 +16,14 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from sopflow.config import Settings
 from sopflow.logs import configure_logging
 from sopflow.temporal import traced
+from sopflow.trace_links import DecisionTracingInterceptor
 from sopflow.tracing import setup_tracing, shutdown_tracing
 from tests.conftest import Simulators
 from tests.integration.test_hold_story import complete, task_in_queue
@@ -28,7 +31,7 @@ from tests.integration.test_order_e2e import post_cxml, sample, wait_for
 from tests.servers import api_server
 from tests.unit.test_devstack import restore_logging  # noqa: F401 (a fixture)
 from tests.workflow.conftest import eventually
-from workers.main import build_worker
+from workers.main import WORKFLOW_RUNNER, WORKFLOWS, build_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("restore_logging")]
 
@@ -173,6 +176,7 @@ async def test_a_decisions_effects_link_to_its_request(
     spans: InMemorySpanExporter,
     demo_keys: dict[str, str],
     sims: Simulators,
+    dev_server: WorkflowEnvironment,
 ) -> None:
     rep = demo_keys["account_rep"]
     po = f"48{uuid.uuid4().int % 10**8:08d}"
@@ -208,3 +212,16 @@ async def test_a_decisions_effects_link_to_its_request(
     [effect, *_] = await eventually(oms_effect, "an OMS call linked to the decision")
     # ... and still in the trace of the request that started the order.
     assert trace_of(effect) == started
+
+    # Its history (with the trace context in its headers) replays on workers
+    # with tracing on and off alike: tracing issued no command of its own.
+    history = await dev_server.client.get_workflow_handle(order_id).fetch_history()
+    for interceptors in ([], [DecisionTracingInterceptor()]):
+        replayer = Replayer(
+            workflows=WORKFLOWS,
+            data_converter=pydantic_data_converter,
+            workflow_runner=WORKFLOW_RUNNER,
+            interceptors=interceptors,
+        )
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+        assert result.replay_failure is None
