@@ -44,15 +44,17 @@ UiPort = Annotated[int, port_option("ui_port", "port of the Temporal Web UI")]
 SimPort = Annotated[int, port_option("sim_port", "port of the simulators")]
 
 
-def _settings(process: str = "cli", **overrides: object) -> Settings:
+def _settings(process: str | None = "cli", **overrides: object) -> Settings:
     """The settings, with logging and tracing (docs/operations.md) set up for
-    this process, which names its traces' service: sopflow-<process>."""
+    this process, which names its traces' service: sopflow-<process>; None:
+    not traced."""
     from sopflow.logs import configure_logging
     from sopflow.tracing import setup_tracing
 
     settings = _read_settings(**overrides)
     configure_logging(settings.log_format, settings.log_level)
-    setup_tracing(settings, process)
+    if process is not None:
+        setup_tracing(settings, process)
     return settings
 
 
@@ -98,7 +100,8 @@ def dev(
     from sopflow.devstack import run_dev_stack
 
     settings = _settings(
-        "dev",
+        # Its own start-up and health checks are nobody's request; its processes trace.
+        None,
         data_dir=data_dir,
         api_port=api_port,
         temporal_port=temporal_port,

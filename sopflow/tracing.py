@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # the SDK is imported only when tracing is on
     from temporalio.client import Interceptor
 
 # Scrapes and probes every few seconds: a trace each would bury the requests.
-EXCLUDED_URLS = "/health,/metrics"
+UNTRACED_PATHS = ("/health", "/metrics")
 
 _provider: TracerProvider | None = None
 
@@ -124,13 +124,32 @@ def instrument_app(app: Any) -> None:
         return
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
+    # Outermost of the app's own middleware: a probe's or scrape's queries and
+    # calls (GET /health asks every system) make no traces of their own either.
+    app.add_middleware(_Untraced)
     FastAPIInstrumentor.instrument_app(
         app,
         tracer_provider=_provider,
-        excluded_urls=EXCLUDED_URLS,
+        excluded_urls=",".join(UNTRACED_PATHS),
         # One span per request, not one more per ASGI message.
         exclude_spans=["receive", "send"],
     )
+
+
+class _Untraced:
+    """Nothing inside these requests is traced (plain ASGI)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] not in UNTRACED_PATHS:
+            await self.app(scope, receive, send)
+            return
+        from opentelemetry.instrumentation.utils import suppress_instrumentation
+
+        with suppress_instrumentation():
+            await self.app(scope, receive, send)
 
 
 def temporal_interceptors() -> list[Interceptor]:

@@ -171,6 +171,26 @@ async def test_a_refused_request_is_traced_too(
     assert status_of(refused) == 401
 
 
+async def test_probes_and_scrapes_make_no_traces(
+    api: httpx.AsyncClient, spans: InMemorySpanExporter, settings_traced: Settings
+) -> None:
+    spans.clear()
+    # GET /health asks PostgreSQL, Temporal and every system; /metrics the read model.
+    assert (await api.get("/health")).status_code in (200, 503)
+    assert (await api.get("/metrics")).status_code == 200
+    # Leaving out the simulators' side (they run in this process, where
+    # FastAPI's own telemetry traces them): the systems, not the API.
+    made = [
+        s
+        for s in spans.get_finished_spans()
+        if not (s.instrumentation_scope and s.instrumentation_scope.name == "fastapi")
+    ]
+    # Only the test's own calls to the API: nothing the API did inside them.
+    assert made and all(
+        s.kind is SpanKind.CLIENT and url_of(s).startswith(str(api.base_url)) for s in made
+    ), [(s.name, url_of(s)) for s in made]
+
+
 async def test_a_decisions_effects_link_to_its_request(
     api: httpx.AsyncClient,
     spans: InMemorySpanExporter,
