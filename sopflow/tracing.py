@@ -89,9 +89,9 @@ def setup_tracing(
         # Batched off the request's path; a test's in-memory exporter takes each span at once.
         processor = BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter)
         provider.add_span_processor(processor)
-    if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
-        # Set once per process (the API allows no second); ours pass theirs explicitly.
-        trace.set_tracer_provider(provider)
+    # Handed to each instrumentation, never made the global provider: that
+    # could be set once per process only, and it would turn on FastAPI's own
+    # telemetry in every app besides ours (a second span per request).
     _provider = provider
 
     from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
