@@ -39,6 +39,7 @@ class IseriesOrder(IseriesOrderRequest):
     source: str
     oms_order_id: str | None = None
     created_at: datetime | None = None
+    cancelled_at: datetime | None = None
 
 
 class InvoiceLine(BaseModel):
@@ -75,6 +76,17 @@ class IseriesClient(SystemClient):
             "GET", "/orders", list[IseriesOrder], params={"external_ref": external_ref}
         )
 
+    async def find_by_po(self, po_number: str) -> list[IseriesOrder]:
+        """Every order entered for this PO number (any account)."""
+        return await self.request(
+            "GET", "/orders", list[IseriesOrder], params={"po_number": po_number}
+        )
+
+    async def find_pick_tickets(self, iseries_order_id: str) -> list[PickTicket]:
+        return await self.request(
+            "GET", "/pick-tickets", list[PickTicket], params={"iseries_order_id": iseries_order_id}
+        )
+
     async def cancel_order(self, idempotency_key: str, iseries_order_id: str) -> IseriesOrder:
         return await self.request(
             "POST",
@@ -88,7 +100,7 @@ class IseriesClient(SystemClient):
             "POST",
             "/pick-tickets",
             PickTicket,
-            json=req.model_dump(mode="json", exclude={"idempotency_key"}),
+            json=req.model_dump(mode="json", exclude={"idempotency_key", "first"}),
             idempotency_key=req.idempotency_key,
         )
 
@@ -113,6 +125,15 @@ class IseriesActivities:
 
     @activity.defn(name=contract.PRINT_PICK_TICKET.name)
     async def print_pick_ticket(self, req: PickTicketRequest) -> PickTicket:
+        if req.first:
+            # The order's first ticket, printed before by a run that then failed:
+            # the branch already has it (a second would be picked twice).
+            printed = await self.client.find_pick_tickets(req.iseries_order_id)
+            if printed:
+                activity_logger().info(
+                    "pick ticket already printed", pick_ticket_id=printed[0].pick_ticket_id
+                )
+                return printed[0]
         ticket = await self.client.print_pick_ticket(req)
         activity_logger().info(
             "pick ticket printed", pick_ticket_id=ticket.pick_ticket_id, branch_id=ticket.branch_id
@@ -157,7 +178,29 @@ class IseriesActivities:
 
     @activity.defn(name=contract.CREATE_ORDER.name)
     async def create_order(self, req: IseriesCreateOrder) -> IseriesOrderRef:
+        """One live iSeries order per PO: one already there (a PO sent again after
+        its workflow failed) is the order when its lines are the same."""
         order = req.order
+        lines = [OmsLine.from_resolved(line) for line in req.lines]
+        live = [
+            o
+            for o in await self.client.find_by_po(order.po_number)
+            if o.account_number == order.account_number and o.cancelled_at is None
+        ]
+        if live:
+            found = live[-1]
+            if found.lines != lines:
+                raise ApplicationError(
+                    f"PO {order.po_number} is already iSeries order {found.iseries_order_id} "
+                    "with other lines; a change to it goes through the customer service center",
+                    {"iseries_order_id": found.iseries_order_id},
+                    type="IseriesRefused",
+                    non_retryable=True,
+                )
+            activity_logger().info(
+                "iseries order found for the po", iseries_order_id=found.iseries_order_id
+            )
+            return IseriesOrderRef(iseries_order_id=found.iseries_order_id)
         created = await self.client.create_order(
             req.idempotency_key,
             IseriesOrderRequest(
@@ -166,7 +209,7 @@ class IseriesActivities:
                 po_number=order.po_number,
                 branch_id=req.branch_id,
                 currency=order.currency,
-                lines=[OmsLine.from_resolved(line) for line in req.lines],
+                lines=lines,
                 test=order.test,
             ),
         )

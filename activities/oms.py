@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.contracts import oms as contract
 from activities.contracts.oms import (
@@ -69,6 +70,10 @@ class OmsClient(SystemClient):
             "GET", "/orders", list[OmsOrder], params={"external_ref": external_ref}
         )
 
+    async def find_by_po(self, po_number: str) -> list[OmsOrder]:
+        """Every order made for this PO number (any account), with its status."""
+        return await self.request("GET", "/orders", list[OmsOrder], params={"po_number": po_number})
+
     async def update_order(
         self,
         oms_order_id: str,
@@ -119,7 +124,12 @@ class OmsActivities:
 
     @activity.defn(name=contract.CREATE_ORDER.name)
     async def create_order(self, req: OmsCreateOrder) -> OmsOrderRef:
+        """One live OMS order per PO: a PO sent again after its workflow failed
+        carries on from the order OMS already holds (docs/orders.md)."""
         order = req.order
+        existing = await self._live_order(req)
+        if existing is not None:
+            return await self._carry_on(existing, req)
         created = await self.client.create_order(
             req.idempotency_key,
             OmsOrderRequest(
@@ -137,6 +147,53 @@ class OmsActivities:
             "oms order created", oms_order_id=created.oms_order_id, status=created.status
         )
         return OmsOrderRef(oms_order_id=created.oms_order_id, status=created.status)
+
+    async def _live_order(self, req: OmsCreateOrder) -> OmsOrder | None:
+        """The order OMS holds for this account's PO and has not cancelled (the
+        newest, should there be more)."""
+        order = req.order
+        found = [
+            o
+            for o in await self.client.find_by_po(order.po_number)
+            if o.account_number == order.account_number and o.status != "cancelled"
+        ]
+        return max(
+            found,
+            key=lambda o: (o.created_at is not None, o.created_at, o.oms_order_id),
+            default=None,
+        )
+
+    async def _carry_on(self, existing: OmsOrder, req: OmsCreateOrder) -> OmsOrderRef:
+        """The same content: that order, confirmed when this one is clean. Other
+        content: a change of that order, as the buyer's cXML update is, taken
+        while OMS keeps it as a draft and refused once it is confirmed."""
+        log = activity_logger().bind(oms_order_id=existing.oms_order_id)
+        lines = [OmsLine.from_resolved(line) for line in req.lines]
+        branch = req.branch_id or existing.branch_id
+        same = existing.lines == lines and existing.branch_id == branch
+        if not same and existing.status != "draft":
+            raise ApplicationError(
+                f"PO {req.order.po_number} is already OMS order {existing.oms_order_id} "
+                f"({existing.status}) with other content; a change to it now goes through "
+                "the customer service center",
+                {"oms_order_id": existing.oms_order_id, "status": existing.status},
+                type="OmsRefused",
+                non_retryable=True,
+            )
+        status = existing.status
+        if not same:
+            status = (
+                await self.client.update_order(existing.oms_order_id, lines=lines, branch_id=branch)
+            ).status
+            log.info("oms order changed by the resent po")
+        if req.confirmed and status == "draft":
+            status = (
+                await self.client.confirm_order(
+                    existing.oms_order_id, f"{req.idempotency_key}:confirm"
+                )
+            ).status
+        log.info("oms order found for the resent po", status=status, same_content=same)
+        return OmsOrderRef(oms_order_id=existing.oms_order_id, status=status, found=True)
 
     @activity.defn(name=contract.UPDATE_ORDER.name)
     async def update_order(self, req: OmsUpdateOrder) -> OmsOrderRef:

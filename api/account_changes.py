@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from temporalio.common import (
     SearchAttributePair,
@@ -20,6 +21,7 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from api import policy
 from api.auth import current_actor, require
 from api.errors import ApiError, ErrorBody
 from api.paging import Limit, Offset
@@ -57,6 +59,14 @@ class NewAccountChange(AccountChangeRequest):
 class AccountChangeAccepted(BaseModel):
     request_id: str
     workflow_id: str
+    href: str
+
+
+class Processing(BaseModel):
+    """Taken by the request, not answered within the update wait: read href."""
+
+    status: Literal["processing"] = "processing"
+    request_id: str
     href: str
 
 
@@ -203,6 +213,7 @@ async def list_changes(
             status=status,
             limit=limit,
             offset=offset,
+            access=await policy.access(request, actor, "GET", "/account-changes"),
         )
     return [
         AccountChangeItem(
@@ -266,6 +277,7 @@ async def get_change(
     status_code=201,
     summary="A billing or accounting discrepancy: an IM task; the request holds until resolved",
     responses={
+        202: {"model": Processing, "description": "taken, still being recorded: read href"},
         403: {"model": ErrorBody, "description": "not one who works the request"},
         404: {"model": ErrorBody, "description": "no such request"},
         409: {"model": ErrorBody, "description": "the request is closed"},
@@ -276,7 +288,7 @@ async def report_discrepancy(
     request_id: RequestId,
     body: NewDiscrepancy,
     actor: Annotated[Actor, Depends(current_actor)],
-) -> Discrepancy:
+) -> Discrepancy | JSONResponse:
     found = await run_update(
         request,
         await known(request, request_id),
@@ -284,10 +296,11 @@ async def report_discrepancy(
         ReportDiscrepancy(kind=body.kind, description=body.description, actor=actor),
         Discrepancy,
     )
-    if found is None:
-        raise ApiError(503, "the request took the discrepancy but has not answered yet; "
-                       "read it at GET /account-changes/" + request_id, "Unavailable")  # fmt: skip
-    return found
+    if found is not None:
+        return found
+    # Taken (a 503 would invite a second discrepancy): its outcome is on the request.
+    taken = Processing(request_id=request_id, href=f"/account-changes/{request_id}")
+    return JSONResponse(taken.model_dump(mode="json"), status_code=202)
 
 
 @router.post(

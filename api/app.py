@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import structlog
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
@@ -33,6 +33,7 @@ from api import directory as directory_api  # issue 10
 from api.auth import KnownKeys
 from api.edge import Edge
 from api.errors import ERROR_RESPONSES, install_error_handlers
+from api.policy import authorize
 from api.web import pages as web
 from db.connection import create_pool
 from sopflow.config import Settings
@@ -121,20 +122,22 @@ def create_app(
     app.add_middleware(Edge)
     app.add_middleware(RequestContext)
     # order_documents before orders: its routes are more specific than /orders/{id}.
+    # Every route asks the authorization policy (api/policy.py) first.
+    policy = [Depends(authorize)]
     for module in (order_documents, orders, accounts, tasks):
-        app.include_router(module.router, responses=ERROR_RESPONSES)
+        app.include_router(module.router, responses=ERROR_RESPONSES, dependencies=policy)
     for module in (open_orders, webhooks):
-        app.include_router(module.router, responses=ERROR_RESPONSES)
+        app.include_router(module.router, responses=ERROR_RESPONSES, dependencies=policy)
     # Issue 10: the team directory.
     for module in (directory_api, account_changes, reports):
-        app.include_router(module.router, responses=ERROR_RESPONSES)
-    app.include_router(incidents.router, responses=ERROR_RESPONSES)  # issue 7
-    app.include_router(csrs.router, responses=ERROR_RESPONSES)
-    app.include_router(csrs.rules_router, responses=ERROR_RESPONSES)
-    app.include_router(health.router)
-    app.include_router(metrics.router)  # issue 29: public, like /health
+        app.include_router(module.router, responses=ERROR_RESPONSES, dependencies=policy)
+    app.include_router(incidents.router, responses=ERROR_RESPONSES, dependencies=policy)  # issue 7
+    app.include_router(csrs.router, responses=ERROR_RESPONSES, dependencies=policy)
+    app.include_router(csrs.rules_router, responses=ERROR_RESPONSES, dependencies=policy)
+    app.include_router(health.router, dependencies=policy)
+    app.include_router(metrics.router, dependencies=policy)  # issue 29: public, like /health
     # The work-queue page (/app): people's queue and tasks in a browser.
-    web.install(app)
+    web.install(app, dependencies=policy)
     # Outermost, around the edge: a refused request has its trace too.
     instrument_app(app)
 

@@ -23,7 +23,7 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
 )
 
-from api import consistency
+from api import consistency, policy
 from api.auth import current_actor, require
 from api.errors import ApiError, ErrorBody, reasons
 from api.paging import Limit, Offset
@@ -236,7 +236,7 @@ def _static_details(number: int, body: Registration, actor: Actor, account_name:
 @router.get("", response_model=CsrList, summary="List CSR cases from the read model")
 async def list_csrs(
     request: Request,
-    _: Annotated[Actor, Depends(current_actor)],
+    actor: Annotated[Actor, Depends(current_actor)],
     status: CsrStatus | None = None,
     business_unit: ShortTextQuery = None,
     account: Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_.]+$")] = None,
@@ -255,6 +255,7 @@ async def list_csrs(
             assignee=assignee,
             limit=limit + 1,
             offset=offset,
+            access=await policy.access(request, actor, "GET", "/csrs"),
         )
     items = [
         CsrListItem(

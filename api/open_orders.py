@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from activities.open_orders import Conflict, start_open_order
-from api import consistency
+from api import consistency, policy
 from api.auth import current_actor, require
 from api.errors import ApiError, ErrorBody
 from api.paging import Limit, Offset
@@ -125,7 +125,7 @@ class OpenOrderList(BaseModel):
 @router.get("", response_model=OpenOrderList, summary="Work lists of open orders")
 async def list_open_orders(
     request: Request,
-    _: Annotated[Actor, Depends(current_actor)],
+    actor: Annotated[Actor, Depends(current_actor)],
     contact_status: Annotated[
         OpenOrderStatus | None, Query(description="the order's status (its ContactStatus)")
     ] = None,
@@ -160,6 +160,7 @@ async def list_open_orders(
             include_closed=include_closed,
             limit=limit + 1,
             offset=offset,
+            access=await policy.access(request, actor, "GET", "/open-orders"),
         )
     items = [_item(r) for r in rows[:limit]]
     return OpenOrderList(items=items, next_offset=offset + limit if len(rows) > limit else None)

@@ -28,7 +28,7 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api import consistency
+from api import consistency, policy
 from api.auth import current_actor, require
 from api.errors import ApiError, ErrorBody, cxml_response, wants_cxml
 from api.order_documents import keep_received
@@ -372,7 +372,7 @@ def _buyer_answer(order_id: str, text: str) -> Response:
 @router.get("", response_model=OrderList, summary="List orders from the read model")
 async def list_orders(
     request: Request,
-    _: Annotated[Actor, Depends(current_actor)],
+    actor: Annotated[Actor, Depends(current_actor)],
     account: Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_.]+$")] = None,
     status: OrderStatus | None = None,
     limit: Limit = 50,
@@ -386,6 +386,7 @@ async def list_orders(
             status=status.value if status else None,
             limit=limit + 1,
             offset=offset,
+            access=await policy.access(request, actor, "GET", "/orders"),
         )
     items = [
         OrderListItem(

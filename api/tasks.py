@@ -3,8 +3,10 @@ closed) and one task with the decisions it accepts, read from the read model;
 claiming a task and completing it with a decision, which run the `claim_task`
 and `decide` Updates every workflow has (its validators decide who may).
 
-Who sees a task: the person it is assigned to, and while nobody has it, anyone
-holding its role; an operator sees every task."""
+Who sees a task (api/policy.py): the person it is assigned to (and their team
+lead), and while nobody has it, anyone holding its role who reaches its
+workflow (the account's contacts, the branch, the store, the case's parties);
+an operator sees every task."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from pydantic import (
     computed_field,
 )
 
+from api import policy
 from api.auth import current_actor
 from api.errors import ApiError, ErrorBody, reasons
 from api.paging import Limit, Offset
@@ -41,7 +44,6 @@ from domain.tasks import (
     decisions_for,
 )
 from domain.text import OptionalComment, ShortText
-from workflows.kernel import REASSIGNING_ROLES
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
@@ -101,23 +103,6 @@ class TaskList(BaseModel):
     next_offset: int | None
 
 
-def _visible_to(actor: Actor) -> tuple[str, list[str]] | None:
-    """(person, roles) whose tasks the actor sees; None for all of them."""
-    if actor.has_any(Role.OPERATOR):
-        return None
-    return actor.person_id, sorted(r.value for r in actor.roles)
-
-
-def _may_see(actor: Actor, row: Any) -> bool:
-    visible = _visible_to(actor)
-    if visible is None:
-        return True
-    person, roles = visible
-    if row["assignee"] is not None:
-        return row["assignee"] == person
-    return row["role"] in roles
-
-
 @router.get(
     "",
     response_model=TaskList,
@@ -141,7 +126,7 @@ async def list_tasks(
         rows = await read_model.list_tasks(
             conn,
             is_open=status is TaskStatus.OPEN,
-            visible_to=_visible_to(actor),
+            access=await policy.access(request, actor, "GET", "/tasks"),
             workflow_id=workflow_id,
             kind=kind,
             assignee=assignee,
@@ -155,10 +140,13 @@ async def list_tasks(
     )
 
 
-async def _task_row(request: Request, task_id: str) -> Any:
-    """The task's row in the read model; 404 when there is none."""
+async def _task_row(request: Request, task_id: str, actor: Actor, route: str) -> Any:
+    """The task's row in the read model; 404 when there is none, or when the
+    caller does not reach it (api/policy.py; the page comes here too)."""
     if not is_id(task_id, max_length=MAX_TASK_ID):
         raise ApiError(404, "no task has this id", "NotFound")
+    method, _, template = route.partition(" ")
+    await policy.check(request, actor, method, template, {"task_id": task_id})
     async with request.app.state.pool.acquire() as conn:
         row = await read_model.get_task(conn, task_id)
     if row is None:
@@ -180,10 +168,7 @@ async def _task_row(request: Request, task_id: str) -> Any:
 async def get_task(
     request: Request, task_id: str, actor: Annotated[Actor, Depends(current_actor)]
 ) -> TaskItem:
-    row = await _task_row(request, task_id)
-    if not _may_see(actor, row):
-        whose = "assigned to someone else" if row["assignee"] else f"for the role {row['role']}"
-        raise ApiError(403, f"task {task_id} is {whose}; you may not see it", "Forbidden")
+    row = await _task_row(request, task_id, actor, "GET /tasks/{task_id}")
     return TaskItem.from_row(row)
 
 
@@ -209,10 +194,12 @@ class ClaimIn(BaseModel):
     )
 
 
-async def _holds_role(request: Request, person_id: str, role: str) -> bool:
-    """Whether `person_id` could decide a task of `role` once given it."""
+async def _roles_of(request: Request, person_id: str) -> list[Role]:
+    """The roles `person_id`'s working keys hold: what they could do with a
+    task once given it."""
     async with request.app.state.pool.acquire() as conn:
-        return await keys.person_holds_role(conn, person_id, role)
+        held = await keys.person_roles(conn, person_id)
+    return sorted(Role(r) for r in held if r in Role.__members__.values())
 
 
 @router.post(
@@ -236,22 +223,14 @@ async def claim_task(
     """Sets the task's assignee to you (409 if someone else holds it), or with
     `{"assignee": ...}` a team lead gives it to someone holding the task's role.
     Answers with the task as `GET /tasks/{id}` shows it; audited on its workflow."""
-    row = await _task_row(request, task_id)
+    row = await _task_row(request, task_id, actor, "POST /tasks/{task_id}/claim")
     _refuse_closed(row)
     assignee = body.assignee if body else None
-    # Whether the caller may give tasks at all is the workflow's call (403).
-    if (
-        assignee
-        and assignee != actor.person_id
-        and actor.has_any(*REASSIGNING_ROLES)
-        and not await _holds_role(request, assignee, row["role"])
-    ):
-        raise ApiError(
-            422,
-            f"{assignee} does not hold the role {row['role']} this task needs",
-            "InvalidAssignee",
-        )
-    claim = TaskClaim(task_id=row["task_id"], actor=actor, assignee=assignee)
+    # Given to someone: the workflow applies the rule it applies when that
+    # person claims it (workflows/kernel.py), with the roles they hold.
+    given = assignee is not None and assignee != actor.person_id
+    roles = await _roles_of(request, assignee) if given and assignee else None
+    claim = TaskClaim(task_id=row["task_id"], actor=actor, assignee=assignee, assignee_roles=roles)
     claimed = await run_update(request, row["workflow_id"], "claim_task", claim, HumanTask)
     # Accepted is claimed (the handler sets the assignee before it writes the read
     # model); the workflow's answer is the task as it holds it now.
@@ -323,7 +302,7 @@ async def complete_task(
     after it; 403/409/422 with the workflow's reason. The decision and its fields
     are checked against the task's kind here first, so a malformed decision never
     reaches the workflow."""
-    row = await _task_row(request, task_id)
+    row = await _task_row(request, task_id, actor, "POST /tasks/{task_id}/complete")
     _refuse_closed(row)
     if row["role"] not in {r.value for r in actor.roles}:
         raise ApiError(403, f"this task is for the role {row['role']}", "Forbidden")

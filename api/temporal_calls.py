@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import TypeVar
@@ -23,6 +24,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError
+from workflows import updates_once
 
 log = structlog.get_logger()
 
@@ -36,6 +38,7 @@ REFUSAL_STATUS = {
     "CommentRequired": 422,
     "Conflict": 409,
     "InvalidDecision": 422,
+    "InvalidAssignee": 422,
     "HoldNotCured": 422,
     "InvalidChange": 422,
     "InvalidEdit": 422,
@@ -50,7 +53,11 @@ REFUSAL_STATUS = {
     "NoApprovers": 409,
     # A system we called said no for good to what a decision needed.
     "SystemRefused": 409,
+    # An Idempotency-Key sent again with another body (workflows/updates_once.py).
+    updates_once.KEY_REUSED: 422,
 }
+IDEMPOTENCY_KEY = "Idempotency-Key"
+_KEY_CHARS = re.compile(r"^[\x21-\x7e]{1,255}$")
 # The server's word when the workflow ended while an accepted Update ran.
 WORKFLOW_ENDED = "AcceptedUpdateCompletedWorkflow"
 
@@ -72,6 +79,8 @@ def workflow_errors(workflow_id: str) -> Iterator[None]:
             cause = cause.__cause__
         if isinstance(cause, ApplicationError) and cause.type in REFUSAL_STATUS:
             raise ApiError(REFUSAL_STATUS[cause.type], cause.message, cause.type) from None
+        if isinstance(cause, ApplicationError) and cause.type == updates_once.ALREADY_APPLIED:
+            raise _AppliedBefore() from None
         if isinstance(cause, ApplicationError) and cause.type == WORKFLOW_ENDED:
             raise ApiError(409, f"{workflow_id} ended meanwhile", "InvalidState") from None
         # Not a refusal the workflow gives: a defect (a validator that raised, a
@@ -108,30 +117,67 @@ def workflow_errors(workflow_id: str) -> Iterator[None]:
 R = TypeVar("R")
 
 
+class _AppliedBefore(Exception):
+    """The workflow applied this request before and kept no copy of its answer."""
+
+
+async def update_id(request: Request, workflow_id: str, arg: BaseModel) -> str | None:
+    """The Update id for this request: derived from its Idempotency-Key, the
+    route and object it was sent to (the path names both) and who sent it, with
+    a hash of its body beside it; None (a fresh id) without the header."""
+    key = request.headers.get(IDEMPOTENCY_KEY)
+    if key is None:
+        return None
+    if not _KEY_CHARS.match(key):
+        raise ApiError(
+            422,
+            f"{IDEMPOTENCY_KEY} must be 1 to 255 printable ASCII characters without spaces",
+            "InvalidIdempotencyKey",
+        )
+    actor = getattr(arg, "actor", None)
+    who = getattr(actor, "person_id", "")
+    key_part = updates_once.digest(request.method, request.url.path, workflow_id, who, key)
+    try:
+        body = await request.body()
+    except RuntimeError:  # read as a form already (the work-queue page): what it made
+        body = arg.model_dump_json(exclude={"actor"}).encode()
+    body_part = updates_once.digest(body, size=16)
+    return updates_once.update_id(key_part, body_part)
+
+
 async def run_update(
     request: Request, workflow_id: str, update: str, arg: BaseModel, result_type: type[R]
 ) -> R | None:
     """Run one of the workflow's Updates within the configured update wait: its
     answer; a refusal (403/409/422 with the workflow's reason) at once; None when
     the workflow accepted it (its validator passed) but the handler has not
-    answered in time; 503 when nothing was accepted in time."""
+    answered in time; 503 when nothing was accepted in time.
+
+    With an Idempotency-Key a retry answers as the first request did (None
+    when that answer is only in the read model now); the same key with another
+    body is a 422."""
     wait = request.app.state.settings.update_wait
     handle = request.app.state.temporal.get_workflow_handle(workflow_id)
     started: WorkflowUpdateHandle[R] | None = None
-    with workflow_errors(workflow_id):
-        try:
-            async with asyncio.timeout(wait.total_seconds()):
-                started = await handle.start_update(
-                    update,
-                    arg,
-                    wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-                    result_type=result_type,
-                    rpc_timeout=wait,
-                )
-                return await started.result(rpc_timeout=wait)
-        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
-            if started is None:
-                raise unavailable(workflow_id) from None
+    once = await update_id(request, workflow_id, arg)
+    try:
+        with workflow_errors(workflow_id):
+            try:
+                async with asyncio.timeout(wait.total_seconds()):
+                    started = await handle.start_update(
+                        update,
+                        arg,
+                        id=once,
+                        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                        result_type=result_type,
+                        rpc_timeout=wait,
+                    )
+                    return await started.result(rpc_timeout=wait)
+            except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+                if started is None:
+                    raise unavailable(workflow_id) from None
+    except _AppliedBefore:
+        pass
     return None
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncpg
 
+from db.relations import Access, Args, reaches_record
+
 # A person with their roles (those of their keys that are not revoked).
 _PERSON = """
     p.person_id, p.name, p.email,
@@ -82,9 +84,13 @@ async def list_csrs(
     assignee: str | None,
     limit: int,
     offset: int,
+    access: Access | None = None,
 ) -> list[asyncpg.Record]:
     """Cases from the read model, newest change first. `assignee`: someone who
-    holds one of the case's open tasks (given to them, or offered to them)."""
+    holds one of the case's open tasks (given to them, or offered to them);
+    `access`: only the cases the caller reaches (db/relations.py)."""
+    args = Args(status, business_unit, account_number, assignee, limit, offset)
+    reach = reaches_record(access.reach, access.person, args) if access else "TRUE"
     return await conn.fetch(
         """SELECT r.workflow_id, r.status, r.account_number, r.business_key, r.summary,
                   r.assignee, r.due_at, r.view ->> 'business_unit' AS business_unit,
@@ -99,7 +105,8 @@ async def list_csrs(
                    WHERE t.workflow_id = r.workflow_id AND t.closed_at IS NULL
                      AND (t.assignee = $4
                           OR (t.assignee IS NULL AND t.payload -> 'candidates' ? $4))))
+             AND """ + reach + """
            ORDER BY r.updated_at DESC, r.workflow_id
            LIMIT $5 OFFSET $6""",
-        status, business_unit, account_number, assignee, limit, offset,
+        *args.values,
     )  # fmt: skip

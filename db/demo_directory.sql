@@ -28,3 +28,35 @@ INSERT INTO person_capabilities (person_id, capability, region, level) VALUES
     ('carol.nguyen', 'account_implementation', '*', 'backup'),
     ('sara.mills', 'sales_support', '*', 'primary')
 ON CONFLICT DO NOTHING;
+
+-- Relations (issue 20): who acts on which object. Bob Ortiz runs Odessa; the
+-- demo OOM agent and store manager work for every demo store; the account
+-- change walkthrough's national account has its NAM, IM and SSM, and so do the
+-- Propetro and Rio Grande accounts (IM and SSM).
+INSERT INTO branch_managers (person_id, branch_id) VALUES ('bob.ortiz', 'BR-ODS')
+ON CONFLICT DO NOTHING;
+
+INSERT INTO people (person_id, name, email, team) VALUES
+    ('demo-oom-agent', 'Demo OOM agent', 'demo-oom-agent@example.com', 'Open orders'),
+    ('demo-store-manager', 'Demo store manager', 'demo-store-manager@example.com', 'Stores')
+ON CONFLICT DO NOTHING;
+
+INSERT INTO store_staff (person_id, store_id, role)
+SELECT p.person_id, s.store_id, p.role
+FROM (VALUES ('demo-oom-agent', 'oom_agent'), ('demo-store-manager', 'store_manager')) AS p(person_id, role)
+CROSS JOIN stores s WHERE s.store_id IN ('101', '205', '310')
+ON CONFLICT DO NOTHING;
+
+INSERT INTO accounts (account_number, name, active, punchout_enabled, business_unit, region) VALUES
+    ('NA-7001', 'Propetro national account', true, false, 'Oil & Gas', 'US-South')
+ON CONFLICT DO NOTHING;
+
+INSERT INTO account_contacts (account_number, contact_role, person_id) VALUES
+    ('NA-7001', 'nam', 'rachel.adams'),
+    ('NA-7001', 'im', 'ian.moore'),
+    ('NA-7001', 'ssm', 'sara.mills'),
+    ('401693', 'im', 'ian.moore'),
+    ('401693', 'ssm', 'sara.mills'),
+    ('402110', 'im', 'ian.moore'),
+    ('402110', 'ssm', 'sara.mills')
+ON CONFLICT DO NOTHING;

@@ -137,16 +137,13 @@ async def key_may_submit_for(conn: asyncpg.Connection, key_hash: str, account_nu
     )
 
 
-async def person_holds_role(conn: asyncpg.Connection, person_id: str, role: str) -> bool:
-    """Whether `person_id` holds `role` through a key that is not revoked."""
-    return bool(
-        await conn.fetchval(
-            f"""SELECT EXISTS (SELECT 1 FROM api_keys k WHERE k.person_id = $1
-                   AND {LIVE_KEY} AND $2 = ANY(k.roles))""",
-            person_id,
-            role,
-        )
+async def person_roles(conn: asyncpg.Connection, person_id: str) -> set[str]:
+    """Every role `person_id` holds through a key that works."""
+    rows = await conn.fetch(
+        f"SELECT DISTINCT unnest(k.roles) AS role FROM api_keys k WHERE k.person_id = $1 AND {LIVE_KEY}",
+        person_id,
     )
+    return {r["role"] for r in rows}
 
 
 # ------------------------------------------------------------ sopflow keys

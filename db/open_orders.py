@@ -6,6 +6,7 @@ from datetime import datetime
 
 import asyncpg
 
+from db.relations import Access, Args, reaches_record
 from domain.calendar import StoreCalendar
 
 
@@ -38,13 +39,18 @@ async def work_list(
     include_closed: bool,
     limit: int,
     offset: int,
+    access: Access | None = None,
 ) -> list[asyncpg.Record]:
-    """Open orders for follow-up, from the read model, soonest next action first."""
+    """Open orders for follow-up, from the read model, soonest next action
+    first; `access`: only those the caller reaches (their stores')."""
+    args = Args(status, store_id, code, contact_due_before, ship_date_before, include_closed,
+                limit, offset)  # fmt: skip
+    reach = reaches_record(access.reach, access.person, args) if access else "TRUE"
     return await conn.fetch(
         """SELECT workflow_id, status, business_key, summary, assignee, due_at, view,
                   updated_at
-           FROM workflow_records
-           WHERE kind = 'open_order'
+           FROM workflow_records r
+           WHERE kind = 'open_order' AND """ + reach + """
              AND ($1::text IS NULL OR status = $1)
              AND ($2::text IS NULL OR view ->> 'store_id' = $2)
              AND ($3::text IS NULL OR view ->> 'code' = $3)
@@ -54,8 +60,7 @@ async def work_list(
              AND ($6 OR closed_at IS NULL)
            ORDER BY due_at NULLS LAST, updated_at DESC, workflow_id
            LIMIT $7 OFFSET $8""",
-        status, store_id, code, contact_due_before, ship_date_before, include_closed,
-        limit, offset,
+        *args.values,
     )  # fmt: skip
 
 

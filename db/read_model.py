@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
+from db.relations import Access, Args, reaches_record, reaches_task
 from domain.records import AuditEntry, ReadModelSync
 
 # One statement, so one round trip (and atomic without a transaction of its own):
@@ -113,16 +114,21 @@ async def list_records(
     status: str | None,
     limit: int,
     offset: int,
+    access: Access | None = None,
 ) -> list[asyncpg.Record]:
+    """`access`: only the records the caller reaches (db/relations.py)."""
+    args = Args(kind, account_number, status, limit, offset)
+    reach = reaches_record(access.reach, access.person, args) if access else "TRUE"
     return await conn.fetch(
         """SELECT workflow_id, status, account_number, business_key, summary, assignee,
                   due_at, is_test, created_at, updated_at
-           FROM workflow_records
+           FROM workflow_records r
            WHERE kind = $1 AND ($2::text IS NULL OR account_number = $2)
                  AND ($3::text IS NULL OR status = $3)
+                 AND """ + reach + """
            ORDER BY updated_at DESC, workflow_id
            LIMIT $4 OFFSET $5""",
-        kind, account_number, status, limit, offset,
+        *args.values,
     )  # fmt: skip
 
 
@@ -298,7 +304,7 @@ async def list_tasks(
     conn: asyncpg.Connection,
     *,
     is_open: bool,
-    visible_to: tuple[str, list[str]] | None,
+    access: Access | None,
     workflow_id: str | None = None,
     kind: str | None = None,
     assignee: str | None = None,
@@ -306,51 +312,30 @@ async def list_tasks(
     limit: int,
     offset: int,
 ) -> list[asyncpg.Record]:
-    """Open (or closed) tasks, soonest due first, then the oldest. `visible_to`
-    (person, roles) keeps those assigned to the person or unassigned for one of
-    the roles; None keeps every task (an operator).
+    """Open (or closed) tasks, soonest due first, then the oldest. `access`
+    keeps the tasks the caller reaches (db/relations.py: theirs, their team's,
+    and those waiting for one of their roles on a workflow that role reaches);
+    None keeps every task.
 
     The statement names only the filters given, so each combination is planned
-    on its own index (migration 0005) rather than one generic plan for all; a
-    person's queue is two ordered index scans (theirs, their roles' unassigned),
-    each cut at the page's end, then merged."""
-    args: list[object] = []
-
-    def arg(value: object) -> str:
-        args.append(value)
-        return f"${len(args)}"
-
+    on its own index (migration 0005) rather than one generic plan for all."""
+    args = Args()
     where = ["h.closed_at IS NULL" if is_open else "h.closed_at IS NOT NULL"]
     if workflow_id is not None:
-        where.append(f"h.workflow_id = {arg(workflow_id)}")
+        where.append(f"h.workflow_id = {args(workflow_id)}")
     if kind is not None:
-        where.append(f"h.kind = {arg(kind)}")
+        where.append(f"h.kind = {args(kind)}")
     if assignee is not None:
-        where.append(f"h.assignee = {arg(assignee)}")
+        where.append(f"h.assignee = {args(assignee)}")
     if account_number is not None:
-        where.append(f"r.account_number = {arg(account_number)}")
-    inner_order = "ORDER BY h.due_at NULLS LAST, h.opened_at, h.task_id"
-    order = "ORDER BY due_at NULLS LAST, opened_at, task_id"
-    if visible_to is None:
-        source = f"(SELECT {_TASK_COLUMNS} FROM {_TASKS} WHERE {' AND '.join(where)}) AS t"
-    else:
-        person, roles = visible_to
-        end = arg(limit + offset)
-        branches = [
-            f"h.assignee = {arg(person)}",
-            f"h.assignee IS NULL AND h.role = ANY({arg(roles)})",
-        ]
-        source = (
-            "("
-            + " UNION ALL ".join(
-                f"(SELECT {_TASK_COLUMNS} FROM {_TASKS}"
-                f" WHERE {' AND '.join([branch, *where])} {inner_order} LIMIT {end})"
-                for branch in branches
-            )
-            + ") AS t"
-        )
+        where.append(f"r.account_number = {args(account_number)}")
+    if access is not None:
+        where.append(reaches_task(access, args))
     return await conn.fetch(
-        f"SELECT * FROM {source} {order} LIMIT {arg(limit)} OFFSET {arg(offset)}", *args
+        f"""SELECT {_TASK_COLUMNS} FROM {_TASKS} WHERE {" AND ".join(where)}
+            ORDER BY h.due_at NULLS LAST, h.opened_at, h.task_id
+            LIMIT {args(limit)} OFFSET {args(offset)}""",
+        *args.values,
     )
 
 

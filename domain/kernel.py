@@ -31,6 +31,16 @@ class KernelPolicy(BaseModel):
     history_limit: int = 5000
 
 
+class AppliedUpdate(BaseModel):
+    """An Update sent with an Idempotency-Key that the workflow applied: its key
+    part and body part (workflows/updates_once.py), and its answer as JSON, or
+    None when the answer was too big to keep (read it from the read model)."""
+
+    key: str
+    body: str
+    answer: str | None = None
+
+
 class KernelState(BaseModel):
     """Carried whole across continue-as-new."""
 
@@ -53,3 +63,6 @@ class KernelState(BaseModel):
     # Tasks opened with nobody named, waiting for the team directory to route
     # them (done before the next read-model write).
     unrouted: list[str] = []
+    # Updates applied with an Idempotency-Key, oldest first: Temporal forgets
+    # an Update id when the run continues as new; this memory does not.
+    applied_updates: list[AppliedUpdate] = []

@@ -22,7 +22,7 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 from domain import text
 from domain.csr import moves as csr_moves
 from domain.dates import BusinessDate, DateOrMoment, Moment
-from domain.identity import Actor
+from domain.identity import Actor, Role
 from domain.open_order import models as oo
 from domain.order.models import HoldCode
 
@@ -285,6 +285,9 @@ class TaskClaim(BaseModel):
     task_id: TaskId
     actor: Actor
     assignee: text.ShortText | None = None
+    # The roles the assignee's keys hold (the API looks them up; a workflow has
+    # no I/O): given a task, they must hold its role. None: not looked up.
+    assignee_roles: list[Role] | None = None
 
 
 class DecisionResult(BaseModel):

@@ -48,6 +48,7 @@ from workflows.open_order import OpenOrderWorkflow
 from workflows.open_order_import import OpenOrderImportWorkflow
 from workflows.order import OrderWorkflow
 from workflows.reconcile import ReconcileWorkflow
+from workflows.updates_once import UpdatesOnce
 from workflows.weekly_review import WeeklyReviewWorkflow
 
 WORKFLOWS = [OrderWorkflow, ReconcileWorkflow]
@@ -59,6 +60,8 @@ WORKFLOWS += [AccountChangeWorkflow, WeeklyReviewWorkflow, AccountChangeDigestWo
 WORKFLOWS += [IncidentWorkflow]
 # CSR cases (issue 8).
 WORKFLOWS += [CsrWorkflow]
+# Retried requests applied once, across continue-as-new (issue 17).
+INTERCEPTORS = [UpdatesOnce()]
 
 log = structlog.get_logger()
 
@@ -151,6 +154,7 @@ async def build_worker(
             workflows=WORKFLOWS,
             activities=activities_for(pool, clients, client, settings),
             workflow_runner=WORKFLOW_RUNNER,
+            interceptors=INTERCEPTORS,
         )
     finally:
         await clients.close()

@@ -30,6 +30,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from workflows.kernel import FAILED, SOPFLOW, SopWorkflow, SystemRefused
+from workflows.updates_once import IDS_FROM_UPDATE_IDS, id_from_update
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import crm, csr, email
@@ -67,7 +68,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.csr.state import CsrState, StartCsr
     from domain.identity import Actor, Role
     from domain.records import HumanTask, RecordFields
-    from domain.tasks import TaskClaim, TaskDecision
+    from domain.tasks import TaskDecision
 
 # The role a step's task asks for (who may see and complete it).
 STEP_ROLE = {
@@ -125,6 +126,8 @@ def _shown(value: Any) -> str | None:
 @workflow.defn
 class CsrWorkflow(SopWorkflow):
     kind = "csr"
+    # A decision may ask for feedback, which asks it.
+    decision_patches = (IDS_FROM_UPDATE_IDS,)
     state: CsrState
 
     @workflow.init
@@ -241,10 +244,10 @@ class CsrWorkflow(SopWorkflow):
     def _validate_move(self, m: CsrMove) -> None:
         self._refuse(m.move, m.actor, self._fields(m.move, m.fields, m.comment))
 
-    def check_claim(self, task: HumanTask, c: TaskClaim) -> None:
-        # A step offered to several people is taken by one of them.
+    def check_claim(self, task: HumanTask, person_id: str) -> None:
+        # A step offered to several people is taken by (or given to) one of them.
         candidates = task.payload.get("candidates")
-        if candidates and c.actor.person_id not in candidates:
+        if candidates and person_id not in candidates:
             raise ApplicationError(
                 f"this task is offered to {', '.join(candidates)}", type="Forbidden"
             )
@@ -368,9 +371,13 @@ class CsrWorkflow(SopWorkflow):
             )
         except SystemRefused as err:
             raise ApplicationError(err.reason, type="UnknownPerson") from None
+        named = workflow.patched(IDS_FROM_UPDATE_IDS)
         for party in found.people:
+            request_id = (
+                id_from_update("F", party.person_id) if named else f"F{len(st.feedback) + 1}"
+            )
             request = FeedbackRequest(
-                request_id=f"F{len(st.feedback) + 1}",
+                request_id=request_id,
                 party=party.person_id,
                 party_name=party.name,
                 requested_by=actor.person_id,

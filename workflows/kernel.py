@@ -466,21 +466,33 @@ class SopWorkflow:
         task = self.task(c.task_id)
         if task is None:
             raise ApplicationError(f"task {c.task_id} is not open", type="InvalidState")
-        if c.assignee and c.assignee != c.actor.person_id:
+        target = c.assignee or c.actor.person_id
+        if target != c.actor.person_id:
             if not c.actor.has_any(*REASSIGNING_ROLES):
                 raise ApplicationError(
                     "only a team lead may give a task to someone", type="Forbidden"
                 )
-            return
-        if not c.actor.has_any(task.role):
-            raise ApplicationError(f"this task is for the role {task.role.value}", type="Forbidden")
-        if task.assignee and task.assignee != c.actor.person_id:
-            raise ApplicationError(f"{task.assignee} holds this task", type="Conflict")
-        self.check_claim(task, c)
+            # Given to someone, the task passes the rule it would pass if they
+            # claimed it themselves: they hold its role (the API looked up
+            # their keys), and the workflow's own rule (a CSR step's candidates).
+            if c.assignee_roles is not None and task.role not in c.assignee_roles:
+                raise ApplicationError(
+                    f"{target} does not hold the role {task.role.value} this task needs",
+                    type="InvalidAssignee",
+                )
+        else:
+            if not c.actor.has_any(task.role):
+                raise ApplicationError(
+                    f"this task is for the role {task.role.value}", type="Forbidden"
+                )
+            if task.assignee and task.assignee != target:
+                raise ApplicationError(f"{task.assignee} holds this task", type="Conflict")
+        self.check_claim(task, target)
 
-    def check_claim(self, task: HumanTask, c: TaskClaim) -> None:
-        """A workflow's own refusal of a claim (e.g. a task offered to some
-        people only); raise ApplicationError."""
+    def check_claim(self, task: HumanTask, person_id: str) -> None:
+        """A workflow's own refusal of a task going to `person_id` (claimed by
+        them, or given to them: e.g. a task offered to some people only);
+        raise ApplicationError."""
 
     # ------------------------------------------------------- other systems
     def key(self, operation: str) -> str:

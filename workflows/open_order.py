@@ -29,6 +29,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from workflows.kernel import FAILED, SOPFLOW, SopWorkflow, SystemRefused
+from workflows.updates_once import IDS_FROM_UPDATE_IDS, id_from_update
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import erp, sms_voice
@@ -108,6 +109,8 @@ def refused(reason: str, type: str) -> ApplicationError:
 class OpenOrderWorkflow(SopWorkflow):
     kind = "open_order"
     default_queue = "oom"
+    # A decision may log a contact, which asks it.
+    decision_patches = (IDS_FROM_UPDATE_IDS,)
     log_comments = False  # agents' comments may name the guest
     state: OpenOrderState
 
@@ -327,10 +330,11 @@ class OpenOrderWorkflow(SopWorkflow):
         comment: str = "",
         next_contact_date: datetime | None = None,
         call_id: str | None = None,
+        attempt_id: str | None = None,
     ) -> ContactAttempt:
         st = self.state
         attempt = ContactAttempt(
-            attempt_id=f"A{len(st.contacts) + 1}",
+            attempt_id=attempt_id or f"A{len(st.contacts) + 1}",
             channel=channel,
             phone=phone,
             outcome=outcome,
@@ -432,8 +436,16 @@ class OpenOrderWorkflow(SopWorkflow):
 
     def _log_contact(self, c: LogContact) -> ContactAttempt:
         st = self.state
+        # A person's attempt is named from their request (a retry names it the
+        # same); the workflow's own calls keep counting.
+        attempt_id = None
+        if workflow.patched(IDS_FROM_UPDATE_IDS):
+            attempt_id = id_from_update("A")
+            if known := next((a for a in st.contacts if a.attempt_id == attempt_id), None):
+                return known
         follow_up = self._follow_up_at(c)
         attempt = self._record_attempt(
+            attempt_id=attempt_id,
             channel=c.channel,
             phone=c.phone,
             outcome=c.outcome,

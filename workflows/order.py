@@ -23,6 +23,7 @@ from temporalio.exceptions import ApplicationError
 from workflows.kernel import FAILED, ROUTING, SOPFLOW, SopWorkflow, SystemRefused
 from workflows.order_documents import DOCUMENT_TASKS, RESEND_AS_NEW, BuyerDocuments
 from workflows.order_incident import FallbackApproved, IncidentHooks
+from workflows.updates_once import IDS_FROM_UPDATE_IDS, id_from_update
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import email, helpdesk, iseries, oms, reference
@@ -186,6 +187,13 @@ class OrderWorkflow(BuyerDocuments, IncidentHooks, SopWorkflow):  # documents (1
         finally:
             self._fallback_ok = False
         st.oms_order_id = created.oms_order_id
+        if created.found:
+            self.note(
+                SOPFLOW,
+                "found in oms",
+                f"PO {self.order.po_number} is already OMS order {created.oms_order_id} "
+                f"({created.status}): carried on from it, no second order",
+            )
         if validation.holds:
             await self._hold(validation.holds)
 
@@ -247,7 +255,9 @@ class OrderWorkflow(BuyerDocuments, IncidentHooks, SopWorkflow):  # documents (1
             summary=f"Release OMS order {st.oms_order_id} to iSeries",
         )
         st.iseries_order_id = release.iseries_order_id
-        await self.at_the_branch(release.iseries_order_id, f"iSeries order {release.iseries_order_id}")
+        await self.at_the_branch(
+            release.iseries_order_id, f"iSeries order {release.iseries_order_id}"
+        )
 
     async def at_the_branch(self, iseries_order_id: str, how: str, then: str = "") -> None:
         """The pick ticket prints at the branch: the order is released."""
@@ -258,6 +268,7 @@ class OrderWorkflow(BuyerDocuments, IncidentHooks, SopWorkflow):  # documents (1
                 idempotency_key=self.key("pick-ticket"),
                 iseries_order_id=iseries_order_id,
                 branch_id=st.branch_id,
+                first=True,
             ),
             summary=f"Print pick ticket at branch {st.branch_id}",
         )
@@ -544,8 +555,15 @@ class OrderWorkflow(BuyerDocuments, IncidentHooks, SopWorkflow):  # documents (1
         """A rep flags the order's error as systemic (IT, a platform) or human;
         a systemic one is the team lead's to acknowledge."""
         st = self.state
+        if workflow.patched(IDS_FROM_UPDATE_IDS):
+            flag_id = id_from_update("F")
+            # The same request again (its memory entry long evicted): the same flag.
+            if known := next((f for f in st.flags if f.flag_id == flag_id), None):
+                return known
+        else:
+            flag_id = f"F{len(st.flags) + 1}"
         recorded = ErrorFlag(
-            flag_id=f"F{len(st.flags) + 1}",
+            flag_id=flag_id,
             category=flag.category,
             platform=flag.platform,
             comment=flag.comment.strip(),
@@ -590,8 +608,14 @@ class OrderWorkflow(BuyerDocuments, IncidentHooks, SopWorkflow):  # documents (1
         taken = [ln.line_number for ln in self.order.lines] + [
             ln.line_number for r in st.edit_requests for ln in r.new_lines
         ]
+        if workflow.patched(IDS_FROM_UPDATE_IDS):
+            request_id = id_from_update("E")
+            if known := next((r for r in st.edit_requests if r.request_id == request_id), None):
+                return known
+        else:
+            request_id = f"E{len(st.edit_requests) + 1}"
         request = EditRequest(
-            request_id=f"E{len(st.edit_requests) + 1}",
+            request_id=request_id,
             reason=edit.reason.strip(),
             requested_by=str(edit.actor),
             requested_at=workflow.now(),

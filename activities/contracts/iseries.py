@@ -18,6 +18,9 @@ class PickTicketRequest(BaseModel):
     idempotency_key: str
     iseries_order_id: str
     branch_id: str
+    # The order's first ticket: one the branch already has for this iSeries
+    # order is that ticket (a reprint after an edit sets False).
+    first: bool = False
 
 
 class PickTicket(BaseModel):

@@ -43,6 +43,9 @@ class OmsOrderAction(BaseModel):
 class OmsOrderRef(BaseModel):
     oms_order_id: str
     status: str
+    # A create that found the PO's live order in OMS (a PO sent again) and
+    # carried on from it instead of making a second one.
+    found: bool = False
 
 
 class OmsRelease(BaseModel):

@@ -59,8 +59,8 @@ HEADERS = {
 }
 
 
-def install(app: FastAPI) -> None:
-    app.include_router(router)
+def install(app: FastAPI, dependencies: list[Any] | None = None) -> None:
+    app.include_router(router, dependencies=dependencies)
     app.mount("/app/static", StaticFiles(directory=HERE / "static"), name="web-static")
 
 

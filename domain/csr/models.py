@@ -187,7 +187,7 @@ class CaseChange(BaseModel):
 
 
 class FeedbackRequest(BaseModel):
-    request_id: str  # F1, F2, ...
+    request_id: str  # F-<hash of the request that asked> (F1, F2, ... in older cases)
     party: str
     party_name: str = ""
     requested_by: str

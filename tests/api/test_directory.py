@@ -200,3 +200,95 @@ async def test_an_operator_changes_capabilities_and_contacts_audited_and_routed_
         person_trail = await read_model.audit_trail(conn, f"person:{person}")
     assert trail[-1]["action"] == "contact changed" and "nobody →" in trail[-1]["comment"]
     assert person_trail[-1]["action"] == "capabilities changed"
+
+
+async def test_the_demo_people_and_keys_have_their_relations(
+    api: httpx.AsyncClient, demo_keys: dict[str, str]
+) -> None:
+    operator = bearer(demo_keys["operator"])
+
+    async def person(person_id: str) -> dict:
+        resp = await api.get(f"/directory/people/{person_id}", headers=operator)
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    assert (await person("bob.ortiz"))["branches"] == ["BR-ODS"]
+    stores = (await person("demo-oom-agent"))["stores"]
+    assert {s["store_id"] for s in stores} == {"101", "205", "310"}
+    assert {s["role"] for s in stores} == {"oom_agent"}
+    assert {"store_id": "101", "role": "store_manager"} in (await person("demo-store-manager"))[
+        "stores"
+    ]
+    contacts = {(c["account_number"], c["contact_role"]) for c in (await person("ian.moore"))[
+        "account_contacts"
+    ]}  # fmt: skip
+    assert {("NA-7001", "im"), ("401693", "im")} <= contacts
+    assert ("NA-7001", "nam") in {
+        (c["account_number"], c["contact_role"])
+        for c in (await person("rachel.adams"))["account_contacts"]
+    }
+    keys = await api.get("/directory/people/punchout-network/keys", headers=operator)
+    assert keys.status_code == 200, keys.text
+    assert any(
+        k["integration_id"] == "punchout-network" and "401693" in k["integration_accounts"]
+        for k in keys.json()
+    )
+
+
+async def test_an_operator_changes_branches_stores_contacts_and_key_accounts_audited(
+    api: httpx.AsyncClient, demo_keys: dict[str, str], pool: asyncpg.Pool
+) -> None:
+    person = f"rel-{uuid.uuid4().hex[:8]}"
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO people (person_id, name, email) VALUES ($1, $1, $1)", person
+        )
+        key = await create_api_key(conn, person, ["system"], label="feed")
+    operator, lead = bearer(demo_keys["operator"]), bearer(demo_keys["team_lead"])
+    branches = {"branches": ["BR-HOU"], "comment": "runs Houston"}
+    url = f"/directory/people/{person}"
+    assert (await api.put(f"{url}/branches", json=branches, headers=lead)).status_code == 403
+    unknown = await api.put(f"{url}/branches", json={**branches, "branches": ["BR-X"]},
+                            headers=operator)  # fmt: skip
+    assert unknown.status_code == 422 and "BR-X" in unknown.json()["detail"]
+    done = await api.put(f"{url}/branches", json=branches, headers=operator)
+    assert done.status_code == 200 and done.json()["branches"] == ["BR-HOU"]
+    stores = {"stores": [{"store_id": "205", "role": "oom_agent"}], "comment": "Phoenix"}
+    assert (await api.put(f"{url}/stores", json=stores, headers=lead)).status_code == 403
+    done = await api.put(f"{url}/stores", json=stores, headers=operator)
+    assert done.status_code == 200 and done.json()["stores"] == stores["stores"]
+    contact = {"person_id": person, "comment": "the SSM now"}
+    set_ssm = await api.put("/directory/accounts/404820/contacts/ssm", json=contact,
+                            headers=operator)  # fmt: skip
+    assert set_ssm.status_code == 200, set_ssm.text
+    bad_role = await api.put("/directory/accounts/404820/contacts/boss", json=contact,
+                             headers=operator)  # fmt: skip
+    assert bad_role.status_code == 422
+
+    # The key's accounts: shown to an operator only, changed by one, and in force at once.
+    listed = await api.get(f"{url}/keys", headers=operator)
+    (shown,) = listed.json()
+    assert shown["accounts"] == [] and shown["integration_id"] is None
+    assert (await api.get(f"{url}/keys", headers=lead)).status_code == 403
+    bind = {"accounts": ["402110"], "integration_id": None, "comment": "Rio Grande's ERP"}
+    bound = await api.put(f"/directory/keys/{shown['key_id']}/accounts", json=bind,
+                          headers=operator)  # fmt: skip
+    assert bound.status_code == 200 and bound.json()["accounts"] == ["402110"]
+    nope = await api.put(f"/directory/keys/{shown['key_id']}/accounts",
+                         json={**bind, "accounts": ["NOPE1"]}, headers=operator)  # fmt: skip
+    assert nope.status_code == 422 and "NOPE1" in nope.json()["detail"]
+    listed = await api.get("/orders", params={"account": "402110"}, headers=bearer(key))
+    assert listed.status_code == 200
+    assert {o["account_number"] for o in listed.json()["items"]} <= {"402110"}
+    other = await api.get("/orders", params={"account": "401693"}, headers=bearer(key))
+    assert other.json()["items"] == []
+
+    async with pool.acquire() as conn:
+        trail = await read_model.audit_trail(conn, f"person:{person}")
+        key_trail = await read_model.audit_trail(conn, f"api-key:{shown['key_id']}")
+        account_trail = await read_model.audit_trail(conn, "account:404820")
+    assert [r["action"] for r in trail] == ["branches changed", "stores changed"]
+    assert all(r["actor"] == "ops.admin" for r in trail)
+    assert key_trail[-1]["action"] == "key accounts changed"
+    assert "402110" in key_trail[-1]["comment"]
+    assert "ssm: nobody" in account_trail[-1]["comment"]

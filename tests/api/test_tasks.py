@@ -97,21 +97,23 @@ async def test_an_on_hold_order_shows_its_task_to_the_rep_with_payload_and_decis
     assert task["due_at"] == order.json()["sla_due_at"]
 
 
-async def test_another_role_neither_lists_nor_reads_the_task_but_an_operator_does(
+async def test_another_role_neither_lists_nor_reads_the_task_but_the_team_lead_and_an_operator_do(
     api: httpx.AsyncClient, demo_keys: dict[str, str]
 ) -> None:
     order_id, task = await price_task(api, demo_keys, f"TK-{uuid.uuid4().int % 10**8:08d}")
-    for role in ("branch_manager", "team_lead"):
-        listed = await api.get(
-            "/tasks", params={"workflow_id": order_id}, headers=bearer(demo_keys[role])
-        )
-        assert listed.json() == {"items": [], "next_offset": None}, role
-        one = await api.get(task["href"], headers=bearer(demo_keys[role]))
-        assert one.status_code == 403, role
-        assert one.json() == {
-            "detail": f"task {task['task_id']} is assigned to someone else; you may not see it",
-            "type": "Forbidden",
-        }
+    # The order's branch manager: a rep's task is not theirs (and reads like none).
+    branch = bearer(demo_keys["branch_manager"])
+    listed = await api.get("/tasks", params={"workflow_id": order_id}, headers=branch)
+    assert listed.json() == {"items": [], "next_offset": None}
+    one = await api.get(task["href"], headers=branch)
+    assert one.status_code == 404
+    assert one.json() == {"detail": f"no task {task['task_id']}", "type": "NotFound"}
+
+    # The account's team lead hands out its work: they see it.
+    lead = bearer(demo_keys["team_lead"])
+    listed = await api.get("/tasks", params={"workflow_id": order_id}, headers=lead)
+    assert task["task_id"] in [t["task_id"] for t in listed.json()["items"]]
+    assert (await api.get(task["href"], headers=lead)).status_code == 200
 
     listed = await api.get(
         "/tasks", params={"workflow_id": order_id}, headers=bearer(demo_keys["operator"])
@@ -276,11 +278,11 @@ async def test_soonest_due_first_then_oldest_and_paged(
         f"{wf}:d",
     ]
 
-    # Someone else's task and another role's: 403, with the reason.
+    # Someone else's task and another role's: as if there were none.
     resp = await api.get(f"/tasks/{quote(f'{wf}:e', safe='')}", headers=bearer(key))
-    assert resp.status_code == 403 and "assigned to someone else" in resp.json()["detail"]
+    assert resp.status_code == 404 and resp.json()["detail"] == f"no task {wf}:e"
     resp = await api.get(f"/tasks/{quote(f'{wf}:g', safe='')}", headers=bearer(key))
-    assert resp.status_code == 403 and "for the role sales_rep" in resp.json()["detail"]
+    assert resp.status_code == 404 and resp.json()["detail"] == f"no task {wf}:g"
     # A closed task of my role reads like an open one.
     resp = await api.get(f"/tasks/{wf}:f", headers=bearer(key))
     assert resp.status_code == 200

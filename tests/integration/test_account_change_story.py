@@ -85,7 +85,8 @@ async def test_an_account_change_runs_from_the_rams_request_to_the_ssms_hand_ove
         held = await api.post(
             f"{im_task['href']}/complete", json={"decision": "update_iseries"}, headers=bearer(im)
         )
-        assert held.status_code == 409 and "discrepancy D1" in held.json()["detail"]
+        discrepancy = found.json()["discrepancy_id"]
+        assert held.status_code == 409 and f"discrepancy {discrepancy}" in held.json()["detail"]
         fix = await my_task(api, im, wid, "im_resolve_discrepancy")
         done = await api.post(
             f"{fix['href']}/complete",

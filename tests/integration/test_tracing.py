@@ -31,7 +31,7 @@ from tests.integration.test_order_e2e import post_cxml, sample, wait_for
 from tests.servers import api_server
 from tests.unit.test_devstack import restore_logging  # noqa: F401 (a fixture)
 from tests.workflow.conftest import eventually
-from workers.main import WORKFLOW_RUNNER, WORKFLOWS, build_worker
+from workers.main import INTERCEPTORS, WORKFLOW_RUNNER, WORKFLOWS, build_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("restore_logging")]
 
@@ -230,7 +230,7 @@ async def test_a_decisions_effects_link_to_its_request(
     # Its history (with the trace context in its headers) replays on workers
     # with tracing on and off alike: tracing issued no command of its own.
     history = await dev_server.client.get_workflow_handle(order_id).fetch_history()
-    for interceptors in ([], [DecisionTracingInterceptor()]):
+    for interceptors in (INTERCEPTORS, [DecisionTracingInterceptor(), *INTERCEPTORS]):
         replayer = Replayer(
             workflows=WORKFLOWS,
             data_converter=pydantic_data_converter,

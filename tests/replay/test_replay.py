@@ -12,7 +12,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from sopflow.trace_links import DecisionTracingInterceptor
-from workers.main import WORKFLOW_RUNNER, WORKFLOWS
+from workers.main import INTERCEPTORS, WORKFLOW_RUNNER, WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -26,6 +26,7 @@ async def test_stored_history_replays_on_current_code(path: Path) -> None:
         workflows=WORKFLOWS,
         data_converter=pydantic_data_converter,
         workflow_runner=WORKFLOW_RUNNER,
+        interceptors=INTERCEPTORS,
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
@@ -42,7 +43,8 @@ async def test_stored_history_replays_with_tracing_on(path: Path) -> None:
         workflows=WORKFLOWS,
         data_converter=pydantic_data_converter,
         workflow_runner=WORKFLOW_RUNNER,
-        interceptors=[DecisionTracingInterceptor()],
+        # As a worker on a traced client has them: the client's first.
+        interceptors=[DecisionTracingInterceptor(), *INTERCEPTORS],
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
@@ -114,6 +116,15 @@ BRANCHES |= {
     "order-iseries-fallback-reconcile-refused",
     # Issue 17: a buyer's cancel of an order entered in iSeries (cancel-fallback-in-iseries).
     "order-iseries-fallback-cancelled-by-buyer",
+    # Issue 17: flags, edits and discrepancies named from the Update id
+    # (ids-from-update-ids); a keyed retry answered from the workflow's memory.
+    "order-flags-named-from-update-ids",
+    "order-flag-retried-after-continue-as-new",
+    "account-change-discrepancy-named-from-update-id",
+    "open_order-contact-named-from-update-id",
+    "csr-feedback-named-from-update-id",
+    # Issue 17: a PO sent again after its workflow failed carries on from its OMS order.
+    "order-resent-found-in-oms",
     # CSR cases (workflows/csr.py)
     "csr-life-cycle-inactive",
     "csr-rejected-under-assessment",

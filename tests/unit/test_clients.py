@@ -19,11 +19,11 @@ from activities.contracts import ActivityContract
 from activities.contracts.email import EmailMessage
 from activities.contracts.helpdesk import ResolveTicket, TicketRequest
 from activities.contracts.iseries import InvoiceRequest, IseriesCreateOrder, PickTicketRequest
-from activities.contracts.oms import OmsCreateOrder, OmsOrderAction, OmsUpdateOrder
+from activities.contracts.oms import OmsCreateOrder, OmsLine, OmsOrderAction, OmsUpdateOrder
 from activities.email import EmailActivities, EmailClient
 from activities.helpdesk import HelpdeskActivities, HelpdeskClient, api_key_auth
 from activities.iseries import IseriesActivities, IseriesClient
-from activities.oms import OmsActivities, OmsClient
+from activities.oms import OmsActivities, OmsClient, OmsOrderRequest
 from domain.order.models import (
     Address,
     OrderLine,
@@ -159,7 +159,9 @@ def create_request(confirmed=False, **overrides) -> OmsCreateOrder:
 async def test_create_order_is_idempotent(oms, sim):
     first = await run(oms.create_order, create_request())
     again = await run(oms.create_order, create_request())
-    assert first == again
+    assert (first.oms_order_id, first.status) == (again.oms_order_id, again.status)
+    # The second found it by its PO number before creating anything.
+    assert (first.found, again.found) == (False, True)
     assert first.status == "draft" and first.oms_order_id.startswith("OMS-")
     stored = sim.oms.orders[first.oms_order_id]
     assert stored.external_ref == "order-401693-PO1" and stored.branch_id == "B12"
@@ -167,10 +169,22 @@ async def test_create_order_is_idempotent(oms, sim):
     assert len(sim.oms.orders) == 1
 
 
+def oms_request(status: str = "draft") -> OmsOrderRequest:
+    return OmsOrderRequest(
+        external_ref=PO.workflow_id,
+        account_number=PO.account_number,
+        po_number=PO.po_number,
+        branch_id="B12",
+        currency=PO.currency,
+        status=status,
+        lines=[OmsLine.from_resolved(line) for line in LINES],
+    )
+
+
 async def test_same_key_different_order_is_a_non_retryable_refusal(oms, sim):
-    await run(oms.create_order, create_request())
+    await oms.client.create_order(PO.workflow_id, oms_request())
     with pytest.raises(ApplicationError) as caught:
-        await run(oms.create_order, create_request(confirmed=True))
+        await oms.client.create_order(PO.workflow_id, oms_request("confirmed"))
     err = caught.value
     assert err.type == "OmsRefused" and err.non_retryable
     assert err.details[0]["status_code"] == 409 and err.details[0]["system"] == "oms"
@@ -293,15 +307,15 @@ async def test_lost_response_then_retry_makes_no_duplicate(oms, faults, sim):
     # The response comes after the client's deadline: the caller sees a timeout...
     await faults("oms", latency_ms=int(TIMEOUT * 1000 * 3))
     with pytest.raises(ApplicationError) as caught:
-        await run(oms.create_order, create_request())
+        await oms.client.create_order(PO.workflow_id, oms_request())
     assert caught.value.type == "SystemUnavailable" and not caught.value.non_retryable
     # ...although OMS made the order.
     assert len(sim.oms.orders) == 1
     (made,) = sim.oms.orders
-    # Temporal's retry sends the same key and gets the same order back.
+    # Temporal's retry finds it by its PO number (and would get it back by its key).
     await faults("oms")
     retried = await run(oms.create_order, create_request())
-    assert retried.oms_order_id == made
+    assert retried.oms_order_id == made and retried.found
     assert len(sim.oms.orders) == 1
 
 
@@ -697,3 +711,51 @@ def test_an_idempotency_key_with_non_ascii_characters_goes_in_the_header_encoded
     encoded = header_value("order-401693-Bestellung-Ä:run:oms-create")
     assert encoded.isascii() and encoded == header_value("order-401693-Bestellung-Ä:run:oms-create")
     assert "%C3%84" in encoded
+
+
+async def test_a_resent_po_changes_the_oms_draft_and_is_refused_once_confirmed(oms, sim):
+    draft = await run(oms.create_order, create_request())
+    other = [LINES[0].model_copy(update={"quantity": Decimal(5)}), LINES[1]]
+    changed = await run(oms.create_order, create_request(idempotency_key="run-2", lines=other))
+    assert changed.oms_order_id == draft.oms_order_id and changed.found
+    assert sim.oms.orders[draft.oms_order_id].lines[0].quantity == Decimal(5)
+
+    confirmed = await run(
+        oms.create_order, create_request(idempotency_key="run-3", lines=other, confirmed=True)
+    )
+    assert (confirmed.oms_order_id, confirmed.status) == (draft.oms_order_id, "confirmed")
+    with pytest.raises(ApplicationError) as caught:
+        await run(oms.create_order, create_request(idempotency_key="run-4", confirmed=True))
+    assert caught.value.type == "OmsRefused" and caught.value.non_retryable
+    assert "customer service center" in str(caught.value)
+    assert len(sim.oms.orders) == 1
+
+
+async def test_a_cancelled_oms_order_leaves_room_for_a_new_one(oms, sim):
+    first = await run(oms.create_order, create_request())
+    sim.oms.cancel(first.oms_order_id)
+    second = await run(oms.create_order, create_request(idempotency_key="run-2"))
+    assert second.oms_order_id != first.oms_order_id and not second.found
+
+
+async def test_the_iseries_fallback_finds_the_pos_order_and_its_first_pick_ticket(iseries, sim):
+    def entry(key: str, lines: list[ResolvedLine] = LINES) -> IseriesCreateOrder:
+        return IseriesCreateOrder(idempotency_key=key, order=PO, lines=lines, branch_id="B12")
+
+    entered = await run(iseries.create_order, entry("run-1"))
+    assert await run(iseries.create_order, entry("run-2")) == entered
+    with pytest.raises(ApplicationError) as caught:
+        await run(iseries.create_order, entry("run-3", LINES[:1]))
+    assert caught.value.type == "IseriesRefused" and caught.value.non_retryable
+    assert len(sim.iseries.orders) == 1
+
+    def ticket(key: str, first: bool) -> PickTicketRequest:
+        return PickTicketRequest(
+            idempotency_key=key, iseries_order_id=entered.iseries_order_id, branch_id="B12",
+            first=first,
+        )  # fmt: skip
+
+    printed = await run(iseries.print_pick_ticket, ticket("pick-run-1", True))
+    assert await run(iseries.print_pick_ticket, ticket("pick-run-2", True)) == printed
+    reprint = await run(iseries.print_pick_ticket, ticket("edit-1", False))
+    assert reprint.pick_ticket_id != printed.pick_ticket_id

@@ -9,7 +9,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError
-from api.temporal_calls import workflow_errors
+from api.temporal_calls import _AppliedBefore, workflow_errors
+from workflows.updates_once import ALREADY_APPLIED, key_reused
 
 
 @pytest.mark.parametrize(
@@ -74,3 +75,16 @@ def test_an_update_the_workflow_outlived_is_a_409() -> None:
     with pytest.raises(ApiError) as raised, workflow_errors("order-401693-1"):
         raise update_failed(ended)
     assert (raised.value.status, raised.value.type) == (409, "InvalidState")
+
+
+def test_a_retry_whose_answer_was_not_kept_is_told_apart_from_a_failure() -> None:
+    """The workflow applied it before and kept no copy of a large answer: the
+    caller is answered as for a request still being applied (202), not a 5xx."""
+    with pytest.raises(_AppliedBefore), workflow_errors("order-401693-1"):
+        raise update_failed(ApplicationError("applied before", type=ALREADY_APPLIED))
+
+
+def test_the_same_key_with_another_body_is_a_422() -> None:
+    with pytest.raises(ApiError) as raised, workflow_errors("order-401693-1"):
+        raise update_failed(key_reused())
+    assert (raised.value.status, raised.value.type) == (422, "IdempotencyKeyReused")

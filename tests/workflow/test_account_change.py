@@ -114,7 +114,7 @@ async def test_a_request_runs_to_the_ssms_hand_over_pausing_on_a_discrepancy(
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await decide(handle, im_task, "update_iseries", IM)
     assert refused.value.cause.type == "InvalidState"
-    assert "held by discrepancy D1 (billing)" in refused.value.cause.message
+    assert f"held by discrepancy {found.discrepancy_id} (billing)" in refused.value.cause.message
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(
             AccountChangeWorkflow.report_discrepancy,

@@ -546,7 +546,7 @@ async def test_a_case_with_hundreds_of_events_continues_as_new_keeping_the_recor
     assert len(edits) == 150 and edits[-1].to_value == "Requirement, revision 149"
     assert record.description == "Requirement, revision 149"
     assert len(record.feedback) == 60 and all(f.answered_at for f in record.feedback)
-    assert [f.request_id for f in record.feedback][-1] == "F60"
+    assert len({f.request_id for f in record.feedback}) == 60
     assert record.approval_history[0].decision == "submitted for pre-approval"
     assert record.audit[0].action == "registered"
     assert "continued as new" in [a.action for a in record.audit]

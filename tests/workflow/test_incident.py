@@ -52,7 +52,7 @@ async def only_these_orders_in_flight(pool: asyncpg.Pool) -> None:
 async def fallback_tasks(pool: asyncpg.Pool) -> list[asyncpg.Record]:
     async with pool.acquire() as conn:
         return await read_model.list_tasks(
-            conn, is_open=True, visible_to=None, kind="outage_fallback", limit=10, offset=0
+            conn, is_open=True, access=None, kind="outage_fallback", limit=10, offset=0
         )
 
 
