@@ -7,8 +7,10 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+import opentelemetry.trace
 from temporalio import workflow
 from temporalio.contrib.opentelemetry import TracingInterceptor, TracingWorkflowInboundInterceptor
+from temporalio.contrib.opentelemetry._context import attached_context
 
 # How long after a person's request the activities a workflow starts count as
 # what that request set going (a decision is carried out within seconds).
@@ -17,12 +19,15 @@ DECISION_LINK_WINDOW = timedelta(minutes=5)
 
 class DecisionTracingInterceptor(TracingInterceptor):
     """Temporal's TracingInterceptor, with one addition: the activities a
-    workflow starts after an Update or Signal carry a span link to the request
-    that sent it. The stock interceptor parents every workflow span on the
-    request that started the workflow, and links only the HandleUpdate or
-    HandleSignal span to the later request; a decision's effects (its
-    read-model write, the next system call) run in the workflow's main run and
-    would show no tie to the decision. Spans only: no command changes."""
+    workflow starts within DECISION_LINK_WINDOW after an Update or Signal carry
+    a span link to the request that sent it (or, in a workflow without a trace
+    of its own, are its children). The stock interceptor parents every
+    workflow span on the request that started the workflow, and links only the
+    HandleUpdate or HandleSignal span to the later request; a decision's
+    effects (its read-model write, the next system call) run in the workflow's
+    main run and would show no tie to the decision. Spans only: no command
+    changes. It leans on the stock interceptor's `_completed_span` (temporalio
+    is pinned below 2)."""
 
     def workflow_interceptor_class(self, input: Any) -> type[TracingWorkflowInboundInterceptor]:
         super().workflow_interceptor_class(input)
@@ -52,11 +57,19 @@ class _DecisionLinkingWorkflowInterceptor(TracingWorkflowInboundInterceptor):
         return await super().handle_update_handler(input)
 
     def _completed_span(self, span_name: str, **kwargs: Any) -> None:
+        request = self._request
         if (
-            span_name.startswith("StartActivity:")
-            and kwargs.get("link_context_carrier") is None
-            and self._request is not None
-            and workflow.now() - self._request[1] <= DECISION_LINK_WINDOW
+            not span_name.startswith("StartActivity:")
+            or kwargs.get("link_context_carrier") is not None
+            or request is None
+            or workflow.now() - request[1] > DECISION_LINK_WINDOW
         ):
-            kwargs["link_context_carrier"] = self._request[0]
-        super()._completed_span(span_name, **kwargs)
+            super()._completed_span(span_name, **kwargs)
+        elif opentelemetry.trace.get_current_span() is opentelemetry.trace.INVALID_SPAN:
+            # A workflow no traced request started (a schedule's, or one running
+            # since before tracing was on) has no trace to be part of: what the
+            # request set going becomes part of the request's.
+            with attached_context(self.text_map_propagator.extract(request[0])):
+                super()._completed_span(span_name, **kwargs)
+        else:
+            super()._completed_span(span_name, **{**kwargs, "link_context_carrier": request[0]})

@@ -178,11 +178,13 @@ async def test_probes_and_scrapes_make_no_traces(
     # GET /health asks PostgreSQL, Temporal and every system; /metrics the read model.
     assert (await api.get("/health")).status_code in (200, 503)
     assert (await api.get("/metrics")).status_code == 200
-    made = spans.get_finished_spans()
-    # Only the test's own calls to the API: nothing the API did inside them.
-    assert made and all(
-        s.kind is SpanKind.CLIENT and url_of(s).startswith(str(api.base_url)) for s in made
-    ), [(s.name, url_of(s)) for s in made]
+    # Had the API traced its queries and probes there, they would start
+    # traces of their own (no request span to be part of). The worker may
+    # still be finishing an earlier order: its spans are in that order's trace.
+    roots = [s for s in spans.get_finished_spans() if s.parent is None]
+    assert [url_of(s) for s in roots] == [
+        str(api.base_url.join(p)) for p in ("/health", "/metrics")
+    ], [(s.name, url_of(s)) for s in roots]
 
 
 async def test_a_decisions_effects_link_to_its_request(
@@ -239,3 +241,50 @@ async def test_a_decisions_effects_link_to_its_request(
         )
         result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
         assert result.replay_failure is None
+
+
+async def test_a_decision_in_a_workflow_without_a_trace_is_its_effects_parent(
+    api: httpx.AsyncClient,
+    spans: InMemorySpanExporter,
+    settings_traced: Settings,
+    pool: asyncpg.Pool,
+    demo_keys: dict[str, str],
+    sims: Simulators,
+    dev_server: WorkflowEnvironment,
+) -> None:
+    """An order running since before tracing was on (started by a client
+    without the interceptor): a decision's effects belong to its trace."""
+    rep = demo_keys["account_rep"]
+    po = f"49{uuid.uuid4().int % 10**8:08d}"
+    unknown = f"PP-NEW-{po}"
+    doc = sample(
+        po, **{"<BuyerPartID>PP-GASKET</BuyerPartID>": f"<BuyerPartID>{unknown}</BuyerPartID>"}
+    )
+    async with api_server(settings_traced, pool, dev_server.client) as untraced:
+        resp = await post_cxml(untraced, demo_keys["system"], doc)
+    assert resp.status_code == 200, resp.text
+    order_id = resp.headers["X-Order-Id"]
+
+    part = await task_in_queue(api, rep, order_id, "resolve_hold_part")
+    mapped = await complete(api, rep, part, decision="map_part", part_id="GS-2040")
+    assert mapped.status_code == 200, mapped.text
+    decided = trace_of(server_span(spans, "POST", "/tasks/{task_id:path}/complete"))
+    await wait_for(api, rep, order_id, "released")
+
+    async def oms_call_in_decision() -> list[ReadableSpan]:
+        return [
+            s
+            for s in spans.get_finished_spans()
+            if trace_of(s) == decided
+            and s.kind is SpanKind.CLIENT
+            and url_of(s).startswith(f"{settings_traced.oms_url}/")
+        ]
+
+    # The OMS call the decision set going, down to its HTTP request.
+    await eventually(oms_call_in_decision, "the OMS call in the decision's trace")
+    # The workflow itself made no spans before the decision.
+    assert not any(
+        s.name == "RunWorkflow:OrderWorkflow"
+        and (s.attributes or {}).get("temporalWorkflowID") == order_id
+        for s in spans.get_finished_spans()
+    )
