@@ -43,6 +43,8 @@ def configured_exporters(
     """What the settings and the OTEL_* variables ask the spans to go to."""
     env = os.environ if environ is None else environ
     exporters: list[SpanExporter] = []
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":  # OpenTelemetry's own off switch
+        return exporters
     if env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 

@@ -24,7 +24,7 @@ from sopflow.config import Settings
 from tests.unit.test_devstack import restore_logging  # noqa: F401 (a fixture)
 
 OTEL_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-                  "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_SERVICE_NAME")  # fmt: skip
+                  "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_SERVICE_NAME", "OTEL_SDK_DISABLED")  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -53,6 +53,17 @@ async def test_nothing_is_traced_unless_something_receives_the_spans() -> None:
     assert tracing.temporal_interceptors() == []
     app = create_app(Settings(), database_url="postgresql://unused")
     assert not getattr(app, "_is_instrumented_by_opentelemetry", False)
+
+
+def test_opentelemetrys_own_switch_turns_it_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
+    with_file = Settings(trace_file=tmp_path / "traces.jsonl")
+    assert len(tracing.configured_exporters(with_file)) == 2
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    assert tracing.configured_exporters(with_file) == []
+    assert tracing.setup_tracing(with_file, "worker") is False
 
 
 async def test_the_api_writes_its_spans_to_the_trace_file_with_their_ids_in_its_log(
