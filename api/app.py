@@ -38,6 +38,7 @@ from api.web import pages as web
 from db.connection import create_pool
 from sopflow.config import Settings
 from sopflow.temporal import connect
+from sopflow.tracing import instrument_app
 
 log = structlog.get_logger()
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -137,5 +138,7 @@ def create_app(
     app.include_router(metrics.router, dependencies=policy)  # issue 29: public, like /health
     # The work-queue page (/app): people's queue and tasks in a browser.
     web.install(app, dependencies=policy)
+    # Outermost, around the edge: a refused request has its trace too.
+    instrument_app(app)
 
     return app
