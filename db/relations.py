@@ -280,22 +280,24 @@ async def replace_stores(
     )
 
 
-async def unknown_branches(conn: asyncpg.Connection, branches: list[str]) -> list[str]:
+async def _unknown(
+    conn: asyncpg.Connection, table: str, column: str, values: list[str]
+) -> list[str]:
+    """Those of `values` with no row in `table` (a name of ours, never input)."""
     rows = await conn.fetch(
-        """SELECT b FROM unnest($1::text[]) AS b
-            WHERE NOT EXISTS (SELECT 1 FROM branches WHERE branch_id = b)""",
-        branches,
+        f"""SELECT v FROM unnest($1::text[]) AS v
+             WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {column} = v)""",
+        values,
     )
-    return [r["b"] for r in rows]
+    return [r["v"] for r in rows]
+
+
+async def unknown_branches(conn: asyncpg.Connection, branches: list[str]) -> list[str]:
+    return await _unknown(conn, "branches", "branch_id", branches)
 
 
 async def unknown_stores(conn: asyncpg.Connection, stores: list[str]) -> list[str]:
-    rows = await conn.fetch(
-        """SELECT s FROM unnest($1::text[]) AS s
-            WHERE NOT EXISTS (SELECT 1 FROM stores WHERE store_id = s)""",
-        stores,
-    )
-    return [r["s"] for r in rows]
+    return await _unknown(conn, "stores", "store_id", stores)
 
 
 async def key_binding(conn: asyncpg.Connection, key_hash: str) -> dict:
@@ -326,12 +328,7 @@ async def replace_key_accounts(
 
 
 async def unknown_accounts(conn: asyncpg.Connection, accounts: list[str]) -> list[str]:
-    rows = await conn.fetch(
-        """SELECT a FROM unnest($1::text[]) AS a
-            WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE account_number = a)""",
-        accounts,
-    )
-    return [r["a"] for r in rows]
+    return await _unknown(conn, "accounts", "account_number", accounts)
 
 
 async def keys_of(
