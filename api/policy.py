@@ -235,7 +235,7 @@ CONTACT_ROLES: dict[Role, list[str]] = {
 # missing relation to one is a 403, as it leaks nothing.
 VISIBLE = frozenset({Obj.PERSON})
 
-# The path parameter naming each kind of object, and its workflow id.
+# The path parameter naming each kind of object.
 _OBJECT_PARAM = {
     Obj.ORDER: "order_id",
     Obj.TASK: "task_id",

@@ -60,7 +60,8 @@ WORKFLOWS += [AccountChangeWorkflow, WeeklyReviewWorkflow, AccountChangeDigestWo
 WORKFLOWS += [IncidentWorkflow]
 # CSR cases (issue 8).
 WORKFLOWS += [CsrWorkflow]
-# Retried requests applied once, across continue-as-new (issue 17).
+# Shared with the replayer (tests/replay): without the interceptor a replay
+# would run again the Updates the worker answered from its memory.
 INTERCEPTORS = [UpdatesOnce()]
 
 log = structlog.get_logger()
