@@ -192,6 +192,7 @@ def reaches_task(access: Access, arg: Arg, h: str = "h", r: str = "r") -> str:
     team = access.reach.team
     if team:
         parts.append(f"{h}.assignee = ANY({arg(sorted(team))}::text[])")
+    kinds = arg(list(OBJECT_KINDS))
     for role, reach in sorted(access.by_role.items()):
         cond = reaches_record(reach, access.person, arg, r)
         if reach.every_task and cond != "FALSE":
@@ -199,7 +200,6 @@ def reaches_task(access: Access, arg: Arg, h: str = "h", r: str = "r") -> str:
             parts.append(cond)
         # Workflows about no account, store or case (an outage, the weekly
         # review): their unassigned tasks are the role's.
-        kinds = arg(list(OBJECT_KINDS))
         parts.append(
             f"({h}.assignee IS NULL AND {h}.role = {arg(role)}"
             f" AND ({cond} OR {r}.kind IS NULL OR {r}.kind <> ALL({kinds}::text[])))"
