@@ -19,7 +19,8 @@ memory (the worker and the replayer register it), so no handler repeats it."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -32,6 +33,8 @@ from temporalio.worker import (
 
 from domain.kernel import AppliedUpdate
 from domain.updates_once import ALREADY_APPLIED, KEY_REUSED, digest, find, parse, remember
+
+T = TypeVar("T")
 
 # Patch (CONTRIBUTING.md): what an Update creates is named from the Update id,
 # no longer from a counter (F1, E1, D1); runs started before keep counting.
@@ -119,3 +122,14 @@ def id_from_update(prefix: str, *within: str) -> str:
     info = workflow.current_update_info()
     source = info.id if info is not None else str(workflow.uuid4())
     return f"{prefix}-{digest(source, *within, size=8).upper()}"
+
+
+def made_once(prefix: str, made: Sequence[T], id_of: Callable[[T], str]) -> tuple[str, T | None]:
+    """The id for what the current Update creates, and what it made before
+    under that id (the same request again after its memory entry was evicted:
+    answer that, make nothing). Runs started before IDS_FROM_UPDATE_IDS keep
+    counting."""
+    if workflow.patched(IDS_FROM_UPDATE_IDS):
+        new_id = id_from_update(prefix)
+        return new_id, next((x for x in made if id_of(x) == new_id), None)
+    return f"{prefix}{len(made) + 1}", None
