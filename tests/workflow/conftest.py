@@ -86,3 +86,14 @@ async def eventually(check, what: str, tries: int = 200) -> object:  # type: ign
             return found
         await asyncio.sleep(0.05)
     raise AssertionError(f"never happened: {what}")
+
+
+async def activity_attempted(handle: WorkflowHandle, activity: str, attempts: int = 1) -> None:
+    """Until the workflow has the activity in flight, tried at least `attempts`
+    times: what a test waits for instead of sleeping while a system is slow or down."""
+
+    async def tried() -> bool:
+        pending = (await handle.describe()).raw_description.pending_activities
+        return any(a.activity_type.name == activity and a.attempt >= attempts for a in pending)
+
+    await eventually(tried, f"{activity} tried {attempts} time(s)")

@@ -22,7 +22,7 @@ from domain.order.models import HoldCode, OrderStatus
 from sopflow.config import Settings
 from tests.conftest import Simulators
 from tests.factories import EVERYTHING, NETWORK, REP, propetro_order, shipment
-from tests.workflow.conftest import start_order, wait_for_status
+from tests.workflow.conftest import activity_attempted, start_order, wait_for_status
 from workflows.order import OrderWorkflow
 
 
@@ -154,7 +154,8 @@ async def test_an_oms_outage_delays_the_order_but_loses_nothing(
 ) -> None:
     await sims.fault("oms", down=True)
     handle = await start_order(client, settings)
-    await asyncio.sleep(1)
+    # OMS refused the order and the workflow is trying again: still received.
+    await activity_attempted(handle, "oms.create_order", attempts=2)
     assert (await handle.query(OrderWorkflow.view)).status == OrderStatus.RECEIVED
     await sims.fault("oms", down=False)
     await wait_for_status(handle, OrderStatus.RELEASED)
