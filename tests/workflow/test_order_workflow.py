@@ -155,7 +155,7 @@ async def test_an_oms_outage_delays_the_order_but_loses_nothing(
     await sims.fault("oms", down=True)
     handle = await start_order(client, settings)
     # OMS refused the order and the workflow is trying again: still received.
-    await activity_attempted(handle, "oms.create_order", attempts=2)
+    await activity_attempted(client, handle, "oms.create_order", attempts=2)
     assert (await handle.query(OrderWorkflow.view)).status == OrderStatus.RECEIVED
     await sims.fault("oms", down=False)
     await wait_for_status(handle, OrderStatus.RELEASED)
