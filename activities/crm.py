@@ -8,7 +8,7 @@ from temporalio import activity
 
 from activities.contracts import crm as contract
 from activities.contracts.crm import AccountDetails, FetchAccount
-from activities.http import SystemClient, activity_logger
+from activities.http import OBJECT_REFUSALS, SystemClient, activity_logger
 
 
 class CrmClient(SystemClient):
@@ -16,7 +16,10 @@ class CrmClient(SystemClient):
 
     async def account(self, account_number: str) -> AccountDetails:
         return await self.request(
-            "GET", f"/accounts/{quote(account_number, safe='')}", AccountDetails
+            "GET",
+            f"/accounts/{quote(account_number, safe='')}",
+            AccountDetails,
+            refusals=OBJECT_REFUSALS,
         )
 
 

@@ -14,7 +14,7 @@ from activities.contracts.crm_accounts import (
     TransferAccounts,
     TransferChecked,
 )
-from activities.http import SystemClient, activity_logger
+from activities.http import OBJECT_REFUSALS, SystemClient, activity_logger
 from sopflow.config import Settings
 
 
@@ -58,7 +58,10 @@ class CrmAccountsActivities:
     @activity.defn(name=contract.CHECK.name)
     async def check_transfer(self, req: CheckTransfer) -> TransferChecked:
         there = await self._client.request(
-            "GET", f"/national-accounts/{req.national_account}", _Membership
+            "GET",
+            f"/national-accounts/{req.national_account}",
+            _Membership,
+            refusals=OBJECT_REFUSALS,
         )
         present = set(there.accounts)
         if req.kind == "add":

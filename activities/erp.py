@@ -10,7 +10,7 @@ from temporalio import activity
 
 from activities.contracts import erp as contract
 from activities.contracts.erp import AuditComments
-from activities.http import SystemClient, activity_logger
+from activities.http import OBJECT_REFUSALS, SystemClient, activity_logger
 
 
 class _Added(BaseModel):
@@ -34,6 +34,7 @@ class ErpClient(SystemClient):
             _Added,
             json={"comments": [c.model_dump(mode="json") for c in comments.comments]},
             idempotency_key=comments.idempotency_key,
+            refusals=OBJECT_REFUSALS,
         )
         return len(added.comment_ids)
 

@@ -19,7 +19,7 @@ from temporalio import activity
 
 from activities.contracts import helpdesk as contract
 from activities.contracts.helpdesk import ResolveTicket, TicketRequest
-from activities.http import SystemClient, activity_logger
+from activities.http import OBJECT_REFUSALS, SystemClient, activity_logger
 from sopflow.config import Settings
 
 KEY_FIELD = "cf_sopflow_ref"
@@ -59,10 +59,14 @@ class HelpdeskClient(SystemClient):
         return await self.request("POST", "/api/v2/tickets", Ticket, json=ticket)
 
     async def get_ticket(self, ticket_id: int) -> Ticket:
-        return await self.request("GET", f"/api/v2/tickets/{ticket_id}", Ticket)
+        return await self.request(
+            "GET", f"/api/v2/tickets/{ticket_id}", Ticket, refusals=OBJECT_REFUSALS
+        )
 
     async def update_ticket(self, ticket_id: int, changes: dict[str, Any]) -> Ticket:
-        return await self.request("PUT", f"/api/v2/tickets/{ticket_id}", Ticket, json=changes)
+        return await self.request(
+            "PUT", f"/api/v2/tickets/{ticket_id}", Ticket, json=changes, refusals=OBJECT_REFUSALS
+        )
 
     async def find_by_key(self, requester_email: str, key: str, since: datetime) -> Ticket | None:
         """The ticket `requester_email` asked for under `key`, made at or after

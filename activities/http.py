@@ -18,6 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.contracts import CONFIGURATION_FAULT, DEFECT
 from sopflow.config import Settings
 
 
@@ -26,9 +27,16 @@ def header_value(value: str) -> str:
     like "Bestellung-Ä") goes percent-encoded, the same on every try."""
     return value if value.isascii() and value.isprintable() else quote(value, safe="")
 
+
 SYSTEM_UNAVAILABLE = "SystemUnavailable"
 # Statuses that say "not now" rather than "no": worth retrying.
 _RETRYABLE_STATUS = {408, 429}
+# A system's "no" about this business object, when a call declares nothing else.
+CONTRACT_REFUSALS = frozenset({409, 422})
+# A call about one business object by its id: "no such object" is its refusal too.
+OBJECT_REFUSALS = CONTRACT_REFUSALS | {404}
+# Besides a no-such-object refusal a call declares: our credentials, address or method.
+_CONFIGURATION_STATUS = frozenset({401, 403, 404, 405, 407})
 
 
 def refused_type(system_name: str) -> str:
@@ -113,6 +121,25 @@ class SystemClient:
             non_retryable=False,
         )
 
+    def our_fault(self, kind: str, status_code: int, reason: str, what: str) -> ApplicationError:
+        """Non-retryable for Temporal: the workflow waits for an operator instead."""
+        return ApplicationError(
+            f"{self.system} answered {what} with {status_code}: {reason}",
+            {"system": self.system, "status_code": status_code, "reason": reason},
+            type=kind,
+            non_retryable=True,
+        )
+
+    def classify(self, status: int, reason: str, what: str, refusals: frozenset[int]) -> Exception:
+        """A 4xx answer by what it means: a refusal the call's contract declares,
+        a configuration fault of ours, or a request of ours the system cannot
+        read (a defect). 408 and 429 never reach here."""
+        if status in refusals:
+            return self.refused(status, reason)
+        if status in _CONFIGURATION_STATUS:
+            return self.our_fault(CONFIGURATION_FAULT, status, reason, what)
+        return self.our_fault(DEFECT, status, reason, what)
+
     def refused(self, status_code: int, reason: str) -> ApplicationError:
         return ApplicationError(
             f"{self.system} refused ({status_code}): {reason}",
@@ -130,10 +157,13 @@ class SystemClient:
         json: Any = None,
         params: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
+        refusals: frozenset[int] = CONTRACT_REFUSALS,
     ) -> Any:
         """Send one request and return its answer validated as `answer` (a model,
         or a type such as `list[Model]`); with no `answer`, the decoded JSON body
-        (None when empty). An answer of the wrong shape is the system failing."""
+        (None when empty). An answer of the wrong shape is the system failing.
+        `refusals`: the 4xx statuses that are this call's business refusals (a
+        call about one object by its id adds 404: no such object)."""
         headers = {"Idempotency-Key": header_value(idempotency_key)} if idempotency_key else None
         what = f"{method} {path}"
         try:
@@ -155,7 +185,7 @@ class SystemClient:
             reason = _reason(response)
             raise self.unavailable(f"{what} -> {status} {reason}", status, reason)
         if status >= 400:
-            raise self.refused(status, _reason(response))
+            raise self.classify(status, _reason(response), what, refusals)
         if not response.content and answer is None:
             return None
         try:

@@ -27,13 +27,18 @@ from activities.http import SYSTEM_UNAVAILABLE, SystemClient, activity_logger
 from db import incidents as queries
 from domain.incident import (
     IncidentPolicy,
+    JoinFault,
     JoinIncident,
+    StartConfigurationFault,
     StartIncident,
+    configuration_fault_workflow_id,
     incident_workflow_id,
 )
+from domain.kernel import KernelPolicy
 from sopflow.config import Settings
 
 INCIDENT_WORKFLOW = "IncidentWorkflow"
+CONFIGURATION_FAULT_WORKFLOW = "ConfigurationFaultWorkflow"
 # Signals in flight at once when an incident tells its orders.
 SIGNAL_CONCURRENCY = 50
 PROBE_REF = "sopflow-probe"
@@ -85,6 +90,25 @@ class IncidentActivities:
     async def join(self, join: JoinIncident) -> None:
         workflow_id = await join_incident(self.client, self.settings, join)
         activity_logger().info("joined incident", incident=workflow_id, order_id=join.order_id)
+
+    @activity.defn(name=contract.JOIN_CONFIGURATION_FAULT.name)
+    async def join_configuration_fault(self, join: JoinFault) -> None:
+        """Signal-with-start: the system's open configuration fault takes the
+        object, or one opens for it (with the operator's task)."""
+        timing = incident_policy(self.settings).model_dump(include=set(KernelPolicy.model_fields))
+        policy = KernelPolicy.model_validate(timing)
+        await self.client.start_workflow(
+            CONFIGURATION_FAULT_WORKFLOW,
+            StartConfigurationFault(system=join.system, policy=policy),
+            id=configuration_fault_workflow_id(join.system),
+            task_queue=self.settings.task_queue,
+            start_signal="join",
+            start_signal_args=[join],
+            static_summary=f"{join.system} refuses our configuration",
+        )
+        activity_logger().info(
+            "joined configuration fault", system=join.system, waiting=join.workflow_id
+        )
 
     @activity.defn(name=contract.NOTIFY_ORDERS.name)
     async def notify_orders(self, req: NotifyOrders) -> int:

@@ -20,7 +20,7 @@ from activities.contracts.iseries import (
     PickTicketRequest,
 )
 from activities.contracts.oms import OmsLine
-from activities.http import SystemClient, activity_logger
+from activities.http import OBJECT_REFUSALS, SystemClient, activity_logger
 from domain.order.models import Invoice
 
 
@@ -69,7 +69,9 @@ class IseriesClient(SystemClient):
         )
 
     async def get_order(self, iseries_order_id: str) -> IseriesOrder:
-        return await self.request("GET", f"/orders/{iseries_order_id}", IseriesOrder)
+        return await self.request(
+            "GET", f"/orders/{iseries_order_id}", IseriesOrder, refusals=OBJECT_REFUSALS
+        )
 
     async def find_orders(self, external_ref: str) -> list[IseriesOrder]:
         return await self.request(
@@ -93,6 +95,7 @@ class IseriesClient(SystemClient):
             f"/orders/{iseries_order_id}/cancel",
             IseriesOrder,
             idempotency_key=idempotency_key,
+            refusals=OBJECT_REFUSALS,
         )
 
     async def print_pick_ticket(self, req: PickTicketRequest) -> PickTicket:
@@ -102,6 +105,7 @@ class IseriesClient(SystemClient):
             PickTicket,
             json=req.model_dump(mode="json", exclude={"idempotency_key", "first"}),
             idempotency_key=req.idempotency_key,
+            refusals=OBJECT_REFUSALS,  # no such iSeries order
         )
 
     async def create_invoice(self, idempotency_key: str, req: IseriesInvoiceRequest) -> Invoice:
@@ -111,6 +115,7 @@ class IseriesClient(SystemClient):
             Invoice,
             json=req.model_dump(mode="json"),
             idempotency_key=idempotency_key,
+            refusals=OBJECT_REFUSALS,  # no such iSeries order
         )
 
     async def find_invoices(self, order_ref: str) -> list[Invoice]:

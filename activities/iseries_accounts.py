@@ -7,7 +7,7 @@ from temporalio import activity
 
 from activities.contracts import iseries_accounts as contract
 from activities.contracts.iseries_accounts import MembershipUpdated, UpdateMembership
-from activities.http import activity_logger
+from activities.http import OBJECT_REFUSALS, activity_logger
 from activities.iseries import IseriesClient
 
 
@@ -29,6 +29,7 @@ class IseriesAccountsActivities:
             _Membership,
             json={"kind": req.kind, "accounts": req.accounts, "reference": req.reference},
             idempotency_key=req.idempotency_key,
+            refusals=OBJECT_REFUSALS,
         )
         activity_logger().info(
             "national account updated", national_account=req.national_account, kind=req.kind

@@ -8,7 +8,7 @@ from temporalio import activity
 
 from activities.contracts import it_portal as contract
 from activities.contracts.it_portal import PortalNote, PortalResolve, PortalTicketRequest
-from activities.http import SystemClient, activity_logger
+from activities.http import OBJECT_REFUSALS, SystemClient, activity_logger
 
 
 class PortalTicket(BaseModel):
@@ -37,6 +37,7 @@ class ItPortalClient(SystemClient):
             PortalTicket,
             json={"text": req.text, "urgency": req.urgency},
             idempotency_key=req.idempotency_key,
+            refusals=OBJECT_REFUSALS,
         )
 
     async def resolve(self, req: PortalResolve) -> PortalTicket:
@@ -46,6 +47,7 @@ class ItPortalClient(SystemClient):
             PortalTicket,
             json={"resolution": req.resolution},
             idempotency_key=req.idempotency_key,
+            refusals=OBJECT_REFUSALS,
         )
 
 

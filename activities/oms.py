@@ -20,7 +20,7 @@ from activities.contracts.oms import (
     OmsRelease,
     OmsUpdateOrder,
 )
-from activities.http import SystemClient, activity_logger
+from activities.http import OBJECT_REFUSALS, SystemClient, activity_logger
 
 
 class OmsOrderRequest(BaseModel):
@@ -63,7 +63,9 @@ class OmsClient(SystemClient):
         )
 
     async def get_order(self, oms_order_id: str) -> OmsOrder:
-        return await self.request("GET", f"/orders/{oms_order_id}", OmsOrder)
+        return await self.request(
+            "GET", f"/orders/{oms_order_id}", OmsOrder, refusals=OBJECT_REFUSALS
+        )
 
     async def find_orders(self, external_ref: str) -> list[OmsOrder]:
         return await self.request(
@@ -87,16 +89,26 @@ class OmsClient(SystemClient):
             patch["lines"] = [ln.model_dump(mode="json") for ln in lines]
         if branch_id is not None:
             patch["branch_id"] = branch_id
-        return await self.request("PATCH", f"/orders/{oms_order_id}", OmsOrder, json=patch)
+        return await self.request(
+            "PATCH", f"/orders/{oms_order_id}", OmsOrder, json=patch, refusals=OBJECT_REFUSALS
+        )
 
     async def confirm_order(self, oms_order_id: str, idempotency_key: str) -> OmsOrder:
         return await self.request(
-            "POST", f"/orders/{oms_order_id}/confirm", OmsOrder, idempotency_key=idempotency_key
+            "POST",
+            f"/orders/{oms_order_id}/confirm",
+            OmsOrder,
+            idempotency_key=idempotency_key,
+            refusals=OBJECT_REFUSALS,
         )
 
     async def release_order(self, oms_order_id: str, idempotency_key: str) -> OmsRelease:
         return await self.request(
-            "POST", f"/orders/{oms_order_id}/release", OmsRelease, idempotency_key=idempotency_key
+            "POST",
+            f"/orders/{oms_order_id}/release",
+            OmsRelease,
+            idempotency_key=idempotency_key,
+            refusals=OBJECT_REFUSALS,
         )
 
     async def link_iseries(
@@ -109,12 +121,17 @@ class OmsClient(SystemClient):
             OmsOrder,
             json={"iseries_order_id": iseries_order_id},
             idempotency_key=idempotency_key,
+            refusals=OBJECT_REFUSALS,
         )
 
     async def cancel_order(self, oms_order_id: str, idempotency_key: str) -> OmsOrder:
         """Cancel (the buyer withdrew the PO); cancelling a cancelled order is a no-op."""
         return await self.request(
-            "POST", f"/orders/{oms_order_id}/cancel", OmsOrder, idempotency_key=idempotency_key
+            "POST",
+            f"/orders/{oms_order_id}/cancel",
+            OmsOrder,
+            idempotency_key=idempotency_key,
+            refusals=OBJECT_REFUSALS,
         )
 
 

@@ -10,7 +10,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.contracts import read_model as contract
 from db.read_model import apply_sync
-from domain.records import ReadModelSync
+from domain.records import ReadModelSync, scrubbed
 
 # A write is a few small statements; past this, PostgreSQL is not answering.
 ACQUIRE_TIMEOUT = 2.0
@@ -23,6 +23,8 @@ class ReadModelActivities:
 
     @activity.defn(name=contract.SYNC.name)
     async def sync(self, sync: ReadModelSync) -> None:
+        if sync.scrub:
+            sync = scrubbed(sync)
         conn = await self._pool.acquire(timeout=ACQUIRE_TIMEOUT)
         refused: asyncpg.DataError | None = None
         try:
@@ -39,7 +41,8 @@ class ReadModelActivities:
         finally:
             await self._pool.release(conn)
         if refused is not None:
-            # Content PostgreSQL cannot hold: no retry will change that.
+            # Content PostgreSQL cannot hold: no retry will change that. The
+            # workflow records it as a defect and writes again scrubbed.
             raise ApplicationError(
                 f"read model cannot hold this state: {refused}",
                 type="ReadModelRefused",

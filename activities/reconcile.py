@@ -49,7 +49,7 @@ from db import read_model
 from domain import search
 from domain.open_order import models as open_order
 from domain.order import models as order
-from domain.records import ReadModelSync
+from domain.records import ReadModelSync, scrubbed
 
 log = structlog.get_logger()
 
@@ -274,9 +274,12 @@ async def _snapshot(
     """The workflow's whole read model, as it has it now; None when it does not
     answer (no worker, a workflow without the query, Temporal busy)."""
     try:
-        return await client.get_workflow_handle(workflow_id, run_id=run_id).query(
+        snapshot = await client.get_workflow_handle(workflow_id, run_id=run_id).query(
             contract.SNAPSHOT_QUERY, result_type=ReadModelSync, rpc_timeout=rpc_timeout
         )
+        # A state the read model refused (the workflow's operator task says so)
+        # is written as the workflow writes it: scrubbed.
+        return scrubbed(snapshot) if snapshot.scrub else snapshot
     except Exception as exc:
         log.warning(
             "reconcile: workflow did not answer its read-model query",

@@ -273,3 +273,33 @@ def apply_outcome(order: AffectedOrder, outcome: OrderOutcome) -> str:
     if order.status == AffectedStatus.FALLBACK_APPROVED:
         order.status = AffectedStatus.WAITING
     return f"{order.order_id} cannot be entered in iSeries: {outcome.reason}"
+
+
+# ---- Configuration faults of ours (issue 17): a system refusing our credentials,
+# address or method. One workflow per system, `configuration-{system}`, with one
+# operator's task whose `retry` tells every waiting object to try again.
+def configuration_fault_workflow_id(system: str) -> str:
+    return f"configuration-{system}"
+
+
+class JoinFault(BaseModel):
+    """A business object waits on a configuration fault (a Signal, sent with start)."""
+
+    workflow_id: str
+    system: str
+    reason: str = ""
+
+
+class ConfigurationFaultState(KernelState):
+    status: str = "open"
+    system: str = ""
+    # The system's last word (status and reason), as the operator reads it.
+    reason: str = ""
+    waiting: list[str] = []
+
+
+class StartConfigurationFault(BaseModel):
+    system: str
+    policy: KernelPolicy = KernelPolicy()
+    joins: list[JoinFault] = []
+    state: ConfigurationFaultState | None = None

@@ -29,6 +29,9 @@ class KernelPolicy(BaseModel):
     # Continue-as-new past this many history events (Temporal's own suggestion
     # also counts).
     history_limit: int = 5000
+    # Waiting on a configuration fault of ours (a system refusing our
+    # credentials): tried again this often even without the operator's word.
+    fault_recheck: timedelta = timedelta(minutes=10)
 
 
 class AppliedUpdate(BaseModel):
@@ -63,6 +66,9 @@ class KernelState(BaseModel):
     # Tasks opened with nobody named, waiting for the team directory to route
     # them (done before the next read-model write).
     unrouted: list[str] = []
+    # Why the read model refused this workflow's state for its content, while
+    # an operator has not asked for a clean write again (its writes are scrubbed).
+    read_model_defect: str | None = None
     # Updates applied with an Idempotency-Key, oldest first: Temporal forgets
     # an Update id when the run continues as new; this memory does not.
     applied_updates: list[AppliedUpdate] = []

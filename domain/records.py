@@ -3,6 +3,7 @@ task, and the audit entries, sent together by one idempotent activity."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -75,3 +76,18 @@ class ReadModelSync(BaseModel):
     origin_run_id: str | None = None
     open_tasks: list[HumanTask] = []
     closed_tasks: list[ClosedTask] = []
+    # The read model refused this workflow's state for its content (a defect,
+    # with an operator's task): written with what PostgreSQL cannot hold
+    # replaced (`scrubbed`), so the row, its trail and that task still land.
+    scrub: bool = False
+
+
+# A NUL, escaped in JSON, not preceded by an escaped backslash of its own.
+_JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def scrubbed(sync: ReadModelSync) -> ReadModelSync:
+    """The write with every NUL (which PostgreSQL's text and jsonb cannot hold)
+    replaced by U+FFFD, the replacement character a reader recognises."""
+    text = _JSON_NUL.sub(lambda m: m.group(1) + "\\ufffd", sync.model_dump_json())
+    return ReadModelSync.model_validate_json(text)

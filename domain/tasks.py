@@ -189,6 +189,17 @@ DECISIONS: dict[str, list[DecisionSpec]] = {
     ],
 }
 
+# Issue 17: what is wrong on our side, not the business's: the operator's, whose
+# `retry` (once it is fixed) has the workflow try again.
+DECISIONS |= {
+    # The read model refused a workflow's state for its content.
+    "read_model_refused": [DecisionSpec("retry")],
+    # A system refuses our credentials, address or method (a 401, 403, 404, 405).
+    "configuration_fault": [DecisionSpec("retry")],
+    # Our own code failed calling a system.
+    "defect": [DecisionSpec("retry")],
+}
+
 # Issue 10: account-change requests (the IM's and the SSM's tasks).
 DECISIONS |= {
     "im_update_iseries": [

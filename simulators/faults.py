@@ -22,6 +22,9 @@ class Faults(BaseModel):
     down: bool = False
     latency_ms: int = Field(default=0, ge=0)
     error_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    # Every call answered with this 4xx, as a system that refuses the caller's
+    # credentials (401, 403) or does not know the path (404, 405) would.
+    refuse_with: int | None = Field(default=None, ge=400, le=499)
 
 
 class FaultMiddleware:
@@ -41,6 +44,12 @@ class FaultMiddleware:
             return await self.app(scope, receive, send)
         if faults.down:
             response = JSONResponse({"detail": f"{system} is down (injected fault)"}, 503)
+            return await response(scope, receive, send)
+        if faults.refuse_with:
+            response = JSONResponse(
+                {"detail": f"{system} refuses the call with {faults.refuse_with} (injected fault)"},
+                faults.refuse_with,
+            )
             return await response(scope, receive, send)
         if faults.error_rate and self.sim.rng.random() < faults.error_rate:
             response = JSONResponse({"detail": f"{system} internal error (injected fault)"}, 500)

@@ -446,7 +446,8 @@ def report_seed_week(
 @app.command(
     help="Switch a simulated system off, on or to flaky, or read its state: "
     "`sopflow sim oms down`, `sopflow sim oms up`, "
-    "`sopflow sim oms flaky --error-rate 0.3 --latency-ms 2000`, `sopflow sim oms status`; "
+    "`sopflow sim oms flaky --error-rate 0.3 --latency-ms 2000`, `sopflow sim oms status`, "
+    "`sopflow sim oms refuse --status 401` (every call refused as our credentials would be); "
     "`sopflow sim status` shows every system, `sopflow sim reset` puts every system back "
     "to normal (what the systems hold is kept). Talks to the simulators on "
     "SOPFLOW_HOST:SOPFLOW_SIM_PORT, as `sopflow dev` starts them.",
@@ -454,12 +455,15 @@ def report_seed_week(
 )
 def sim(
     target: Annotated[str, typer.Argument(help="a system (oms, iseries, ...), status or reset")],
-    action: Annotated[str | None, typer.Argument(help="down, up, flaky or status")] = None,
+    action: Annotated[str | None, typer.Argument(help="down, up, flaky, refuse or status")] = None,
     error_rate: Annotated[
         float | None, typer.Option(help="flaky: share of calls answered 500, 0 to 1")
     ] = None,
     latency_ms: Annotated[
         int | None, typer.Option(help="flaky: delay before each answer, in ms")
+    ] = None,
+    status: Annotated[
+        int | None, typer.Option(help="refuse: the 4xx every call is answered with (401)")
     ] = None,
     sim_port: SimPort = DEFAULTS.sim_port,
 ) -> None:
@@ -474,6 +478,7 @@ def sim(
                 action,
                 error_rate,
                 latency_ms,
+                status,
             )
         )
     except control.SimError as err:

@@ -53,7 +53,7 @@ def _expected_failure_in_one_line(_logger: object, _name: str, event: dict) -> d
     if not (isinstance(exc_info, tuple) and event.get(_SDK_ERROR_KEY) == "ActivityFailure"):
         return event
     error = exc_info[1]
-    if not isinstance(error, ApplicationError) or not error.type:
+    if not isinstance(error, ApplicationError) or not error.type or error.type == "Defect":
         return event
     del event["exc_info"]
     event.pop(_SDK_ERROR_KEY, None)

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-ACTIONS = ("down", "up", "flaky", "status")
+ACTIONS = ("down", "up", "flaky", "status", "refuse")
 
 
 class SimError(Exception):
@@ -29,6 +29,8 @@ def describe(faults: dict[str, Any]) -> str:
     """`down`, `up`, or `flaky: 30% errors, 2000 ms latency`."""
     if faults.get("down"):
         return "down"
+    if faults.get("refuse_with"):
+        return f"refusing every call with {faults['refuse_with']}"
     parts = []
     if faults.get("error_rate"):
         parts.append(f"{float(faults['error_rate']) * 100:g}% errors")
@@ -43,7 +45,11 @@ def table(all_faults: dict[str, dict[str, Any]]) -> str:
 
 
 def request_for(
-    target: str, action: str | None, error_rate: float | None, latency_ms: int | None
+    target: str,
+    action: str | None,
+    error_rate: float | None,
+    latency_ms: int | None,
+    status: int | None = None,
 ) -> tuple[str, str, dict[str, Any] | None]:
     """(HTTP method, path, body) for what the operator asked."""
     if target == "reset":
@@ -58,6 +64,8 @@ def request_for(
         raise SimError(f"unknown action {action!r}; one of: {', '.join(ACTIONS)}", usage=True)
     if action != "flaky" and (error_rate is not None or latency_ms is not None):
         raise SimError("--error-rate and --latency-ms go with `flaky`", usage=True)
+    if action != "refuse" and status is not None:
+        raise SimError("--status goes with `refuse`", usage=True)
     path = f"/_faults/{target}"
     if action == "status":
         return "GET", path, None
@@ -65,6 +73,8 @@ def request_for(
         return "PUT", path, {"down": True}
     if action == "up":
         return "PUT", path, {}
+    if action == "refuse":  # as a system refusing our credentials (401) or path (404)
+        return "PUT", path, {"refuse_with": status or 401}
     if not error_rate and not latency_ms:
         raise SimError("flaky needs --error-rate and/or --latency-ms", usage=True)
     return "PUT", path, {"error_rate": error_rate or 0.0, "latency_ms": latency_ms or 0}
@@ -76,9 +86,10 @@ def run(
     action: str | None,
     error_rate: float | None = None,
     latency_ms: int | None = None,
+    status: int | None = None,
 ) -> str:
     """Do it and answer what the operator reads: each system touched and its state."""
-    method, path, body = request_for(target, action, error_rate, latency_ms)
+    method, path, body = request_for(target, action, error_rate, latency_ms, status)
     try:
         resp = httpx.request(method, url + path, json=body, timeout=5)
     except httpx.HTTPError as exc:

@@ -38,9 +38,11 @@ from activities.reports import (
 )
 from activities.sms_voice import SmsVoiceActivities, SmsVoiceClient
 from sopflow.config import Settings
+from workers.defects import DefectInterceptor
 from workers.sandbox import WORKFLOW_RUNNER
 from workflows.account_change import AccountChangeWorkflow
 from workflows.account_change_digest import AccountChangeDigestWorkflow
+from workflows.configuration_fault import ConfigurationFaultWorkflow
 from workflows.confirmation_list import ConfirmationListWorkflow
 from workflows.csr import CsrWorkflow
 from workflows.incident import IncidentWorkflow
@@ -58,10 +60,14 @@ WORKFLOWS += [OpenOrderWorkflow, OpenOrderImportWorkflow, ConfirmationListWorkfl
 WORKFLOWS += [AccountChangeWorkflow, WeeklyReviewWorkflow, AccountChangeDigestWorkflow]
 # Platform outages (issue 7).
 WORKFLOWS += [IncidentWorkflow]
+# Configuration faults of ours (issue 17).
+WORKFLOWS += [ConfigurationFaultWorkflow]
 # CSR cases (issue 8).
 WORKFLOWS += [CsrWorkflow]
 # Retried requests applied once, across continue-as-new (issue 17).
 INTERCEPTORS = [UpdatesOnce()]
+# An exception of our own activity code is a defect, not a system's outage (issue 17).
+INTERCEPTORS += [DefectInterceptor()]
 
 log = structlog.get_logger()
 

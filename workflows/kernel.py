@@ -16,6 +16,7 @@ its SOP: wait for this, decide that, call this system.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
@@ -25,12 +26,14 @@ from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import ActivityContract
+    from activities.contracts import CONFIGURATION_FAULT, OUR_FAULTS, ActivityContract
     from activities.contracts import directory as directory_contract
+    from activities.contracts import incidents as incidents_contract
     from activities.contracts import read_model as read_model_contract
     from activities.contracts.directory import Routed, RouteRequest, RouteTasks
     from domain import search
     from domain.identity import Actor, Role
+    from domain.incident import IncidentNotice, JoinFault
     from domain.kernel import KernelPolicy, KernelState
     from domain.records import (
         AuditEntry,
@@ -59,6 +62,17 @@ CARRY_OUT_AFTER = timedelta(seconds=1)
 # Patch (CONTRIBUTING.md): a task opened with nobody named is routed through the
 # team directory; runs started before it keep their tasks as they were opened.
 ROUTING = "task-routing"
+# Patch: a read-model write refused for its content is a defect: an operator's
+# task, and the state written scrubbed. Before, it was logged only.
+READ_MODEL_DEFECTS = "read-model-defects"
+# The operator's task for it; its `retry` asks for a clean write again.
+READ_MODEL_TASK = "read_model_refused"
+# A fault of ours met calling a system: the operator's, whose `retry` (once it
+# is fixed) has the business object try the call again.
+CONFIGURATION_TASK = "configuration_fault"
+DEFECT_TASK = "defect"
+AN_OPERATOR = "an operator"
+KERNEL_TASKS = frozenset({READ_MODEL_TASK, CONFIGURATION_TASK, DEFECT_TASK})
 
 
 class _Failed:
@@ -100,11 +114,31 @@ def raise_if_cancelled(err: ActivityError) -> None:
 
 def refusal(err: ActivityError) -> ApplicationError | None:
     """The business refusal behind an activity failure; None when it was an
-    outage (retries ran out of time, or a retryable error was the last word)."""
+    outage (retries ran out of time, or a retryable error was the last word)
+    or a fault of ours (`our_fault`)."""
     cause = err.cause
-    if isinstance(cause, ApplicationError) and cause.non_retryable:
+    if isinstance(cause, ApplicationError) and cause.non_retryable and cause.type not in OUR_FAULTS:
         return cause
     return None
+
+
+def our_fault(err: ActivityError) -> ApplicationError | None:
+    """A configuration fault or a defect of ours behind an activity failure:
+    neither the system's outage nor its refusal."""
+    cause = err.cause
+    if isinstance(cause, ApplicationError) and cause.type in OUR_FAULTS:
+        return cause
+    return None
+
+
+def _write_failure(err: ActivityError | ApplicationError) -> tuple[bool, str]:
+    """Whether a read-model write was refused for its content (else PostgreSQL
+    did not answer), and why. A local activity's failure can come back
+    unwrapped (seen when PostgreSQL refused connections): the same two cases."""
+    if isinstance(err, ActivityError):
+        raise_if_cancelled(err)
+        return refusal(err) is not None, failure_reason(err)
+    return err.non_retryable, err.message
 
 
 S = TypeVar("S", bound=KernelState)
@@ -151,6 +185,8 @@ class SopWorkflow:
         self._settling = False
         self._held_attributes: dict[str, SearchAttributeUpdate[Any]] = {}
         self._carry_out_timer: asyncio.Task[None] | None = None
+        # Set by the configuration fault's word: the operator asked to try again.
+        self._fault_retried = False
 
     @staticmethod
     def new_state(factory: Callable[..., S], **fields: Any) -> S:
@@ -229,8 +265,10 @@ class SopWorkflow:
 
     def refresh_details(self) -> None:
         details = self.details()
-        if self.state.waiting_on:
-            details += f"\n\n**Waiting on {self.state.waiting_on}** (not answering)"
+        waiting_on = self.state.waiting_on
+        if waiting_on:
+            why = "" if waiting_on.startswith(AN_OPERATOR) else " (not answering)"
+            details += f"\n\n**Waiting on {waiting_on}**{why}"
         if details != self._details_shown:
             self._details_shown = details
             workflow.set_current_details(details)
@@ -340,6 +378,11 @@ class SopWorkflow:
             return
         self._carry_out()
 
+    @workflow.signal(name="configuration_retry")
+    def configuration_retry(self, notice: IncidentNotice) -> None:
+        """The operator fixed the configuration a system refused: try again."""
+        self._fault_retried = True
+
     @workflow.signal(name="carry_out")
     def carry_out(self) -> None:
         """A decision's caller has its answer: carry the decision out now."""
@@ -389,7 +432,11 @@ class SopWorkflow:
                 self._holding = bool(self.answer_alone)
                 taken = False
                 try:
-                    await self.on_decision(task, d, spec.model.model_validate(d.fields))
+                    fields = spec.model.model_validate(d.fields)
+                    if task.kind in KERNEL_TASKS:
+                        await self._kernel_decision(task, d)
+                    else:
+                        await self.on_decision(task, d, fields)
                     taken = True
                 except SystemRefused as err:  # a refusal the workflow did not word itself
                     raise ApplicationError(
@@ -432,7 +479,23 @@ class SopWorkflow:
             errors = err.errors()[:10] if hasattr(err, "errors") else []
             why = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
             raise ApplicationError(f"{d.decision}: {why or err}", type="InvalidDecision") from None
-        self.check_decision(task, d, fields)
+        if task.kind not in KERNEL_TASKS:
+            self.check_decision(task, d, fields)
+
+    async def _kernel_decision(self, task: HumanTask, d: TaskDecision) -> None:
+        """An operator's `retry` of what the kernel found wrong on our side."""
+        self.close_task(task.task_id, f"retry asked by {d.actor}")
+        await self.on_operator_retry(task)
+        if task.kind != READ_MODEL_TASK:
+            self.note(d.actor, "retry", f"{task.payload.get('system', '')}: tried again")
+        else:
+            self.note(d.actor, "read model retried", "the state written again as it is")
+            self.state.read_model_defect = None
+        self.refresh_details()
+        await self.sync()
+
+    async def on_operator_retry(self, task: HumanTask) -> None:
+        """A workflow's own part in an operator's `retry` (the kernel's tasks)."""
 
     def check_decision(self, task: HumanTask, d: TaskDecision, fields: Any) -> None:
         """A workflow's own refusals that need no system (raise ApplicationError)."""
@@ -539,6 +602,10 @@ class SopWorkflow:
                 )
             except ActivityError as err:
                 raise_if_cancelled(err)
+                fault = our_fault(err)
+                if fault is not None:
+                    await self.wait_for_operator(contract.system, fault)
+                    continue
                 refused = refusal(err)
                 if refused is not None:
                     raise SystemRefused(contract.system, refused.message, refused.type) from err
@@ -547,6 +614,51 @@ class SopWorkflow:
             if self.state.waiting_on == contract.system:
                 await self.on_recovered(contract.system)
             return result
+
+    async def wait_for_operator(self, system: str, fault: ApplicationError) -> None:
+        """A fault of ours (a credential or address a system refuses, a defect
+        in our code): the business object waits, visibly, for an operator's
+        `retry`; never a refusal that ends it, never counted as the system's
+        outage. A configuration fault is the system's one task for every object
+        it stops (workflows/configuration_fault.py); a defect, this object's."""
+        st = self.state
+        configuration = fault.type == CONFIGURATION_FAULT
+        what = (
+            f"{system} refuses our configuration" if configuration else f"a defect calling {system}"
+        )
+        before = st.waiting_on
+        st.waiting_on = f"{AN_OPERATOR}: {what}"
+        self.note(SOPFLOW, "waiting on an operator", f"{what}: {fault.message}")
+        workflow.logger.error(
+            "%s waits for an operator: %s: %s", workflow.info().workflow_id, what, fault.message
+        )
+        self.refresh_details()
+        if configuration:
+            self._fault_retried = False
+            await self.sync()
+            await self.notify(
+                incidents_contract.JOIN_CONFIGURATION_FAULT,
+                JoinFault(workflow_id=workflow.info().workflow_id, system=system,
+                          reason=fault.message),
+                summary=f"Join {system}'s configuration fault",
+            )  # fmt: skip
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self._fault_retried,
+                    timeout=self.policy.fault_recheck,
+                    timeout_summary=f"Try {system} again",
+                )
+        else:
+            task_id = self.open_task(
+                f"{DEFECT_TASK}:{len(st.audit)}",
+                kind=DEFECT_TASK,
+                role=Role.OPERATOR,
+                payload={"system": system, "error": fault.message[:2000], "type": fault.type},
+            )
+            await self.sync()
+            await workflow.wait_condition(lambda: self.task(task_id) is None)
+        st.waiting_on = before
+        self.refresh_details()
 
     async def on_outage(self, system: str, reason: str) -> None:
         """A system has not answered for `outage_after`. Said once per outage."""
@@ -600,6 +712,7 @@ class SopWorkflow:
             origin_run_id=st.origin_run_id,
             open_tasks=list(st.open_tasks),
             closed_tasks=list(st.closed_unsynced),
+            scrub=st.read_model_defect is not None,
         )
 
     @workflow.query(name="read_model_snapshot")
@@ -680,13 +793,13 @@ class SopWorkflow:
                     routed = await workflow.execute_local_activity(
                         contract.name, request, **options
                     )
-            except ActivityError as err:
-                raise_if_cancelled(err)
+            except (ActivityError, ApplicationError) as err:  # a local one's may come unwrapped
+                _, reason = _write_failure(err)
                 kinds = ", ".join(t.kind for t in pending)
                 self.note(
                     SOPFLOW,
                     "routing unavailable",
-                    f"{kinds}: the directory did not answer ({failure_reason(err)}); "
+                    f"{kinds}: the directory did not answer ({reason}); "
                     "left with their queue or role",
                 )
                 return
@@ -702,38 +815,83 @@ class SopWorkflow:
             self.refresh_details()
 
     async def _write(self, *, after_answer: bool = False) -> str:
-        """ "written", "unavailable" (catching up later) or "refused" (the read
-        model cannot hold this state: logged, not retried for ever)."""
+        """ "written", "unavailable" (catching up later, without limit) or
+        "refused" (the read model cannot hold this state: a defect, recorded
+        for an operator; never an error of the workflow or of an Update)."""
         async with self._sync_lock:
             st = self.state
             st.revision += 1
             sync = self.read_model_sync()
-            options: dict[str, Any] = dict(
-                start_to_close_timeout=min(
-                    read_model_contract.SYNC.start_to_close, self.policy.sync_patience
-                ),
-                retry_policy=read_model_contract.SYNC.retry,
-                summary=f"Read model: {st.status}",
-            )
             try:
-                if after_answer:
-                    await workflow.execute_activity(read_model_contract.SYNC.name, sync, **options)
-                else:
-                    await workflow.execute_local_activity(
-                        read_model_contract.SYNC.name, sync, **options
-                    )
-            except ActivityError as err:
-                raise_if_cancelled(err)
-                if refusal(err) is not None:
-                    workflow.logger.error("read model refused the write: %s", failure_reason(err))
+                await self._send(sync, after_answer=after_answer)
+            except (ActivityError, ApplicationError) as err:
+                refused, reason = _write_failure(err)
+                if not refused:
+                    self._catch_up_later()
+                    return "unavailable"
+                if sync.scrub or not await self._read_model_refused(reason, after_answer):
                     return "refused"
-                self._catch_up_later()
-                return "unavailable"
-            # Acknowledged: later writes send only what is newer.
-            st.audit_synced = max(st.audit_synced, sync.audit_offset + len(sync.audit))
-            sent = {t.task_id for t in sync.closed_tasks}
-            st.closed_unsynced = [t for t in st.closed_unsynced if t.task_id not in sent]
+            else:
+                self._acknowledged(sync)
             return "written"
+
+    async def _send(self, sync: ReadModelSync, *, after_answer: bool) -> None:
+        options: dict[str, Any] = dict(
+            start_to_close_timeout=min(
+                read_model_contract.SYNC.start_to_close, self.policy.sync_patience
+            ),
+            retry_policy=read_model_contract.SYNC.retry,
+            summary=f"Read model: {self.state.status}" + (" (scrubbed)" if sync.scrub else ""),
+        )
+        if after_answer:
+            await workflow.execute_activity(read_model_contract.SYNC.name, sync, **options)
+        else:
+            await workflow.execute_local_activity(read_model_contract.SYNC.name, sync, **options)
+
+    def _acknowledged(self, sync: ReadModelSync) -> None:
+        # Later writes send only what is newer.
+        st = self.state
+        st.audit_synced = max(st.audit_synced, sync.audit_offset + len(sync.audit))
+        sent = {t.task_id for t in sync.closed_tasks}
+        st.closed_unsynced = [t for t in st.closed_unsynced if t.task_id not in sent]
+
+    async def _read_model_refused(self, reason: str, after_answer: bool) -> bool:
+        """PostgreSQL refused this state for its content (a NUL from a system's
+        answer, say): our defect, not the business's. Logged with the workflow
+        id, an operator's task opened, and the state written again with what
+        PostgreSQL cannot hold replaced; the business goes on either way.
+        Whether that write landed."""
+        workflow_id = workflow.info().workflow_id
+        workflow.logger.error(
+            "read model refused the write of %s: %s", workflow_id, reason,
+            extra={"workflow_id": workflow_id},
+        )  # fmt: skip
+        if not workflow.patched(READ_MODEL_DEFECTS):
+            return False
+        st = self.state
+        if st.read_model_defect is None:
+            st.read_model_defect = reason
+            self.note(SOPFLOW, "read model refused", f"a defect, for an operator: {reason}")
+            self.open_task(
+                f"{READ_MODEL_TASK}:{st.revision}",
+                kind=READ_MODEL_TASK,
+                role=Role.OPERATOR,
+                payload={"workflow_id": workflow_id, "error": reason[:2000]},
+            )
+            self.refresh_details()
+        st.revision += 1
+        sync = self.read_model_sync()
+        try:
+            await self._send(sync, after_answer=after_answer)
+        except (ActivityError, ApplicationError) as err:
+            refused, reason = _write_failure(err)
+            workflow.logger.error("read model refused the scrubbed write of %s too: %s",
+                                  workflow_id, reason)  # fmt: skip
+            if not refused:
+                self._catch_up_later()
+            return False
+        self._acknowledged(sync)
+        return True
 
     def unsynced(self) -> bool:
         st = self.state

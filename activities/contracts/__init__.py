@@ -13,6 +13,15 @@ from typing import Generic, TypeVar
 
 from temporalio.common import RetryPolicy
 
+# Something wrong on our side, not the business's (non-retryable error types):
+# the business object waits and an operator's `retry` wakes it
+# (workflows/kernel.py). A configuration fault is a credential, URL or method of
+# ours a system will not take; a defect is our own code failing, or a request
+# of ours the system cannot read. Neither is the system's outage or refusal.
+CONFIGURATION_FAULT = "ConfigurationFault"
+DEFECT = "Defect"
+OUR_FAULTS = frozenset({CONFIGURATION_FAULT, DEFECT})
+
 I = TypeVar("I")  # noqa: E741
 O = TypeVar("O")
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from temporalio.common import RetryPolicy
 
 from activities.contracts import ActivityContract, notification_call, system_call
-from domain.incident import IncidentNotice, JoinIncident
+from domain.incident import IncidentNotice, JoinFault, JoinIncident
 
 TEMPORAL = "temporal"
 DATABASE = "postgres"
@@ -59,6 +59,11 @@ class Contacts(BaseModel):
 # Temporal that does not take it never stops the order (it keeps trying the
 # platform on its own).
 JOIN = notification_call("incidents.join", JoinIncident, None, TEMPORAL, timedelta(seconds=20))
+# A business object joins (or opens) the configuration fault of a system, as an
+# order joins an incident: a notification (the object tries again on its own too).
+JOIN_CONFIGURATION_FAULT = notification_call(
+    "incidents.join_configuration_fault", JoinFault, None, TEMPORAL, timedelta(seconds=20)
+)
 # Signals to many orders; each order takes a notice once, so a retry is safe.
 NOTIFY_ORDERS = system_call(
     "incidents.notify_orders", NotifyOrders, int, TEMPORAL, timedelta(seconds=120)

@@ -160,4 +160,6 @@ async def assert_nothing_lost_nothing_twice(
         assert len(set(own)) == len(own), f"{oid}: an entry twice: {own}"
         actions = Counter(a[1] for a in own)
         assert actions["received"] == 1 and actions["released"] == 1, (oid, actions)
-        assert actions["shipped"] == len(SHIPMENTS) and own[-1][3] == "completed", (oid, own)
+        # The last move; a note may follow it (a buyer document delayed by an outage).
+        moves = [a for a in own if a[3] is not None]
+        assert actions["shipped"] == len(SHIPMENTS) and moves[-1][3] == "completed", (oid, own)

@@ -438,14 +438,15 @@ async def test_helpdesk_ticket_is_opened_once_per_ref(helpdesk, sim):
     assert sim.helpdesk.tickets[other].status == 2
 
 
-async def test_helpdesk_wrong_api_key_is_refused(transport, sim):
+async def test_helpdesk_wrong_api_key_is_a_configuration_fault_of_ours(transport, sim):
     client = HelpdeskClient("http://sim/helpdesk", TIMEOUT, transport, auth=api_key_auth("wrong"))
     request = TicketRequest(
         idempotency_key="r", subject="s", description="d", requester_email="csc@example.com"
     )
     with pytest.raises(ApplicationError) as caught:
         await run(HelpdeskActivities(client).open_ticket, request)
-    assert caught.value.type == "HelpdeskRefused" and caught.value.non_retryable
+    # Not the helpdesk's "no" about this ticket: our credential (an operator's).
+    assert caught.value.type == "ConfigurationFault" and caught.value.non_retryable
     assert caught.value.details[0]["status_code"] == 401
     assert sim.helpdesk.tickets == {}
     await client.close()
@@ -491,7 +492,7 @@ async def test_the_worker_builds_each_client_from_settings(transport):
         await HelpdeskClient(
             "http://sim/helpdesk", TIMEOUT, transport, auth=wrong_key._http.auth
         ).agent_id("rep@example.com")
-    assert caught.value.type == "HelpdeskRefused"
+    assert caught.value.type == "ConfigurationFault"
     await wrong_key.close()
 
 

@@ -119,6 +119,7 @@ async def test_a_wrong_request_says_what_is_wrong_and_changes_nothing(sims: Simu
         "down": False,
         "latency_ms": 0,
         "error_rate": 0.0,
+        "refuse_with": None,
     }
 
 
@@ -128,3 +129,15 @@ async def test_no_simulators_on_the_port_says_how_to_point_at_them(sims: Simulat
     assert result.exit_code == 1
     assert "not answering" in result.output
     assert "--sim-port or SOPFLOW_SIM_PORT" in result.output
+
+
+async def test_oms_refusing_our_credentials_then_up(sims: Simulators) -> None:
+    refused = await sim(sims, "oms", "refuse", "--status", "401")
+
+    assert refused.exit_code == 0, refused.output
+    assert refused.output.strip() == "oms  refusing every call with 401"
+    assert await create_oms_order(sims) == 401
+    wrong = await sim(sims, "oms", "down", "--status", "401")
+    assert wrong.exit_code == 2 and "--status goes with `refuse`" in wrong.output
+    assert (await sim(sims, "oms", "up")).exit_code == 0
+    assert await create_oms_order(sims) == 201

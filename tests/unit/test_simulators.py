@@ -580,6 +580,7 @@ async def test_fault_down_only_affects_that_system(http):
         "down": True,
         "latency_ms": 0,
         "error_rate": 0.0,
+        "refuse_with": None,
     }
     down = await create_order(http)
     assert down.status_code == 503 and "down" in down.json()["detail"]
