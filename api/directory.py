@@ -7,8 +7,9 @@ directory when each task opens, authorization (api/policy.py) at each call."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
@@ -105,6 +106,23 @@ async def _person(request: Request, person_id: str) -> dict:
         return {**found, **await relations.relations_of(conn, person_id)}
 
 
+async def _change_person(
+    request: Request,
+    person_id: str,
+    actor: Actor,
+    action: str,
+    summary: str,
+    change: Callable[[Any], Awaitable[None]],
+) -> dict:
+    """`change` and its audit entry under person:<id>, in one transaction (a
+    refusal raised inside leaves nothing done): the person as they are now."""
+    await _person(request, person_id)
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        await change(conn)
+        await read_model.append_audit(conn, f"person:{person_id}", actor.person_id, action, summary)
+    return await _person(request, person_id)
+
+
 @router.get(
     "/people/{person_id}",
     response_model=Person,
@@ -176,21 +194,16 @@ async def set_capabilities(
     body: Capabilities,
     actor: Annotated[Actor, Depends(require(Role.OPERATOR))],
 ) -> dict:
-    await _person(request, person_id)
     pairs = [(c.capability, c.region) for c in body.capabilities]
-    if len(set(pairs)) != len(pairs):
-        raise ApiError(422, "a capability and region appear twice", "ValidationError")
     rows = sorted((c.capability, c.region, c.level) for c in body.capabilities)
-    async with request.app.state.pool.acquire() as conn, conn.transaction():
+
+    async def change(conn: Any) -> None:
+        if len(set(pairs)) != len(pairs):
+            raise ApiError(422, "a capability and region appear twice", "ValidationError")
         await directory.replace_capabilities(conn, person_id, rows)
-        await read_model.append_audit(
-            conn,
-            f"person:{person_id}",
-            actor.person_id,
-            "capabilities changed",
-            "; ".join(f"{c} {r} {lv}" for c, r, lv in rows) + f" — {body.comment.strip()}",
-        )
-    return await _person(request, person_id)
+
+    summary = "; ".join(f"{c} {r} {lv}" for c, r, lv in rows) + f" — {body.comment.strip()}"
+    return await _change_person(request, person_id, actor, "capabilities changed", summary, change)
 
 
 # The account's points of contact per the SOPs (migration 0015).
@@ -281,20 +294,15 @@ async def set_branches(
     body: Branches,
     actor: Annotated[Actor, Depends(require(Role.OPERATOR))],
 ) -> dict:
-    await _person(request, person_id)
     branches = sorted(set(body.branches))
-    async with request.app.state.pool.acquire() as conn, conn.transaction():
+
+    async def change(conn: Any) -> None:
         if unknown := await relations.unknown_branches(conn, branches):
             raise ApiError(422, f"no branch {', '.join(unknown)}", "UnknownBranch")
         await relations.replace_branches(conn, person_id, branches)
-        await read_model.append_audit(
-            conn,
-            f"person:{person_id}",
-            actor.person_id,
-            "branches changed",
-            f"{', '.join(branches) or 'none'} — {body.comment.strip()}",
-        )
-    return await _person(request, person_id)
+
+    summary = f"{', '.join(branches) or 'none'} — {body.comment.strip()}"
+    return await _change_person(request, person_id, actor, "branches changed", summary, change)
 
 
 @router.put(
@@ -309,20 +317,15 @@ async def set_stores(
     body: Stores,
     actor: Annotated[Actor, Depends(require(Role.OPERATOR))],
 ) -> dict:
-    await _person(request, person_id)
     pairs = sorted({(s.store_id, s.role) for s in body.stores})
-    async with request.app.state.pool.acquire() as conn, conn.transaction():
+
+    async def change(conn: Any) -> None:
         if unknown := await relations.unknown_stores(conn, sorted({s for s, _ in pairs})):
             raise ApiError(422, f"no store {', '.join(unknown)}", "UnknownStore")
         await relations.replace_stores(conn, person_id, pairs)
-        await read_model.append_audit(
-            conn,
-            f"person:{person_id}",
-            actor.person_id,
-            "stores changed",
-            f"{'; '.join(f'{s} {r}' for s, r in pairs) or 'none'} — {body.comment.strip()}",
-        )
-    return await _person(request, person_id)
+
+    summary = f"{'; '.join(f'{s} {r}' for s, r in pairs) or 'none'} — {body.comment.strip()}"
+    return await _change_person(request, person_id, actor, "stores changed", summary, change)
 
 
 class KeyBinding(BaseModel):

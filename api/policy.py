@@ -39,6 +39,7 @@ from api.errors import ApiError
 from db import relations
 from db.relations import Access, Reach
 from domain.identity import Actor, Role
+from domain.order.models import account_of_order
 from workflows.kernel import REASSIGNING_ROLES
 
 
@@ -234,7 +235,7 @@ CONTACT_ROLES: dict[Role, list[str]] = {
 # missing relation to one is a 403, as it leaks nothing.
 VISIBLE = frozenset({Obj.PERSON})
 
-# The path parameter naming each kind of object, and its workflow id.
+# The path parameter naming each kind of object.
 _OBJECT_PARAM = {
     Obj.ORDER: "order_id",
     Obj.TASK: "task_id",
@@ -354,10 +355,9 @@ async def _reaches(request: Request, found: Access, obj: Obj, object_id: str) ->
         workflow_id = f"account-change-{object_id}" if obj is Obj.ACCOUNT_CHANGE else object_id
         ok = await relations.reaches_workflow(conn, found, workflow_id)
     if ok is None and obj is Obj.ORDER:
-        # Just after intake the read model may not have the order yet: its id
-        # names its account (order-<account>-<po>).
-        account = object_id.removeprefix("order-").partition("-")[0]
-        if reach.everything or (object_id.startswith("order-") and account in reach.accounts):
+        # Just after intake the read model may not have the order yet.
+        account = account_of_order(object_id)
+        if reach.everything or (account is not None and account in reach.accounts):
             return True
     if ok is None:
         ok = await _row_to_come(request, found, workflow_id)

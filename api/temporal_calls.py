@@ -24,7 +24,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError
-from workflows import updates_once
+from domain import updates_once
 
 log = structlog.get_logger()
 
@@ -53,7 +53,7 @@ REFUSAL_STATUS = {
     "NoApprovers": 409,
     # A system we called said no for good to what a decision needed.
     "SystemRefused": 409,
-    # An Idempotency-Key sent again with another body (workflows/updates_once.py).
+    # An Idempotency-Key sent again with another body (domain/updates_once.py).
     updates_once.KEY_REUSED: 422,
 }
 IDEMPOTENCY_KEY = "Idempotency-Key"

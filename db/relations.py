@@ -192,6 +192,7 @@ def reaches_task(access: Access, arg: Arg, h: str = "h", r: str = "r") -> str:
     team = access.reach.team
     if team:
         parts.append(f"{h}.assignee = ANY({arg(sorted(team))}::text[])")
+    kinds = arg(list(OBJECT_KINDS))
     for role, reach in sorted(access.by_role.items()):
         cond = reaches_record(reach, access.person, arg, r)
         if reach.every_task and cond != "FALSE":
@@ -199,7 +200,6 @@ def reaches_task(access: Access, arg: Arg, h: str = "h", r: str = "r") -> str:
             parts.append(cond)
         # Workflows about no account, store or case (an outage, the weekly
         # review): their unassigned tasks are the role's.
-        kinds = arg(list(OBJECT_KINDS))
         parts.append(
             f"({h}.assignee IS NULL AND {h}.role = {arg(role)}"
             f" AND ({cond} OR {r}.kind IS NULL OR {r}.kind <> ALL({kinds}::text[])))"
@@ -280,22 +280,24 @@ async def replace_stores(
     )
 
 
-async def unknown_branches(conn: asyncpg.Connection, branches: list[str]) -> list[str]:
+async def _unknown(
+    conn: asyncpg.Connection, table: str, column: str, values: list[str]
+) -> list[str]:
+    """Those of `values` with no row in `table` (a name of ours, never input)."""
     rows = await conn.fetch(
-        """SELECT b FROM unnest($1::text[]) AS b
-            WHERE NOT EXISTS (SELECT 1 FROM branches WHERE branch_id = b)""",
-        branches,
+        f"""SELECT v FROM unnest($1::text[]) AS v
+             WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {column} = v)""",
+        values,
     )
-    return [r["b"] for r in rows]
+    return [r["v"] for r in rows]
+
+
+async def unknown_branches(conn: asyncpg.Connection, branches: list[str]) -> list[str]:
+    return await _unknown(conn, "branches", "branch_id", branches)
 
 
 async def unknown_stores(conn: asyncpg.Connection, stores: list[str]) -> list[str]:
-    rows = await conn.fetch(
-        """SELECT s FROM unnest($1::text[]) AS s
-            WHERE NOT EXISTS (SELECT 1 FROM stores WHERE store_id = s)""",
-        stores,
-    )
-    return [r["s"] for r in rows]
+    return await _unknown(conn, "stores", "store_id", stores)
 
 
 async def key_binding(conn: asyncpg.Connection, key_hash: str) -> dict:
@@ -326,12 +328,7 @@ async def replace_key_accounts(
 
 
 async def unknown_accounts(conn: asyncpg.Connection, accounts: list[str]) -> list[str]:
-    rows = await conn.fetch(
-        """SELECT a FROM unnest($1::text[]) AS a
-            WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE account_number = a)""",
-        accounts,
-    )
-    return [r["a"] for r in rows]
+    return await _unknown(conn, "accounts", "account_number", accounts)
 
 
 async def keys_of(

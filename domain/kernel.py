@@ -36,7 +36,7 @@ class KernelPolicy(BaseModel):
 
 class AppliedUpdate(BaseModel):
     """An Update sent with an Idempotency-Key that the workflow applied: its key
-    part and body part (workflows/updates_once.py), and its answer as JSON, or
+    part and body part (domain/updates_once.py), and its answer as JSON, or
     None when the answer was too big to keep (read it from the read model)."""
 
     key: str

@@ -207,14 +207,7 @@ async def list_orders(
 ) -> list[OmsOrder]:
     """Every order, or those of one buyer's PO number or one sopflow reference
     (both given: orders with both), oldest first."""
-    orders = _state(request).orders
-    if po_number is not None:
-        found = orders.find("po_number", po_number)
-    elif external_ref is not None:
-        found = orders.find("external_ref", external_ref)
-    else:
-        return orders.values()
-    return [o for o in found if external_ref is None or o.external_ref == external_ref]
+    return _state(request).orders.where(po_number=po_number, external_ref=external_ref)
 
 
 @router.get("/orders/{oms_order_id}")

@@ -254,6 +254,15 @@ class Table(MutableMapping[K, V]):
         )
         return [self._load(raw) for (raw,) in rows]
 
+    def where(self, **equal: str | None) -> list[V]:
+        """The records whose fields equal every value given (None: any field
+        value), found through the first one's index; none given: every record."""
+        given = [(field, value) for field, value in equal.items() if value is not None]
+        if not given:
+            return self.values()
+        (field, value), *rest = given
+        return [r for r in self.find(field, value) if all(getattr(r, f) == v for f, v in rest)]
+
     def page(self, after: str | None, limit: int) -> list[V]:
         """Up to `limit` records in key order, from the first key after `after`."""
         rows = self._store.rows(

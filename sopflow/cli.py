@@ -44,11 +44,17 @@ UiPort = Annotated[int, port_option("ui_port", "port of the Temporal Web UI")]
 SimPort = Annotated[int, port_option("sim_port", "port of the simulators")]
 
 
-def _settings(**overrides: object) -> Settings:
+def _settings(process: str | None = "cli", **overrides: object) -> Settings:
+    """The settings, with logging and tracing (docs/operations.md) set up for
+    this process, which names its traces' service: sopflow-<process>; None:
+    not traced."""
     from sopflow.logs import configure_logging
+    from sopflow.tracing import setup_tracing
 
     settings = _read_settings(**overrides)
     configure_logging(settings.log_format, settings.log_level)
+    if process is not None:
+        setup_tracing(settings, process)
     return settings
 
 
@@ -94,6 +100,8 @@ def dev(
     from sopflow.devstack import run_dev_stack
 
     settings = _settings(
+        # Its own start-up and health checks are nobody's request; its processes trace.
+        None,
         data_dir=data_dir,
         api_port=api_port,
         temporal_port=temporal_port,
@@ -115,7 +123,7 @@ def worker() -> None:
     from sopflow.temporal import connect
     from workers.main import run_worker
 
-    settings = _settings()
+    settings = _settings("worker")
 
     async def main() -> None:
         pool = await create_pool(_database_url(settings))
@@ -141,7 +149,7 @@ def api() -> None:
 
     from api.app import create_app
 
-    settings = _settings()
+    settings = _settings("api")
     application = create_app(settings, database_url=_database_url(settings))
     uvicorn.run(application, host=settings.host, port=settings.api_port, log_config=None)
 
@@ -156,8 +164,9 @@ def simulators() -> None:
 
     from simulators.app import create_app
     from simulators.webhooks import WebhookTarget
+    from sopflow.tracing import instrument_app
 
-    settings = _settings()
+    settings = _settings("simulators")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # The ERP and the SMS/voice provider send their events to this stack's API.
     webhooks = {
@@ -173,6 +182,8 @@ def simulators() -> None:
         state_file=settings.data_dir / "simulators.sqlite",
         webhook_targets=webhooks,
     )
+    # The external systems' side of each call, in the dev stack's traces.
+    instrument_app(app)
     uvicorn.run(app, host=settings.host, port=settings.sim_port, log_config=None)
 
 

@@ -187,6 +187,11 @@ class Settings(BaseSettings):
 
     log_format: Literal["console", "json"] = "json"
     log_level: str = "INFO"
+    # Traces (docs/operations.md, "Tracing"): beside an OTLP collector named by
+    # OTEL_EXPORTER_OTLP_ENDPOINT, spans as JSON lines to this file (the dev
+    # stack's processes share it), or to the console.
+    trace_file: Path | None = None
+    trace_console: bool = False
 
     @field_validator("*", mode="before")
     @classmethod

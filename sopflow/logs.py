@@ -11,6 +11,8 @@ import temporalio.activity
 import temporalio.workflow
 from temporalio.exceptions import ApplicationError
 
+from sopflow.tracing import add_trace_ids
+
 
 def _lift_temporal_context(_logger: object, _name: str, event: dict) -> dict:
     """The SDK's workflow/activity loggers attach their context as one dict;
@@ -73,6 +75,8 @@ def configure_logging(fmt: str = "json", level: str = "INFO") -> None:
     temporalio.activity.logger.activity_info_on_message = False
     shared = [
         structlog.contextvars.merge_contextvars,
+        # The trace of the request, workflow or activity a line belongs to.
+        add_trace_ids,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -18,6 +18,7 @@ from temporalio.envconfig import ClientConfigProfile
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from sopflow.config import Settings
+from sopflow.tracing import temporal_interceptors
 
 
 def connect_options(
@@ -54,7 +55,25 @@ async def connect(
             )
         )
     options = connect_options(settings, environ=environ, sdk_config=sdk_config)
-    return await Client.connect(**options, data_converter=pydantic_data_converter, runtime=runtime)
+    return await Client.connect(
+        **options,
+        data_converter=pydantic_data_converter,
+        runtime=runtime,
+        interceptors=temporal_interceptors(),
+    )
+
+
+def traced(client: Client) -> Client:
+    """The same connection with tracing's interceptors (when tracing is on), for
+    a client made elsewhere (a test's dev server). A worker built on it traces too."""
+    config = client.config()
+    interceptors = temporal_interceptors()
+    if not interceptors or any(
+        isinstance(i, type(interceptors[0])) for i in config["interceptors"]
+    ):
+        return client
+    config["interceptors"] = [*config["interceptors"], *interceptors]
+    return Client(**config)
 
 
 async def register_search_attributes(client: Client) -> None:

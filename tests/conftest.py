@@ -58,6 +58,9 @@ def loopback_temporal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
     with pytest.MonkeyPatch.context() as patch:
         for name in [n for n in os.environ if n.startswith("TEMPORAL_")]:
             patch.delenv(name)
+        # Nor do their traces go to the runner's collector (or trace file).
+        for name in [n for n in os.environ if n.startswith(("OTEL_", "SOPFLOW_TRACE_"))]:
+            patch.delenv(name)
         # A file that does not exist: no profile at all.
         missing = tmp_path_factory.mktemp("temporal-config") / "none.toml"
         patch.setenv("TEMPORAL_CONFIG_FILE", str(missing))

@@ -64,7 +64,8 @@ WORKFLOWS += [IncidentWorkflow]
 WORKFLOWS += [ConfigurationFaultWorkflow]
 # CSR cases (issue 8).
 WORKFLOWS += [CsrWorkflow]
-# Retried requests applied once, across continue-as-new (issue 17).
+# Shared with the replayer (tests/replay): without the interceptor a replay
+# would run again the Updates the worker answered from its memory.
 INTERCEPTORS = [UpdatesOnce()]
 # An exception of our own activity code is a defect, not a system's outage (issue 17).
 INTERCEPTORS += [DefectInterceptor()]

@@ -19,7 +19,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from workflows.kernel import FAILED, SOPFLOW, SopWorkflow, SystemRefused
-from workflows.updates_once import IDS_FROM_UPDATE_IDS, id_from_update
+from workflows.updates_once import made_once
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import crm_accounts, email, iseries_accounts
@@ -317,15 +317,9 @@ class AccountChangeWorkflow(SopWorkflow):
         """A billing or accounting discrepancy: an IM task, and the request
         holds where it is until it is resolved."""
         st = self.state
-        if workflow.patched(IDS_FROM_UPDATE_IDS):
-            discrepancy_id = id_from_update("D")
-            # The same report again (its memory entry long evicted): the same one.
-            if known := next(
-                (x for x in st.discrepancies if x.discrepancy_id == discrepancy_id), None
-            ):
-                return known
-        else:
-            discrepancy_id = f"D{len(st.discrepancies) + 1}"
+        discrepancy_id, known = made_once("D", st.discrepancies, lambda x: x.discrepancy_id)
+        if known is not None:
+            return known
         found = Discrepancy(
             discrepancy_id=discrepancy_id,
             kind=report.kind,

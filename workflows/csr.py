@@ -126,7 +126,8 @@ def _shown(value: Any) -> str | None:
 @workflow.defn
 class CsrWorkflow(SopWorkflow):
     kind = "csr"
-    # A decision may ask for feedback, which asks it.
+    # A decision that asks for feedback names it from its Update id: that
+    # patch must be asked before the first decision could be the one to ask it.
     decision_patches = (IDS_FROM_UPDATE_IDS,)
     state: CsrState
 

@@ -109,7 +109,8 @@ def refused(reason: str, type: str) -> ApplicationError:
 class OpenOrderWorkflow(SopWorkflow):
     kind = "open_order"
     default_queue = "oom"
-    # A decision may log a contact, which asks it.
+    # A decision that logs a contact names it from its Update id: that patch
+    # must be asked before the first decision could be the one to ask it.
     decision_patches = (IDS_FROM_UPDATE_IDS,)
     log_comments = False  # agents' comments may name the guest
     state: OpenOrderState

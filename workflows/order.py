@@ -23,7 +23,7 @@ from temporalio.exceptions import ApplicationError
 from workflows.kernel import FAILED, ROUTING, SOPFLOW, SopWorkflow, SystemRefused
 from workflows.order_documents import DOCUMENT_TASKS, RESEND_AS_NEW, BuyerDocuments
 from workflows.order_incident import FallbackApproved, IncidentHooks
-from workflows.updates_once import IDS_FROM_UPDATE_IDS, id_from_update
+from workflows.updates_once import made_once
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import email, helpdesk, iseries, oms, reference
@@ -555,13 +555,9 @@ class OrderWorkflow(BuyerDocuments, IncidentHooks, SopWorkflow):  # documents (1
         """A rep flags the order's error as systemic (IT, a platform) or human;
         a systemic one is the team lead's to acknowledge."""
         st = self.state
-        if workflow.patched(IDS_FROM_UPDATE_IDS):
-            flag_id = id_from_update("F")
-            # The same request again (its memory entry long evicted): the same flag.
-            if known := next((f for f in st.flags if f.flag_id == flag_id), None):
-                return known
-        else:
-            flag_id = f"F{len(st.flags) + 1}"
+        flag_id, known = made_once("F", st.flags, lambda f: f.flag_id)
+        if known is not None:
+            return known
         recorded = ErrorFlag(
             flag_id=flag_id,
             category=flag.category,
@@ -608,12 +604,9 @@ class OrderWorkflow(BuyerDocuments, IncidentHooks, SopWorkflow):  # documents (1
         taken = [ln.line_number for ln in self.order.lines] + [
             ln.line_number for r in st.edit_requests for ln in r.new_lines
         ]
-        if workflow.patched(IDS_FROM_UPDATE_IDS):
-            request_id = id_from_update("E")
-            if known := next((r for r in st.edit_requests if r.request_id == request_id), None):
-                return known
-        else:
-            request_id = f"E{len(st.edit_requests) + 1}"
+        request_id, known = made_once("E", st.edit_requests, lambda r: r.request_id)
+        if known is not None:
+            return known
         request = EditRequest(
             request_id=request_id,
             reason=edit.reason.strip(),

@@ -18,9 +18,9 @@ memory (the worker and the replayer register it), so no handler repeats it."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -32,55 +32,13 @@ from temporalio.worker import (
 )
 
 from domain.kernel import AppliedUpdate
+from domain.updates_once import ALREADY_APPLIED, KEY_REUSED, digest, find, parse, remember
 
-PREFIX = "once:"
+T = TypeVar("T")
+
 # Patch (CONTRIBUTING.md): what an Update creates is named from the Update id,
 # no longer from a counter (F1, E1, D1); runs started before keep counting.
 IDS_FROM_UPDATE_IDS = "ids-from-update-ids"
-MAX_ENTRIES = 100
-MAX_BYTES = 32 * 1024
-MAX_ANSWER = 1024
-KEY_REUSED = "IdempotencyKeyReused"
-# The Update was applied before, and its answer is in the read model only.
-ALREADY_APPLIED = "AlreadyApplied"
-
-
-def digest(*parts: str | bytes, size: int = 24) -> str:
-    h = hashlib.sha256()
-    for part in parts:
-        data = part.encode() if isinstance(part, str) else part
-        # Length-prefixed, so ("ab", "c") and ("a", "bc") differ.
-        h.update(len(data).to_bytes(8, "big") + data)
-    return h.hexdigest()[:size]
-
-
-def update_id(key_part: str, body_part: str) -> str:
-    return f"{PREFIX}{key_part}:{body_part}"
-
-
-def parse(update_id: str) -> tuple[str, str] | None:
-    """(key part, body part) of an id the API derived from an Idempotency-Key."""
-    if not update_id.startswith(PREFIX):
-        return None
-    key, sep, body = update_id[len(PREFIX) :].partition(":")
-    return (key, body) if sep and key and body else None
-
-
-def _size(entry: AppliedUpdate) -> int:
-    return len(entry.key) + len(entry.body) + len(entry.answer or "")
-
-
-def find(memory: list[AppliedUpdate], key: str) -> AppliedUpdate | None:
-    return next((e for e in memory if e.key == key), None)
-
-
-def remember(memory: list[AppliedUpdate], key: str, body: str, answer: str | None) -> None:
-    """Keep the answer (a marker instead when it is over MAX_ANSWER); the oldest
-    entries go first when the memory is over MAX_ENTRIES or MAX_BYTES."""
-    kept = answer if answer is not None and len(answer) <= MAX_ANSWER else None
-    memory.append(AppliedUpdate(key=key, body=body, answer=kept))
-    while len(memory) > MAX_ENTRIES or sum(map(_size, memory)) > MAX_BYTES:
-        memory.pop(0)
 
 
 def key_reused() -> ApplicationError:
@@ -164,3 +122,14 @@ def id_from_update(prefix: str, *within: str) -> str:
     info = workflow.current_update_info()
     source = info.id if info is not None else str(workflow.uuid4())
     return f"{prefix}-{digest(source, *within, size=8).upper()}"
+
+
+def made_once(prefix: str, made: Sequence[T], id_of: Callable[[T], str]) -> tuple[str, T | None]:
+    """The id for what the current Update creates, and what it made before
+    under that id (the same request again after its memory entry was evicted:
+    answer that, make nothing). Runs started before IDS_FROM_UPDATE_IDS keep
+    counting."""
+    if workflow.patched(IDS_FROM_UPDATE_IDS):
+        new_id = id_from_update(prefix)
+        return new_id, next((x for x in made if id_of(x) == new_id), None)
+    return f"{prefix}{len(made) + 1}", None

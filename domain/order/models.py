@@ -43,6 +43,14 @@ def order_workflow_id(account_number: str, po_number: str) -> str:
     return f"order-{account_number}-{po_number}"
 
 
+def account_of_order(workflow_id: str) -> str | None:
+    """The account an order's id names (None: not an order's id), for when
+    the order itself cannot be read yet; an account number has no '-'."""
+    if not workflow_id.startswith("order-"):
+        return None
+    return workflow_id.removeprefix("order-").partition("-")[0]
+
+
 class OrderStatus(StrEnum):
     RECEIVED = "received"
     ON_HOLD = "on_hold"

@@ -255,6 +255,9 @@ async def test_an_operator_changes_branches_stores_contacts_and_key_accounts_aud
     assert done.status_code == 200 and done.json()["branches"] == ["BR-HOU"]
     stores = {"stores": [{"store_id": "205", "role": "oom_agent"}], "comment": "Phoenix"}
     assert (await api.put(f"{url}/stores", json=stores, headers=lead)).status_code == 403
+    no_store = {**stores, "stores": [{"store_id": "S-NONE", "role": "oom_agent"}]}
+    unknown = await api.put(f"{url}/stores", json=no_store, headers=operator)
+    assert unknown.status_code == 422 and "S-NONE" in unknown.json()["detail"]
     done = await api.put(f"{url}/stores", json=stores, headers=operator)
     assert done.status_code == 200 and done.json()["stores"] == stores["stores"]
     contact = {"person_id": person, "comment": "the SSM now"}

@@ -86,6 +86,12 @@ async def test_the_rep_claims_another_rep_cannot_a_team_lead_reassigns_a_branch_
     resp = await api.get(task["href"], headers=bearer(other_key))
     assert resp.json()["assignee"] == other_rep
 
+    # An operator gives tasks too: back to the rep, who sees it as hers again.
+    operator = bearer(demo_keys["operator"])
+    resp = await api.post(claim, json={"assignee": "maria.lopez"}, headers=operator)
+    assert resp.status_code == 200, resp.text
+    assert (await api.get(task["href"], headers=rep)).json()["assignee"] == "maria.lopez"
+
 
 async def test_an_unknown_task_is_a_404(api: httpx.AsyncClient, demo_keys: dict[str, str]) -> None:
     for task_id in ("order-401693-nothing:run:hold:1", "a\x01b"):

@@ -11,6 +11,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from sopflow.trace_links import DecisionTracingInterceptor
 from workers.main import INTERCEPTORS, WORKFLOW_RUNNER, WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -26,6 +27,24 @@ async def test_stored_history_replays_on_current_code(path: Path) -> None:
         data_converter=pydantic_data_converter,
         workflow_runner=WORKFLOW_RUNNER,
         interceptors=INTERCEPTORS,
+    )
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+    assert result.replay_failure is None
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_stored_history_replays_with_tracing_on(path: Path) -> None:
+    """A worker with tracing on (its interceptor in every workflow) takes over
+    the same running workflows: the interceptor adds spans, never commands."""
+    stored = json.loads(path.read_text())
+    workflow_id = stored.pop("workflowId", path.stem)
+    history = WorkflowHistory.from_json(workflow_id, stored)
+    replayer = Replayer(
+        workflows=WORKFLOWS,
+        data_converter=pydantic_data_converter,
+        workflow_runner=WORKFLOW_RUNNER,
+        # As a worker on a traced client has them: the client's first.
+        interceptors=[DecisionTracingInterceptor(), *INTERCEPTORS],
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None

@@ -11,6 +11,7 @@ import pytest
 from api.app import create_app
 from api.auth import KnownKeys
 from api.edge import Access, rule_for
+from api.policy import POLICY, Gate
 from sopflow.config import Settings
 
 
@@ -72,3 +73,24 @@ async def test_a_key_postgresql_cannot_check_is_a_503_not_a_500(http: httpx.Asyn
     assert resp.json()["detail"] == "the database is unavailable; try again shortly"
     page = await http.get("/app/queue", headers={"Cookie": "__Host-sopflow-session=abc"})
     assert page.status_code == 503
+
+
+# What the edge lets through unread and what the policy calls public must agree
+# for every route, or a route would be closed at one door and open at the other.
+# The sign-in page is the one difference, on purpose: the edge lets a session
+# (or none) reach it, and its form is read before any key exists.
+GATE_AT_THE_EDGE = {
+    Gate.PUBLIC: Access.PUBLIC,
+    Gate.SIGNATURE: Access.BODY,
+    Gate.PAGE: Access.SESSION,
+    Gate.KEY: Access.KEY,
+}
+SIGN_IN = {("GET", "/app/login"): Access.SESSION, ("POST", "/app/login"): Access.BODY}
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(POLICY))
+def test_the_edge_and_the_policy_agree_on_who_needs_a_key(method: str, path: str) -> None:
+    expected = SIGN_IN.get((method, path), GATE_AT_THE_EDGE[POLICY[(method, path)].access])
+    # A path template's parameters stand for one path segment.
+    concrete = path.replace("{", "x").replace("}", "")
+    assert rule_for(method, concrete).access is expected

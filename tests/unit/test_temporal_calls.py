@@ -10,7 +10,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError
 from api.temporal_calls import _AppliedBefore, workflow_errors
-from workflows.updates_once import ALREADY_APPLIED, key_reused
+from domain.updates_once import ALREADY_APPLIED
+from workflows.updates_once import key_reused
 
 
 @pytest.mark.parametrize(

@@ -3,9 +3,9 @@ oldest first out, and an answer over 1 KB kept as a marker only."""
 
 from __future__ import annotations
 
+from domain import updates_once
 from domain.kernel import AppliedUpdate
-from workflows import updates_once
-from workflows.updates_once import find, parse, remember
+from domain.updates_once import find, parse, remember
 
 
 def test_an_id_the_api_derives_is_parsed_back_and_any_other_is_not() -> None:

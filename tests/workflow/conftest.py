@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -86,3 +88,24 @@ async def eventually(check, what: str, tries: int = 200) -> object:  # type: ign
             return found
         await asyncio.sleep(0.05)
     raise AssertionError(f"never happened: {what}")
+
+
+async def activity_attempted(
+    client: Client, handle: WorkflowHandle, activity: str, attempts: int = 1
+) -> None:
+    """Until the workflow has the activity in flight, tried at least `attempts`
+    times: what a test waits for instead of sleeping while a system is slow or down."""
+
+    async def tried() -> bool:
+        # The raw description: the SDK's describe() cannot decode the order's
+        # datetime search attributes as the time-skipping server returns them.
+        described = await client.workflow_service.describe_workflow_execution(
+            DescribeWorkflowExecutionRequest(
+                namespace=client.namespace,
+                execution=WorkflowExecution(workflow_id=handle.id),
+            )
+        )
+        pending = described.pending_activities
+        return any(a.activity_type.name == activity and a.attempt >= attempts for a in pending)
+
+    await eventually(tried, f"{activity} tried {attempts} time(s)")

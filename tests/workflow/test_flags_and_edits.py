@@ -25,7 +25,7 @@ from domain.order.models import (
 from sopflow.config import Settings
 from tests.conftest import Simulators, record_history
 from tests.factories import BRANCH, REP, shipment
-from tests.workflow.conftest import start_order, wait_for_status
+from tests.workflow.conftest import activity_attempted, start_order, wait_for_status
 from tests.workflow.test_holds import LEAD, decide, open_tasks, task_of, with_lines
 from workflows.order import OrderWorkflow
 
@@ -264,7 +264,7 @@ async def test_a_shipment_during_an_edit_waits_for_it_and_the_order_still_comple
     applying = asyncio.create_task(
         decide(handle, task, "apply_edit", root_cause="human", comment="ok")
     )
-    await asyncio.sleep(0.3)
+    await activity_attempted(client, handle, "oms.update_order")
     invoice = await handle.execute_update(
         OrderWorkflow.report_shipment, shipment("RUN-1", (1, 100), (2, 2), (3, 1))
     )

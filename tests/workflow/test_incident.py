@@ -5,7 +5,7 @@ OMS comes back and every PO ends with exactly one OMS order."""
 
 from __future__ import annotations
 
-import asyncio
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -196,7 +196,7 @@ async def test_oms_down_for_45_minutes_one_incident_escalated_once_fallback_and_
 
 
 async def test_an_incident_continues_as_new_while_many_orders_join(
-    client: Client, settings: Settings, sims: Simulators
+    client: Client, settings: Settings, sims: Simulators, pool: asyncpg.Pool
 ) -> None:
     """A thousand orders may join one outage: the incident's history stays short."""
     await sims.fault("iseries", down=True)
@@ -207,14 +207,27 @@ async def test_an_incident_continues_as_new_while_many_orders_join(
         task_queue=settings.task_queue,
     )
     incident = client.get_workflow_handle_for(IncidentWorkflow.run, started.id)
+    batch = uuid.uuid4().hex[:6].upper()
     for n in range(12):
+        order_id = f"order-401693-CAN{batch}{n}"
         await incident.signal(
             IncidentWorkflow.join,
-            JoinIncident(
-                order_id=f"order-401693-CAN{n}", account_number="401693", platform="iseries"
-            ),
+            JoinIncident(order_id=order_id, account_number="401693", platform="iseries"),
         )
-        await asyncio.sleep(0.1)  # one by one, as orders find iSeries down
+
+        # One by one, as orders find iSeries down: each in the audit log before
+        # the next joins (read from PostgreSQL, not by querying a run that may
+        # be continuing as new).
+        async def recorded(order_id: str = order_id) -> bool:
+            return bool(
+                await pool.fetchval(
+                    "SELECT count(*) FROM audit_log WHERE action = 'orders joined'"
+                    " AND position($1 in comment) > 0",
+                    order_id,
+                )
+            )
+
+        await eventually(recorded, f"{order_id} recorded as joined")
 
     async def continued() -> object:
         if (await incident.describe()).run_id == started.result_run_id:

@@ -42,6 +42,7 @@ from domain.tasks import DecisionResult, TaskDecision
 from sopflow.config import Settings
 from tests.conftest import Simulators, record_history
 from tests.open_orders import AGENT, DALLAS, ERP, PHONES, STORE, open_order, start_input
+from tests.workflow.conftest import eventually
 from workflows.open_order import OpenOrderWorkflow
 
 
@@ -67,6 +68,13 @@ async def until(handle: WorkflowHandle, check: Any, what: str) -> OpenOrderView:
             return view
         await asyncio.sleep(0.05)
     raise AssertionError(f"never: {what} (status {view.status}, next {view.next_action})")
+
+
+def sms_sent(sims: Simulators) -> Any:
+    async def sent() -> bool:
+        return bool(sims.state.smsvoice.messages)
+
+    return sent
 
 
 async def work_task(handle: WorkflowHandle) -> HumanTask | None:
@@ -386,10 +394,7 @@ async def test_confirmation_needs_an_attempt_on_every_number_then_the_erp_closes
     prior = DALLAS.prior_business_day(day)
     assert view.appointment.confirm_by == DALLAS.at(prior, DALLAS.closes)
     # A booking SMS went to the guest (consented).
-    for _ in range(600):
-        if sims.state.smsvoice.messages:
-            break
-        await asyncio.sleep(0.05)
+    await eventually(sms_sent(sims), "an SMS to the guest", tries=600)
     assert [m.to for m in sims.state.smsvoice.messages.values()] == [PHONES[0]]
 
     # The confirmation list names it: automated calls to both numbers.

@@ -5,7 +5,6 @@ once and the store's replacement waits for its new ATP date."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 
@@ -29,10 +28,12 @@ from domain.open_order.models import (
 from sopflow.config import Settings
 from tests.conftest import Simulators, record_history
 from tests.open_orders import AGENT, DALLAS, ERP, PHONES, STORE, open_order
+from tests.workflow.conftest import eventually
 from tests.workflow.test_open_order import (
     contact,
     erp_event,
     log,
+    sms_sent,
     start,
     until,
     view_of,
@@ -105,10 +106,7 @@ async def test_a_later_atp_date_sends_it_back_to_waiting_and_texts_the_guest(
     )
     view = await until(handle, lambda v: v.status == OpenOrderStatus.AWAITING_PRODUCT, "waiting")
     assert view.atp_date == later
-    for _ in range(600):
-        if sims.state.smsvoice.messages:
-            break
-        await asyncio.sleep(0.05)
+    await eventually(sms_sent(sims), "an SMS to the guest", tries=600)
     [text] = sims.state.smsvoice.messages.values()
     assert text.to == PHONES[0] and str(later) in text.body
     await env.sleep(timedelta(days=9))
@@ -186,11 +184,12 @@ async def test_every_change_reaches_the_erps_audit_comments_log_once_in_order(
         "refusal noted",
     )  # fmt: skip
     assert sum(1 for e in view.audit if e.action == "ERP comments log not written") == 1
-    for _ in range(600):
+
+    async def logged_in_full() -> tuple | None:
         view = await view_of(h_known)
         erp_log = sims.state.erp.comments.get(known.sales_order, [])
-        if erp_log and len(erp_log) == len(view.audit):
-            break
-        await asyncio.sleep(0.05)
+        return (view, erp_log) if erp_log and len(erp_log) == len(view.audit) else None
+
+    view, erp_log = await eventually(logged_in_full, "every audit entry in the ERP log", tries=600)
     assert [c.action for c in erp_log] == [e.action for e in view.audit]
     assert "contact logged" in [c.action for c in erp_log]

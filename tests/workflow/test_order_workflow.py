@@ -18,11 +18,11 @@ from temporalio.client import (
 from api.orders import OrderAccepted
 from api.orders import start_order as api_start_order
 from db import read_model
-from domain.order.models import HoldCode, OrderStatus
+from domain.order.models import HoldCode, OrderStatus, OrderView
 from sopflow.config import Settings
 from tests.conftest import Simulators
 from tests.factories import EVERYTHING, NETWORK, REP, propetro_order, shipment
-from tests.workflow.conftest import start_order, wait_for_status
+from tests.workflow.conftest import activity_attempted, eventually, start_order, wait_for_status
 from workflows.order import OrderWorkflow
 
 
@@ -142,11 +142,8 @@ async def test_an_order_that_fails_validation_waits_on_hold_with_its_holds_liste
     assert all(t["due_at"] == view.sla_due_at for t in tasks)
     assert view.sla_due_at - view.received_at == timedelta(minutes=120)
     # The CSC inbox hears of it and the rep gets a helpdesk ticket.
-    for _ in range(100):
-        if await sims.emails():
-            break
-        await asyncio.sleep(0.05)
-    assert "PRICE" in (await sims.emails())[0]["subject"]
+    [mail, *_] = await eventually(sims.emails, "an email to the CSC inbox")
+    assert "PRICE" in mail["subject"]
 
 
 async def test_an_oms_outage_delays_the_order_but_loses_nothing(
@@ -154,7 +151,8 @@ async def test_an_oms_outage_delays_the_order_but_loses_nothing(
 ) -> None:
     await sims.fault("oms", down=True)
     handle = await start_order(client, settings)
-    await asyncio.sleep(1)
+    # OMS refused the order and the workflow is trying again: still received.
+    await activity_attempted(client, handle, "oms.create_order", attempts=2)
     assert (await handle.query(OrderWorkflow.view)).status == OrderStatus.RECEIVED
     await sims.fault("oms", down=False)
     await wait_for_status(handle, OrderStatus.RELEASED)
@@ -167,11 +165,12 @@ async def test_a_shipment_signal_from_someone_without_the_role_is_refused(
     handle = await start_order(client, settings)
     await wait_for_status(handle, OrderStatus.RELEASED)
     await handle.signal(OrderWorkflow.shipment_reported, shipment("FEED-1", *EVERYTHING, actor=REP))
-    for _ in range(100):
+
+    async def refused() -> OrderView | None:
         view = await handle.query(OrderWorkflow.view)
-        if view.audit[-1].action == "shipment refused":
-            break
-        await asyncio.sleep(0.05)
+        return view if view.audit[-1].action == "shipment refused" else None
+
+    view = await eventually(refused, "the shipment refused in the audit")
     assert view.audit[-1].actor == "maria.lopez" and "branch_manager" in view.audit[-1].comment
     assert view.shipments == [] and view.status == OrderStatus.RELEASED
 
@@ -223,10 +222,12 @@ async def test_an_order_a_system_refuses_for_good_ends_failed_and_says_why(
 ) -> None:
     await sims.fault("iseries", down=True)
     handle = await start_order(client, settings)
-    for _ in range(200):  # OMS has released it; iSeries is down for the pick ticket
-        if [o for o in await sims.oms_orders(handle.id) if o["status"] == "released"]:
-            break
-        await asyncio.sleep(0.05)
+
+    async def released_in_oms() -> list[dict]:
+        return [o for o in await sims.oms_orders(handle.id) if o["status"] == "released"]
+
+    # OMS has released it; iSeries is down for the pick ticket.
+    await eventually(released_in_oms, "the order released in OMS")
     await sims.reset()  # iSeries comes back without the order
     with pytest.raises(WorkflowFailureError):
         await handle.result()
@@ -240,13 +241,12 @@ async def test_an_order_a_system_refuses_for_good_ends_failed_and_says_why(
     again = await start_order_like_the_api(client, settings, handle.id)
     assert again.created
     await wait_for_status(client.get_workflow_handle(handle.id), OrderStatus.RELEASED)
-    for _ in range(100):
+
+    async def read_model_released() -> bool:
         async with pool.acquire() as conn:
-            if (await read_model.get_record(conn, handle.id))["status"] == "released":
-                break
-        await asyncio.sleep(0.05)
-    else:
-        raise AssertionError("the read model kept the failed run")
+            return (await read_model.get_record(conn, handle.id))["status"] == "released"
+
+    await eventually(read_model_released, "the read model following the new run")
 
 
 async def start_order_like_the_api(

@@ -11,6 +11,7 @@ import pytest
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
+from domain import updates_once
 from domain.account_change import AccountChangeStatus, Discrepancy, ReportDiscrepancy
 from domain.csr.models import CsrMove
 from domain.open_order.models import OpenOrderStatus
@@ -32,7 +33,6 @@ from tests.workflow.test_csr import decide as csr_decide
 from tests.workflow.test_csr import task_of as csr_task
 from tests.workflow.test_open_order import contact, until, view_of
 from tests.workflow.test_open_order import start as start_open_order
-from workflows import updates_once
 from workflows.account_change import AccountChangeWorkflow
 from workflows.csr import CsrWorkflow
 from workflows.open_order import OpenOrderWorkflow
