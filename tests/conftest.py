@@ -159,9 +159,15 @@ class Simulators:
 
 
 async def serve(app, port: int) -> tuple[uvicorn.Server, asyncio.Task]:  # type: ignore[no-untyped-def]
+    # A long keep-alive: on a loaded machine the event loop can stall past the
+    # 5 s default, and the server then closes a connection the test's client is
+    # just sending on (httpx.ReadError), which says nothing about the product.
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
-    )
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_config=None, lifespan="on",
+            timeout_keep_alive=60,
+        )
+    )  # fmt: skip
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
