@@ -13,6 +13,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from sopflow.config import Settings
 from tests.conftest import Simulators
+from tests.fuzz.account_change_machine import AccountChangeMachine
 from tests.fuzz.harness import FIXTURES, SEED, Bridge, Fixtures, fuzz_settings
 from tests.fuzz.order_machine import OrderInIseriesMachine, OrderMachine
 
@@ -43,3 +44,10 @@ async def test_an_order_entered_in_iseries_during_an_outage_keeps_its_invariants
 ) -> None:
     fx = Fixtures(Bridge(asyncio.get_running_loop()), settings, pool, sims)
     await fuzz("order", OrderInIseriesMachine, examples=1, steps=6, fx=fx)
+
+
+async def test_the_account_change_workflow_keeps_its_invariants(
+    settings: Settings, pool: asyncpg.Pool, sims: Simulators
+) -> None:
+    fx = Fixtures(Bridge(asyncio.get_running_loop()), settings, pool, sims)
+    await fuzz("account_change", AccountChangeMachine, examples=4, steps=12, fx=fx)
