@@ -15,6 +15,7 @@ from sopflow.config import Settings
 from tests.conftest import Simulators
 from tests.fuzz.account_change_machine import AccountChangeMachine
 from tests.fuzz.harness import FIXTURES, SEED, Bridge, Fixtures, fuzz_settings
+from tests.fuzz.open_order_machine import OpenOrderMachine
 from tests.fuzz.order_machine import OrderInIseriesMachine, OrderMachine
 
 
@@ -51,3 +52,10 @@ async def test_the_account_change_workflow_keeps_its_invariants(
 ) -> None:
     fx = Fixtures(Bridge(asyncio.get_running_loop()), settings, pool, sims)
     await fuzz("account_change", AccountChangeMachine, examples=4, steps=12, fx=fx)
+
+
+async def test_the_open_order_workflow_keeps_its_invariants(
+    settings: Settings, pool: asyncpg.Pool, sims: Simulators
+) -> None:
+    fx = Fixtures(Bridge(asyncio.get_running_loop()), settings, pool, sims)
+    await fuzz("open_order", OpenOrderMachine, examples=4, steps=12, fx=fx)
