@@ -19,6 +19,7 @@ from tests.fuzz.csr_machine import CsrMachine
 from tests.fuzz.harness import FIXTURES, SEED, Bridge, Fixtures, fuzz_settings
 from tests.fuzz.open_order_machine import OpenOrderMachine
 from tests.fuzz.order_machine import OrderInIseriesMachine, OrderMachine
+from tests.fuzz.weekly_review_machine import WeeklyReviewMachine
 
 
 async def fuzz(
@@ -69,3 +70,10 @@ async def test_the_csr_workflow_keeps_its_invariants(
 ) -> None:
     fx = Fixtures(Bridge(asyncio.get_running_loop()), settings, pool, sims)
     await fuzz("csr", CsrMachine, examples=3, steps=10, fx=fx)
+
+
+async def test_the_weekly_review_keeps_its_invariants(
+    settings: Settings, pool: asyncpg.Pool, sims: Simulators
+) -> None:
+    fx = Fixtures(Bridge(asyncio.get_running_loop()), settings, pool, sims)
+    await fuzz("weekly_review", WeeklyReviewMachine, examples=2, steps=8, fx=fx)
