@@ -102,11 +102,11 @@ class WorkflowMachine(RuleBasedStateMachine):
             if name in self.maybe:
                 self.maybe[name].add(update_id)
 
-    def signal(self, name: str, arg: Any) -> None:
+    def signal(self, name: str, *arg: Any) -> None:
         async def send() -> None:
             try:
-                await self.handle.signal(name, arg)
-            except RPCError as err:  # the run has ended: nobody to tell
+                await self.handle.signal(name, *arg)
+            except RPCError as err:  # the run has ended (a last decision ends some)
                 trace(f"{name}: {err}")
 
         self.run(send())
@@ -163,7 +163,7 @@ class WorkflowMachine(RuleBasedStateMachine):
         )
         answer = self.send("decide", arg, DecisionResult)
         if answer.accepted:
-            self.run(self.handle.signal("carry_out"))
+            self.signal("carry_out")
         self.settle()
 
     @rule(data=st.data())
@@ -186,7 +186,7 @@ class WorkflowMachine(RuleBasedStateMachine):
             task_id=task.task_id, decision=decision, fields=fields, actor=actor
         )
         if self.send("decide", arg, DecisionResult).accepted:
-            self.run(self.handle.signal("carry_out"))
+            self.signal("carry_out")
         self.settle()
 
     @rule(data=st.data())
