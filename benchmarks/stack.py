@@ -175,7 +175,7 @@ async def temporal_client(address: str, namespace: str = "default", *, own: bool
     configuration (API key, TLS; see docs/operations.md) with the address and
     namespace given on the command line."""
     from temporalio.client import Client
-    from temporalio.contrib.pydantic import pydantic_data_converter
+    from temporalio.contrib.pydantic import DATA_CONVERTER
 
     from sopflow.config import Settings
     from sopflow.temporal import connect_options
@@ -183,4 +183,4 @@ async def temporal_client(address: str, namespace: str = "default", *, own: bool
     settings = Settings(temporal_address=address, temporal_namespace=namespace)
     options = connect_options(settings, sdk_config=not own)
     options.update(target_host=address, namespace=namespace)
-    return await Client.connect(**options, data_converter=pydantic_data_converter)
+    return await Client.connect(**options, data_converter=DATA_CONVERTER)

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 from domain.identity import Actor
-from domain.kernel import KernelPolicy, KernelState
+from domain.kernel import KernelPolicy, KernelState, StartInput
 from domain.text import Comment, Note, Reference
 
 AccountNumber = Annotated[
@@ -103,7 +103,7 @@ class AccountChangeState(KernelState):
     held_from: str | None = None
 
 
-class StartAccountChange(BaseModel):
+class StartAccountChange(StartInput):
     request_id: str
     request: AccountChangeRequest
     requested_by: Actor

@@ -11,7 +11,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from domain.identity import Actor
-from domain.kernel import KernelPolicy, KernelState
+from domain.kernel import KernelPolicy, KernelState, StartInput
 from domain.records import AuditEntry
 from domain.text import OptionalComment, ShortText
 
@@ -156,7 +156,7 @@ class IncidentState(KernelState):
     next_joins: list[JoinIncident] = []
 
 
-class StartIncident(BaseModel):
+class StartIncident(StartInput):
     platform: str
     policy: IncidentPolicy = IncidentPolicy()
     # Joins that came in while the last outage was ending: the first of this one.
@@ -298,7 +298,7 @@ class ConfigurationFaultState(KernelState):
     waiting: list[str] = []
 
 
-class StartConfigurationFault(BaseModel):
+class StartConfigurationFault(StartInput):
     system: str
     policy: KernelPolicy = KernelPolicy()
     joins: list[JoinFault] = []

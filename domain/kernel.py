@@ -5,10 +5,21 @@ the behaviour is in workflows/kernel.py."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from pydantic import BaseModel
 
 from domain.records import AuditEntry, ClosedTask, HumanTask
+
+
+class StartInput(BaseModel):
+    """What a workflow is started with. Input its own model refuses (from a door
+    other than the API's, which refuses it first) fails the run with the reason
+    (sopflow/converter.py) instead of failing its first workflow task for ever."""
+
+    # Read by name, not by class: the converter may run in the workflow
+    # sandbox, with its own copy of this module.
+    refused_start_fails_the_run: ClassVar[bool] = True
 
 
 class KernelPolicy(BaseModel):

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import BaseModel
-
-from domain.kernel import KernelPolicy, KernelState
+from domain.kernel import KernelPolicy, KernelState, StartInput
 
 
 class WeeklyReviewPolicy(KernelPolicy):
@@ -20,7 +18,7 @@ class WeeklyReviewState(KernelState):
     reps: list[str] = []
 
 
-class StartWeeklyReview(BaseModel):
+class StartWeeklyReview(StartInput):
     week: str | None = None  # none: the week before the run's start
     timezone: str = "America/Chicago"
     policy: WeeklyReviewPolicy = WeeklyReviewPolicy()

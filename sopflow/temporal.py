@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfigProfile
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from sopflow.config import Settings
+from sopflow.converter import DATA_CONVERTER
 from sopflow.tracing import temporal_interceptors
 
 
@@ -57,7 +57,7 @@ async def connect(
     options = connect_options(settings, environ=environ, sdk_config=sdk_config)
     return await Client.connect(
         **options,
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         runtime=runtime,
         interceptors=temporal_interceptors(),
     )

@@ -10,12 +10,12 @@ import asyncpg
 import httpx
 import pytest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from domain import search
 from sopflow.config import Settings
+from sopflow.converter import DATA_CONVERTER
 from sopflow.devstack import DYNAMIC_CONFIG
 from tests.conftest import free_port, serve, venv_binary
 from workers.main import build_worker
@@ -27,7 +27,7 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
     for value in DYNAMIC_CONFIG:
         extra += ["--dynamic-config-value", value]
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         dev_server_existing_path=venv_binary("temporal"),
         search_attributes=search.ALL,
         dev_server_extra_args=extra,

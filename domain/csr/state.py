@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
-
 from domain.business_days import BusinessCalendar
 from domain.csr.models import (
     AccountDetails,
@@ -22,7 +20,7 @@ from domain.csr.models import (
     Satisfaction,
 )
 from domain.identity import Actor
-from domain.kernel import KernelPolicy, KernelState
+from domain.kernel import KernelPolicy, KernelState, StartInput
 
 
 class CsrPolicy(KernelPolicy):
@@ -79,7 +77,7 @@ class CsrState(KernelState):
         return {self.owner, *(m.person_id for m in self.registration.case_team)}
 
 
-class StartCsr(BaseModel):
+class StartCsr(StartInput):
     case_number: int
     registration: Registration
     registered_by: Actor

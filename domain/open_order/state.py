@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from domain.calendar import StoreCalendar
 from domain.identity import Actor
-from domain.kernel import KernelPolicy, KernelState
+from domain.kernel import KernelPolicy, KernelState, StartInput
 from domain.open_order.models import (
     Appointment,
     ContactAttempt,
@@ -68,7 +68,7 @@ class OpenOrderState(KernelState):
     seq: int = 0
 
 
-class StartOpenOrder(BaseModel):
+class StartOpenOrder(StartInput):
     order: OpenOrder
     calendar: StoreCalendar
     policy: OpenOrderPolicy = OpenOrderPolicy()

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from domain.identity import Actor
-from domain.kernel import KernelPolicy, KernelState
+from domain.kernel import KernelPolicy, KernelState, StartInput
 from domain.order.buyer_documents import DocumentRecord
 from domain.order.fixes import OrderFixes
 from domain.order.models import (
@@ -74,7 +74,7 @@ class OrderState(KernelState):
     outage: OrderOutage = Field(default_factory=lambda: OrderOutage())
 
 
-class StartOrder(BaseModel):
+class StartOrder(StartInput):
     order: PurchaseOrder
     policy: OrderPolicy = OrderPolicy()
     submitted_by: Actor

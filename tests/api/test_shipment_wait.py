@@ -16,10 +16,10 @@ import asyncpg
 import httpx
 import pytest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from sopflow.config import Settings
+from sopflow.converter import DATA_CONVERTER
 from tests.conftest import Simulators
 from tests.integration.test_order_e2e import post_cxml, sample, wait_for
 from tests.servers import api_server, bearer
@@ -126,7 +126,7 @@ async def test_with_temporal_not_answering_an_order_answers_503_within_the_wait(
     silent = await asyncio.start_server(hold, "127.0.0.1", 0)
     port = silent.sockets[0].getsockname()[1]
     nowhere = await Client.connect(
-        f"127.0.0.1:{port}", lazy=True, data_converter=pydantic_data_converter
+        f"127.0.0.1:{port}", lazy=True, data_converter=DATA_CONVERTER
     )
     settings = it_settings.model_copy(update={"update_wait": WAIT})
     try:

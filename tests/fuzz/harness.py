@@ -34,7 +34,6 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -43,6 +42,7 @@ from db import read_model
 from domain.kernel import KernelPolicy
 from domain.records import ReadModelSync
 from sopflow.config import Settings
+from sopflow.converter import DATA_CONVERTER, INVALID_START
 from sopflow.temporal import register_search_attributes
 from tests.conftest import Simulators, venv_binary
 from workers.main import WORKFLOW_RUNNER, WORKFLOWS, SystemClients, activities_for
@@ -58,7 +58,7 @@ LONG_STEPS = int(os.environ.get("SOPFLOW_FUZZ_STEPS", "0") or 0)
 TRACE = os.environ.get("SOPFLOW_FUZZ_TRACE") == "1"
 # Every failure a workflow may end with for a business reason (a system's
 # refusal for good); anything else Failed is a finding.
-BUSINESS_REFUSALS = {"SystemRefused"}
+BUSINESS_REFUSALS = {"SystemRefused", INVALID_START}
 # How long an Update may take to answer before the step counts it as
 # unanswered (a wedged workflow task never answers; the invariants say why).
 ANSWER_WITHIN = 5.0
@@ -141,7 +141,7 @@ class Stack:
     async def start(self) -> None:
         await self.fx.sims.reset()
         self.env = await WorkflowEnvironment.start_time_skipping(
-            data_converter=pydantic_data_converter,
+            data_converter=DATA_CONVERTER,
             test_server_existing_path=venv_binary("temporal-test-server"),
         )
         await register_search_attributes(self.env.client)

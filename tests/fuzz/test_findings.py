@@ -8,10 +8,12 @@ from datetime import timedelta
 
 import asyncpg
 import pytest
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowFailureError, WorkflowHandle
+from temporalio.exceptions import ApplicationError
 
 from domain.order.models import BuyerCancel, OrderStatus
 from sopflow.config import Settings
+from sopflow.converter import INVALID_START
 from tests.conftest import Simulators
 from tests.factories import NETWORK, propetro_order, start
 from tests.fuzz.harness import Bridge, Fixtures, Stack, history_problems, update
@@ -85,24 +87,22 @@ async def test_the_buyers_cancel_of_an_order_entered_in_iseries_is_carried_out(
     assert entered.cancelled_at is not None
 
 
-@pytest.mark.xfail(
-    reason="until a start input the workflow's own models refuse fails the run instead of "
-    "its workflow task (found by the fuzzer; outside issue 17's items, for the lead)",
-    strict=False,
-)
-async def test_an_order_started_with_text_its_models_refuse_is_not_wedged(stack: Stack) -> None:
+async def test_an_order_started_with_text_its_models_refuse_fails_with_the_reason(
+    stack: Stack,
+) -> None:
     """The edge refuses a NUL in a PO's comments; started straight through
     Temporal (another door, a script, a future importer), the order's start
-    input fails to decode and its first workflow task fails for ever."""
+    input used to fail to decode in its first workflow task, again and again.
+    Now the run fails at once, saying which field its model refused."""
     order = propetro_order(f"F{uuid.uuid4().hex[:8]}").model_copy(update={"comments": "a\x00b"})
     handle = await stack.client.start_workflow(
         OrderWorkflow.run, start(order), id=order.workflow_id,
         task_queue=stack.settings.task_queue,
     )  # fmt: skip
 
-    async def task_ran() -> object:
-        events = [e async for e in handle.fetch_history_events()]
-        return len(events) > 3
-
-    await until(task_ran, "the first workflow task ran")
+    with pytest.raises(WorkflowFailureError) as failed:
+        await asyncio.wait_for(handle.result(), timeout=30)
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == INVALID_START
+    assert "comments" in cause.message and cause.non_retryable
     assert await history_problems(stack.client, handle.id) == []

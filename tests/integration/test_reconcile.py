@@ -21,7 +21,6 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowHandle,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
@@ -37,6 +36,7 @@ from domain import search
 from domain.identity import Role
 from domain.records import HumanTask, ReadModelSync, WorkflowRecord
 from sopflow.config import Settings
+from sopflow.converter import DATA_CONVERTER
 from tests.conftest import free_port, venv_binary
 from tests.factories import NETWORK, propetro_order
 from tests.servers import api_server, bearer
@@ -200,7 +200,7 @@ async def test_an_unreachable_temporal_leaves_the_read_model_as_it_is(
     order_id = await on_hold_order(dev_server.client, it_settings, api, rep)
     await dev_server.client.get_workflow_handle(order_id).terminate(reason="operator")
     nowhere = await Client.connect(
-        f"127.0.0.1:{free_port()}", data_converter=pydantic_data_converter, lazy=True
+        f"127.0.0.1:{free_port()}", data_converter=DATA_CONVERTER, lazy=True
     )
 
     report = await asyncio.wait_for(reconcile(pool, nowhere, NOW), timeout=30)

@@ -16,11 +16,11 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from sopflow.config import Settings
+from sopflow.converter import DATA_CONVERTER
 from sopflow.logs import configure_logging
 from sopflow.temporal import traced
 from sopflow.trace_links import DecisionTracingInterceptor
@@ -248,7 +248,7 @@ async def test_a_decisions_effects_link_to_its_request(
     for interceptors in (INTERCEPTORS, [DecisionTracingInterceptor(), *INTERCEPTORS]):
         replayer = Replayer(
             workflows=WORKFLOWS,
-            data_converter=pydantic_data_converter,
+            data_converter=DATA_CONVERTER,
             workflow_runner=WORKFLOW_RUNNER,
             interceptors=interceptors,
         )

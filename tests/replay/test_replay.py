@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from sopflow.converter import DATA_CONVERTER
 from sopflow.trace_links import DecisionTracingInterceptor
 from workers.main import INTERCEPTORS, WORKFLOW_RUNNER, WORKFLOWS
 
@@ -24,7 +24,7 @@ async def test_stored_history_replays_on_current_code(path: Path) -> None:
     history = WorkflowHistory.from_json(workflow_id, stored)
     replayer = Replayer(
         workflows=WORKFLOWS,
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         workflow_runner=WORKFLOW_RUNNER,
         interceptors=INTERCEPTORS,
     )
@@ -41,7 +41,7 @@ async def test_stored_history_replays_with_tracing_on(path: Path) -> None:
     history = WorkflowHistory.from_json(workflow_id, stored)
     replayer = Replayer(
         workflows=WORKFLOWS,
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         workflow_runner=WORKFLOW_RUNNER,
         # As a worker on a traced client has them: the client's first.
         interceptors=[DecisionTracingInterceptor(), *INTERCEPTORS],

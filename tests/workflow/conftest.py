@@ -12,12 +12,12 @@ import pytest
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from db.buyer_documents import set_endpoint
 from domain.order.models import OrderStatus
 from sopflow.config import Settings
+from sopflow.converter import DATA_CONVERTER
 from sopflow.temporal import register_search_attributes
 from tests.conftest import Simulators, venv_binary
 from tests.factories import propetro_order, start
@@ -29,7 +29,7 @@ from workflows.order import OrderWorkflow
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     # A fresh environment per test: a shared one breaks time skipping.
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         test_server_existing_path=venv_binary("temporal-test-server"),
     )
     await register_search_attributes(env.client)
